@@ -1,0 +1,24 @@
+import { Command } from 'commander'
+import { loadGatewayConfig } from '../config/gateway-config.js'
+import { ConfigError } from '../errors.js'
+
+/** `bulwark check --config FILE`: validates a config and exits 0, or prints every problem and exits 1. */
+export function checkCommand(): Command {
+  return new Command('check')
+    .description('validate a config file without starting anything')
+    .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
+    .action(async (opts: { config: string }) => {
+      try {
+        const config = await loadGatewayConfig(opts.config)
+        const rules = Object.keys(config).filter((k) => !['version', 'mode', 'server', 'upstreams', 'routes', 'log'].includes(k))
+        console.log(`${opts.config}: ok (${config.routes.length} routes, ${Object.keys(config.upstreams).length} upstreams, layers: ${rules.join(', ') || 'none'}; mode ${config.mode})`)
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          console.error(`${err.code}\n${err.message}`)
+          process.exitCode = 1
+          return
+        }
+        throw err
+      }
+    })
+}

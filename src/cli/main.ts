@@ -1,0 +1,21 @@
+/**
+ * The `bulwark` command line: one subcommand per file in src/cli/.
+ * @see ../../README.md#command-line
+ */
+import { Command } from 'commander'
+import { checkCommand } from './check.js'
+import { demoCommand } from './demo.js'
+import { schemaCommand } from './schema.js'
+import { serveCommand } from './serve.js'
+
+const program = new Command()
+  .name('bulwark')
+  .description('Protects HTTP APIs from AI-driven bots: a reverse proxy, or middleware for Node frameworks.')
+  .version('0.1.0')
+
+program.addCommand(serveCommand())
+program.addCommand(checkCommand())
+program.addCommand(demoCommand())
+program.addCommand(schemaCommand())
+
+await program.parseAsync(process.argv)

@@ -1,0 +1,108 @@
+/**
+ * The engine: a compiled config that inspects requests and observes their outcomes. Both the
+ * reverse proxy and the framework adapters drive it; neither decides anything itself.
+ * @see ../../README.md#concepts
+ */
+import type { Config } from '../config/schema.js'
+import { layerTypes } from '../layers/registry.js'
+import { bodyState, contextFactory, type PreparedRequest, type RawRequest } from './context.js'
+import { combine, refuse } from './decision.js'
+import { runLayers } from './pipeline.js'
+import {
+  systemClock,
+  type Clock,
+  type Decision,
+  type Layer,
+  type MaybePromise,
+  type Outcome,
+  type RequestContext,
+  type Verdict,
+} from './types.js'
+
+export interface EngineOptions {
+  readonly clock?: Clock
+  /** Told about layer failures (which fail closed) and other problems worth a log line. */
+  readonly onError?: (err: unknown, where: string, ctx?: RequestContext) => void
+}
+
+export interface Engine {
+  readonly config: Config
+  readonly layers: readonly Layer[]
+  /** Builds the canonical request view, or a refusal for an ambiguous request. */
+  prepare(raw: RawRequest): PreparedRequest
+  /** Runs every layer and combines their verdicts. Synchronous while the layers are. */
+  inspect(ctx: RequestContext): MaybePromise<Decision>
+  /** Tells the layers how the request ended (failed logins, flows, risk). Never throws. */
+  observe(ctx: RequestContext, outcome: Outcome, decision: Decision): void
+  close(): Promise<void>
+}
+
+const TOO_LARGE: Verdict = Object.freeze({
+  action: 'block',
+  rule: 'request.body-too-large',
+  reason: 'body larger than the inspection cap',
+  monitor: false,
+  status: 413,
+})
+
+/**
+ * @example
+ * const engine = createEngine(await loadConfig('bulwark.yaml', ConfigSpec))
+ * const { ctx } = engine.prepare(raw)
+ * const decision = await engine.inspect(ctx)
+ */
+export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
+  const clock = opts.clock ?? systemClock
+  const onError = opts.onError ?? (() => {})
+  const layers: Layer[] = []
+  for (const type of Object.values(layerTypes)) {
+    const spec = (config as Record<string, unknown>)[type.type]
+    if (spec !== undefined) layers.push(type.create(spec as never, { clock, mode: config.mode }))
+  }
+  const observers = layers.filter((l) => l.observe !== undefined)
+
+  function decide(ctx: RequestContext, verdicts: Verdict[]): Decision {
+    // A body over the cap cannot be inspected, so nothing any layer said about it stands.
+    if (bodyState(ctx)?.tooLarge) return refuse(TOO_LARGE)
+    return combine(verdicts)
+  }
+
+  function failed(err: unknown, ctx: RequestContext): Decision {
+    onError(err, 'inspect', ctx)
+    // Fail closed: a layer that cannot decide must not let the request through unchecked.
+    return refuse({ action: 'block', rule: 'engine.layer-error', reason: 'a layer failed', monitor: false, status: 500 })
+  }
+
+  return {
+    config,
+    layers,
+    prepare: contextFactory(config, clock),
+    inspect(ctx) {
+      if (layers.length === 0) return combine([])
+      try {
+        const v = runLayers(layers, ctx)
+        if (v instanceof Promise)
+          return v.then(
+            (r) => decide(ctx, r),
+            (err) => failed(err, ctx),
+          )
+        return decide(ctx, v)
+      } catch (err) {
+        return failed(err, ctx)
+      }
+    },
+    observe(ctx, outcome, decision) {
+      for (const l of observers) {
+        try {
+          const r = l.observe!(ctx, outcome, decision)
+          if (r instanceof Promise) r.catch((err) => onError(err, `observe:${l.name}`, ctx))
+        } catch (err) {
+          onError(err, `observe:${l.name}`, ctx)
+        }
+      }
+    },
+    async close() {
+      await Promise.all(layers.map((l) => l.close?.()))
+    },
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The types every part of Bulwark shares: what a layer sees (RequestContext), what it says
+ * (Verdict), what the engine decides (Decision) and how that decision is carried out (Effect).
+ * @see ../../README.md#concepts
+ */
+import type { IncomingHttpHeaders } from 'node:http'
+
+export type MaybePromise<T> = T | Promise<T>
+
+/** Mildest to most severe; `combine()` picks the most severe enforced verdict. */
+export const ACTIONS = ['allow', 'log', 'delay', 'throttle', 'challenge', 'deceive', 'block'] as const
+export type Action = (typeof ACTIONS)[number]
+
+/** Severity rank of each action: a higher number wins when verdicts combine. */
+export const SEVERITY: Readonly<Record<Action, number>> = {
+  allow: 0,
+  log: 1,
+  delay: 2,
+  throttle: 3,
+  challenge: 4,
+  deceive: 5,
+  block: 6,
+}
+
+export type Mode = 'enforce' | 'monitor'
+export type HeaderMap = Readonly<Record<string, string>>
+
+export interface Verdict {
+  readonly action: Action
+  /** Config id of the rule, such as `limits.login-per-account` or `request.ambiguous-path`. */
+  readonly rule: string
+  /** One sentence an operator can read: `account "bob": 6 attempts > 5 per 60s`. */
+  readonly reason: string
+  /** Monitor-mode verdicts are logged as "would have" and never enforced. */
+  readonly monitor: boolean
+  readonly status?: number
+  readonly headers?: HeaderMap
+  readonly delayMs?: number
+  /** Body to answer with, when the rule shapes its own answer (deception fakes, problem+json). */
+  readonly body?: string
+  /** Extra numbers for events and the dashboard (counts, limits, keys). */
+  readonly data?: Readonly<Record<string, unknown>>
+}
+
+export interface Decision {
+  /** Most severe enforced verdict's action, else `allow`. */
+  readonly action: Action
+  /** Most severe monitor verdict's action, when it is more severe than `action`. */
+  readonly wouldHave?: Action
+  /** Every verdict, in layer order. */
+  readonly verdicts: readonly Verdict[]
+  /** The verdict that decided `action` (undefined for allow). */
+  readonly decisive?: Verdict
+}
+
+export type Effect =
+  | { readonly kind: 'forward'; readonly delayMs: number; readonly headers: HeaderMap }
+  | {
+      readonly kind: 'respond'
+      readonly delayMs: number
+      readonly status: number
+      readonly headers: HeaderMap
+      readonly body: string
+    }
+
+/** What the upstream (or the gateway itself) answered. */
+export interface Outcome {
+  readonly status: number
+  /** Milliseconds from the request's arrival to the response head. */
+  readonly ms: number
+  /** True when the gateway answered without the upstream (a block, a fake, a 502). */
+  readonly byGateway: boolean
+}
+
+/** Which hop of the forwarding chain gave the client IP. */
+export type IpSource = 'socket' | 'x-forwarded-for' | 'forwarded'
+
+/**
+ * Who is asking. `ip`, `ipPrefix` and `fingerprint` are filled for every request; the other
+ * facets are filled by the layers that know them (a JWT's `sub`, a login body's account field).
+ */
+export interface Identity {
+  ip: string
+  /** The IP's group: the address itself for IPv4, the configured prefix (/64) for IPv6. */
+  ipPrefix: string
+  ipSource: IpSource
+  /** Number of trusted hops walked past to find `ip` (0 for the socket). */
+  ipHop: number
+  account?: string
+  session?: string
+  apiKey?: string
+  fingerprint?: string
+}
+
+export interface RouteInfo {
+  /** The template that matched, such as `/api/products/:id`, or `*` for no route. */
+  readonly template: string
+  readonly params: Readonly<Record<string, string>>
+  /** Name of the upstream the request goes to; undefined when no route sends it anywhere. */
+  readonly upstream: string | undefined
+}
+
+/** The request body, read once (capped) and shared by every layer and the upstream. */
+export interface RequestBody {
+  readonly bytes: Buffer
+  /** The media type without parameters, lower case: `application/json`. */
+  readonly contentType: string
+}
+
+/** The one canonical view of a request that every layer, and the upstream, sees. */
+export interface RequestContext {
+  readonly id: string
+  readonly method: string
+  /** Canonical path: decoded unreserved characters, no dot segments, no duplicate slashes. */
+  readonly path: string
+  /** The path as route matchers see it: case-folded per policy, without a trailing slash. */
+  readonly pathKey: string
+  /** The query string without `?` (empty when none). */
+  readonly query: string
+  readonly route: RouteInfo
+  /** Header names in lower case, as node:http gives them. */
+  readonly headers: IncomingHttpHeaders
+  /** Names and values in arrival order: name, value, name, value… */
+  readonly rawHeaders: readonly string[]
+  readonly identity: Identity
+  /** clock.now() at arrival. */
+  readonly receivedAt: number
+  /**
+   * The body, read on first call up to the configured cap. Resolves undefined for a request
+   * without a body. A body over the cap makes the request a 413 before any layer sees it.
+   */
+  body(): MaybePromise<RequestBody | undefined>
+  /** Scratch space for layers that share per-request facts (parsed JSON, verified claims). */
+  readonly locals: Map<string, unknown>
+}
+
+export interface Clock {
+  now(): number
+}
+
+export const systemClock: Clock = { now: Date.now }
+
+/** A compiled layer. `check` runs for every request; keep it synchronous where it can be. */
+export interface Layer {
+  readonly name: string
+  check(ctx: RequestContext): MaybePromise<Verdict | undefined>
+  /** Called after the answer, for outcome counting (failed logins), flows and risk. */
+  observe?(ctx: RequestContext, outcome: Outcome, decision: Decision): MaybePromise<void>
+  close?(): Promise<void>
+}
+
+export interface LayerDeps {
+  readonly clock: Clock
+  /** The config-wide mode; a rule's own `mode` overrides it. */
+  readonly mode: Mode
+}

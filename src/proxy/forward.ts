@@ -1,0 +1,202 @@
+/**
+ * Sends a request to its upstream through an undici Pool and streams the answer back.
+ *
+ * Uses undici's dispatch handler directly (one small object per request, no intermediate
+ * Readable), which is what keeps the proxy core lean enough to pay for the policy.
+ * The request body is streamed unless a layer already read it, in which case the very bytes
+ * the layers inspected are sent — the upstream never sees a different body.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Pool, type Dispatcher } from 'undici'
+import type { UpstreamConfig } from '../config/schema.js'
+import { errorBody } from '../engine/effect.js'
+import type { HeaderMap } from '../engine/types.js'
+
+/** RFC 9110 §7.6.1: connection-specific headers a proxy must not forward. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'expect',
+])
+
+export function createPool(u: UpstreamConfig): Pool {
+  return new Pool(u.url, {
+    connections: u.connections,
+    pipelining: 1,
+    connect: { timeout: u.connectTimeout },
+    headersTimeout: u.timeout,
+    bodyTimeout: u.bodyTimeout,
+    keepAliveTimeout: 4_000,
+  })
+}
+
+export interface ForwardRequest {
+  readonly method: string
+  /** Canonical path plus `?query`. */
+  readonly path: string
+  /** Flat name/value list for the upstream. */
+  readonly headers: string[]
+  /** The buffered body layers inspected, or the live request stream. */
+  readonly body: Buffer | IncomingMessage | null
+  /** Added to the response (RateLimit, X-Request-Id…). */
+  readonly responseHeaders: HeaderMap
+  readonly requestId: string
+  /** Called once with the status the client got (or 0 when the client went away first). */
+  readonly done: (status: number, byGateway: boolean) => void
+}
+
+/**
+ * Builds the upstream header list: the client's headers minus hop-by-hop ones, minus those named
+ * in `drop` (client-IP claims from an untrusted client), plus the forwarding headers.
+ */
+export function upstreamHeaders(
+  rawHeaders: readonly string[],
+  drop: ReadonlySet<string>,
+  add: readonly string[],
+  bufferedLength: number | undefined,
+): string[] {
+  const out: string[] = []
+  let connectionTokens: Set<string> | undefined
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase()
+    if (name === 'connection') {
+      connectionTokens = new Set(rawHeaders[i + 1]!.toLowerCase().split(',').map((s) => s.trim()))
+      continue
+    }
+    if (HOP_BY_HOP.has(name) || drop.has(name)) continue
+    if (bufferedLength !== undefined && name === 'content-length') continue
+    out.push(name, rawHeaders[i + 1]!)
+  }
+  if (connectionTokens) {
+    // RFC 9110 §7.6.1: headers named in Connection are hop-by-hop too.
+    for (let i = out.length - 2; i >= 0; i -= 2) if (connectionTokens.has(out[i]!)) out.splice(i, 2)
+  }
+  for (let i = 0; i < add.length; i++) out.push(add[i]!)
+  if (bufferedLength !== undefined) out.push('content-length', String(bufferedLength))
+  return out
+}
+
+/** Forwards one request; never throws (upstream failures become 502/504 answers). */
+export function forward(pool: Dispatcher, req: ForwardRequest, res: ServerResponse): void {
+  const handler = new ProxyHandler(req, res)
+  res.once('close', handler.onClientClose)
+  pool.dispatch(
+    {
+      method: req.method,
+      path: req.path,
+      headers: req.headers,
+      body: req.body,
+    },
+    handler as unknown as Dispatcher.DispatchHandler,
+  )
+}
+
+class ProxyHandler {
+  private abort: ((err?: Error) => void) | undefined
+  private resume: (() => void) | undefined
+  private started = false
+  private finished = false
+  readonly onClientClose: () => void
+  readonly onDrain: () => void
+
+  private readonly req: ForwardRequest
+  private readonly res: ServerResponse
+
+  constructor(req: ForwardRequest, res: ServerResponse) {
+    this.req = req
+    this.res = res
+    this.onClientClose = () => {
+      if (!this.finished) {
+        this.finished = true
+        this.abort?.(new Error('client closed the connection'))
+        this.req.done(this.started ? this.res.statusCode : 0, false)
+      }
+    }
+    this.onDrain = () => this.resume?.()
+  }
+
+  onConnect(abort: (err?: Error) => void) {
+    this.abort = abort
+    if (this.finished) abort(new Error('client closed the connection'))
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
+    if (status < 200) return true
+    this.resume = resume
+    this.started = true
+    const res = this.res
+    const headers: string[] = []
+    let connectionTokens: string | undefined
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toString('latin1')
+      const lower = name.toLowerCase()
+      if (lower === 'connection') connectionTokens = raw[i + 1]!.toString('latin1').toLowerCase()
+      if (HOP_BY_HOP.has(lower)) continue
+      headers.push(name, raw[i + 1]!.toString('latin1'))
+    }
+    if (connectionTokens) {
+      const named = new Set(connectionTokens.split(',').map((s) => s.trim()))
+      for (let i = headers.length - 2; i >= 0; i -= 2)
+        if (named.has(headers[i]!.toLowerCase())) headers.splice(i, 2)
+    }
+    const extra = this.req.responseHeaders
+    for (const k in extra) headers.push(k, extra[k]!)
+    headers.push('x-request-id', this.req.requestId)
+    res.writeHead(status, headers)
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    const ok = this.res.write(chunk)
+    if (!ok) this.res.once('drain', this.onDrain)
+    return ok
+  }
+
+  onComplete() {
+    if (this.finished) return
+    this.finished = true
+    this.res.end()
+    this.req.done(this.res.statusCode, false)
+  }
+
+  onError(err: Error & { code?: string }) {
+    if (this.finished) return
+    this.finished = true
+    const res = this.res
+    if (this.started || res.headersSent) {
+      // Mid-body failure: the client must not mistake a cut body for a whole one.
+      res.destroy(err)
+      this.req.done(res.statusCode, false)
+      return
+    }
+    const status = upstreamErrorStatus(err)
+    const body = errorBody(status, this.req.requestId)
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': this.req.requestId,
+    })
+    res.end(body)
+    this.req.done(status, true)
+  }
+}
+
+/** 504 when the upstream was too slow, 502 when it could not be reached or broke the exchange. */
+export function upstreamErrorStatus(err: { code?: string }): 502 | 504 {
+  switch (err.code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 504
+    default:
+      return 502
+  }
+}

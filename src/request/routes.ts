@@ -1,0 +1,208 @@
+/**
+ * Route templates compiled once into a segment trie, so matching costs one walk down the
+ * path's segments, not a scan of every route.
+ *
+ * Patterns: `/api/products/:id` (a parameter matches one segment), `/api/*` (this path and
+ * everything below it), `/health` (exact). Methods narrow a pattern; none means any method.
+ * Matching uses the canonical path's `key` (case-folded per the case policy, trailing slash
+ * removed), so `/API/Products/7/` finds `/api/products/:id` under the default policy.
+ * @see ../../README.md#routes
+ */
+
+export interface RoutePattern<T> {
+  /** One or more patterns; the entry matches when any does. */
+  readonly paths: readonly string[]
+  /** Upper-case methods; empty or undefined means any. */
+  readonly methods?: readonly string[]
+  readonly value: T
+}
+
+export interface RouteHit<T> {
+  readonly template: string
+  readonly params: Readonly<Record<string, string>>
+  readonly value: T
+}
+
+interface Entry<T> {
+  readonly template: string
+  readonly methods: ReadonlySet<string> | undefined
+  readonly value: T
+  readonly paramNames: readonly string[]
+  readonly order: number
+}
+
+interface Node<T> {
+  readonly statics: Map<string, Node<T>>
+  param: Node<T> | undefined
+  /** Entries whose pattern ends here. */
+  readonly exact: Entry<T>[]
+  /** Entries of a `/*` pattern rooted here: they match this node and everything below. */
+  readonly rest: Entry<T>[]
+}
+
+function node<T>(): Node<T> {
+  return { statics: new Map(), param: undefined, exact: [], rest: [] }
+}
+
+const EMPTY: Readonly<Record<string, string>> = Object.freeze({})
+
+/**
+ * A compiled route table.
+ * @example
+ * const m = compileRoutes([{ paths: ['/api/products/:id'], methods: ['GET'], value: 'p' }], true)
+ * m.best('GET', '/api/products/7') // { template: '/api/products/:id', params: { id: '7' }, value: 'p' }
+ */
+export interface RouteMatcher<T> {
+  /** The most specific match (static beats parameter beats wildcard; earlier config wins ties). */
+  best(method: string, key: string): RouteHit<T> | undefined
+  /** Every matching entry's value, in config order. For layers whose rules all apply. */
+  all(method: string, key: string): T[]
+  /** Number of entries. */
+  readonly size: number
+}
+
+/**
+ * Compiles patterns into a trie. `foldCase` lower-cases the patterns' static segments, to match
+ * keys produced under the `insensitive` and `lower` case policies.
+ * Throws TypeError on a malformed pattern (config validation reports those first).
+ */
+export function compileRoutes<T>(
+  patterns: readonly RoutePattern<T>[],
+  foldCase: boolean,
+): RouteMatcher<T> {
+  const root = node<T>()
+  patterns.forEach((p, order) => {
+    for (const pattern of p.paths) add(p, pattern, order)
+  })
+
+  function add(p: RoutePattern<T>, pattern: string, order: number) {
+    const problem = patternProblem(pattern)
+    if (problem) throw new TypeError(`route pattern ${JSON.stringify(pattern)}: ${problem}`)
+    const segments = splitKey(foldCase ? foldStatic(pattern) : pattern)
+    const paramNames: string[] = []
+    let at = root
+    let wildcard = false
+    for (const seg of segments) {
+      if (seg === '*') {
+        wildcard = true
+        break
+      }
+      if (seg.startsWith(':')) {
+        paramNames.push(seg.slice(1))
+        at = at.param ??= node<T>()
+      } else {
+        let next = at.statics.get(seg)
+        if (!next) at.statics.set(seg, (next = node<T>()))
+        at = next
+      }
+    }
+    const methods = p.methods?.length ? new Set(p.methods.map((m) => m.toUpperCase())) : undefined
+    const entry: Entry<T> = { template: pattern, methods, value: p.value, paramNames, order }
+    ;(wildcard ? at.rest : at.exact).push(entry)
+  }
+
+  function best(method: string, key: string): RouteHit<T> | undefined {
+    const segments = splitKey(key)
+    const values: string[] = []
+    const hit = walk(root, segments, 0, method, values)
+    if (!hit) return undefined
+    return { template: hit.entry.template, params: params(hit.entry, hit.values), value: hit.entry.value }
+  }
+
+  function all(method: string, key: string): T[] {
+    const found: Entry<T>[] = []
+    collect(root, splitKey(key), 0, method, found)
+    if (found.length === 0) return []
+    if (found.length > 1) found.sort((a, b) => a.order - b.order)
+    const out: T[] = [found[0]!.value]
+    // An entry with several patterns may match more than once: keep it once.
+    for (let i = 1; i < found.length; i++) if (found[i]!.order !== found[i - 1]!.order) out.push(found[i]!.value)
+    return out
+  }
+
+  return { best, all, size: patterns.length }
+}
+
+function walk<T>(
+  at: Node<T>,
+  segs: readonly string[],
+  i: number,
+  method: string,
+  values: string[],
+): { entry: Entry<T>; values: string[] } | undefined {
+  if (i === segs.length) {
+    const e = pick(at.exact, method) ?? pick(at.rest, method)
+    return e ? { entry: e, values: values.slice() } : undefined
+  }
+  const seg = segs[i]!
+  const st = at.statics.get(seg)
+  if (st) {
+    const r = walk(st, segs, i + 1, method, values)
+    if (r) return r
+  }
+  if (at.param) {
+    values.push(seg)
+    const r = walk(at.param, segs, i + 1, method, values)
+    values.pop()
+    if (r) return r
+  }
+  const e = pick(at.rest, method)
+  return e ? { entry: e, values: values.slice() } : undefined
+}
+
+function collect<T>(at: Node<T>, segs: readonly string[], i: number, method: string, out: Entry<T>[]) {
+  for (const e of at.rest) if (allows(e, method)) out.push(e)
+  if (i === segs.length) {
+    for (const e of at.exact) if (allows(e, method)) out.push(e)
+    return
+  }
+  const st = at.statics.get(segs[i]!)
+  if (st) collect(st, segs, i + 1, method, out)
+  if (at.param) collect(at.param, segs, i + 1, method, out)
+}
+
+function pick<T>(entries: readonly Entry<T>[], method: string): Entry<T> | undefined {
+  for (const e of entries) if (allows(e, method)) return e
+  return undefined
+}
+
+function allows(e: Entry<unknown>, method: string): boolean {
+  return e.methods === undefined || e.methods.has(method)
+}
+
+function params(e: Entry<unknown>, values: readonly string[]): Readonly<Record<string, string>> {
+  if (e.paramNames.length === 0) return EMPTY
+  const out: Record<string, string> = {}
+  for (let i = 0; i < e.paramNames.length; i++) out[e.paramNames[i]!] = values[i] ?? ''
+  return out
+}
+
+/** `/a/b/` and `/a/b` both give ['a', 'b']; `/` gives []. */
+function splitKey(key: string): string[] {
+  const parts = key.split('/')
+  const out: string[] = []
+  for (const p of parts) if (p !== '') out.push(p)
+  return out
+}
+
+function foldStatic(pattern: string): string {
+  return pattern
+    .split('/')
+    .map((s) => (s.startsWith(':') ? s : s.toLowerCase()))
+    .join('/')
+}
+
+/** Why a pattern is malformed, or undefined when it is fine. Used by config validation too. */
+export function patternProblem(pattern: string): string | undefined {
+  if (!pattern.startsWith('/')) return 'must start with "/"'
+  const segs = pattern.split('/').slice(1)
+  for (let i = 0; i < segs.length; i++) {
+    const s = segs[i]!
+    if (s === '*' && i !== segs.length - 1) return '"*" may only be the last segment'
+    if (s.includes('*') && s !== '*') return '"*" must be a whole segment, as in "/api/*"'
+    if (s.startsWith(':') && !/^:[A-Za-z_][A-Za-z0-9_]*$/.test(s))
+      return `parameter ${JSON.stringify(s)} must be ":" followed by a name`
+    if (s === '.' || s === '..') return 'must not contain dot segments'
+  }
+  return undefined
+}

@@ -1,0 +1,38 @@
+/**
+ * Test helpers: a config from a plain object, and a RawRequest without sockets, so the engine
+ * is tested the way hono's `app.request()` tests an app.
+ */
+import type { IncomingHttpHeaders } from 'node:http'
+import type { RawRequest } from '../../src/engine/context.js'
+import { ConfigSpec, type Config } from '../../src/config/schema.js'
+
+export function config(obj: Record<string, unknown>): Config {
+  return ConfigSpec.parse(obj)
+}
+
+export interface RawInit {
+  readonly headers?: Record<string, string>
+  readonly ip?: string
+  readonly json?: unknown
+  readonly body?: string
+}
+
+/** `raw('POST /api/login', { json: { user: 'bob' } })` */
+export function raw(line: string, init: RawInit = {}): RawRequest {
+  const [method, url] = line.split(' ') as [string, string]
+  const body =
+    init.json !== undefined ? Buffer.from(JSON.stringify(init.json)) : init.body !== undefined ? Buffer.from(init.body) : undefined
+  const headers: IncomingHttpHeaders = { host: 'gw.test' }
+  if (init.json !== undefined) headers['content-type'] = 'application/json'
+  if (body) headers['content-length'] = String(body.length)
+  for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v
+  const rawHeaders = Object.entries(headers).flatMap(([k, v]) => [k, String(v)])
+  return {
+    method,
+    url,
+    headers,
+    rawHeaders,
+    remoteAddress: init.ip ?? '127.0.0.1',
+    readBody: async (cap) => (body && body.length > cap ? null : (body ?? Buffer.alloc(0))),
+  }
+}
