@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { layerTypes } from '../layers/registry.js'
 import { method, mode, routePattern } from '../layers/common.js'
 import { cidrProblem } from '../request/client.js'
+import { IdentitySpec, StoreSpec } from '../identity/spec.js'
 import { duration, size } from './units.js'
 
 const cidr = z.string().check((ctx) => {
@@ -96,6 +97,10 @@ export const ConfigSpec = z
     upstreams: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), UpstreamSpec).default({}),
     routes: z.array(RouteSpec).default([]),
     log: LogSpec.prefault({}),
+    /** Where limits, flags and risk keep their state: `memory` (one process) or `redis`. */
+    store: StoreSpec.prefault({ type: 'memory' }),
+    /** Where identity facets (account, session, API key, fingerprint) come from. */
+    identity: IdentitySpec.prefault({}),
     ...layerBlocks,
   })
   .check((ctx) => {

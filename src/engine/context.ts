@@ -152,7 +152,8 @@ export function contextFactory(config: Config, clock: Clock) {
             state.tooLarge = true
             return undefined
           }
-          state.value = { bytes, contentType: mediaType(raw.headers['content-type']) }
+          const rawType = raw.headers['content-type']
+          state.value = { bytes, contentType: mediaType(rawType), ...(rawType ? { rawContentType: rawType } : {}) }
           return state.value
         })
         return state.read

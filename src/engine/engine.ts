@@ -8,11 +8,15 @@ import { layerTypes } from '../layers/registry.js'
 import { bodyState, contextFactory, type PreparedRequest, type RawRequest } from './context.js'
 import { combine, refuse } from './decision.js'
 import { runLayers } from './pipeline.js'
+import { identityFacets } from '../identity/facets.js'
+import { createStore } from '../store/create.js'
+import type { Store } from '../store/store.js'
 import {
   systemClock,
   type Clock,
   type Decision,
   type Layer,
+  type LayerDeps,
   type MaybePromise,
   type Outcome,
   type RequestContext,
@@ -21,6 +25,8 @@ import {
 
 export interface EngineOptions {
   readonly clock?: Clock
+  /** A store to share (across reloads, or with other engines); by default one is made from `config.store` and closed with the engine. */
+  readonly store?: Store
   /** Told about layer failures (which fail closed) and other problems worth a log line. */
   readonly onError?: (err: unknown, where: string, ctx?: RequestContext) => void
 }
@@ -28,6 +34,7 @@ export interface EngineOptions {
 export interface Engine {
   readonly config: Config
   readonly layers: readonly Layer[]
+  readonly store: Store
   /** Builds the canonical request view, or a refusal for an ambiguous request. */
   prepare(raw: RawRequest): PreparedRequest
   /** Runs every layer and combines their verdicts. Synchronous while the layers are. */
@@ -54,10 +61,19 @@ const TOO_LARGE: Verdict = Object.freeze({
 export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
   const clock = opts.clock ?? systemClock
   const onError = opts.onError ?? (() => {})
+  const ownStore = opts.store === undefined
+  const store = opts.store ?? createStore(config.store)
+  const deps: LayerDeps = {
+    clock,
+    mode: config.mode,
+    store,
+    facets: identityFacets(config.identity),
+    localMaxKeys: config.store.maxKeys,
+  }
   const layers: Layer[] = []
   for (const type of Object.values(layerTypes)) {
     const spec = (config as Record<string, unknown>)[type.type]
-    if (spec !== undefined) layers.push(type.create(spec as never, { clock, mode: config.mode }))
+    if (spec !== undefined) layers.push(type.create(spec as never, deps))
   }
   const observers = layers.filter((l) => l.observe !== undefined)
 
@@ -101,8 +117,10 @@ export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
         }
       }
     },
+    store,
     async close() {
       await Promise.all(layers.map((l) => l.close?.()))
+      if (ownStore) await store.close()
     },
   }
 }

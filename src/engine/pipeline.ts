@@ -20,8 +20,20 @@ export function runLayers(
 }
 
 /** True when the pipeline must stop. */
-function add(acc: Verdict[], v: Verdict | undefined): boolean {
+function add(acc: Verdict[], v: Verdict | readonly Verdict[] | undefined): boolean {
   if (v === undefined) return false
-  acc.push(v)
-  return v.action === 'block' && !v.monitor
+  if (!isList(v)) {
+    acc.push(v)
+    return v.action === 'block' && !v.monitor
+  }
+  let stop = false
+  for (const one of v) {
+    acc.push(one)
+    if (one.action === 'block' && !one.monitor) stop = true
+  }
+  return stop
+}
+
+function isList(v: Verdict | readonly Verdict[]): v is readonly Verdict[] {
+  return Array.isArray(v)
 }

@@ -4,6 +4,8 @@
  * @see ../../README.md#concepts
  */
 import type { IncomingHttpHeaders } from 'node:http'
+import type { IdentityFacets } from '../identity/facets.js'
+import type { Store } from '../store/store.js'
 
 export type MaybePromise<T> = T | Promise<T>
 
@@ -105,6 +107,8 @@ export interface RequestBody {
   readonly bytes: Buffer
   /** The media type without parameters, lower case: `application/json`. */
   readonly contentType: string
+  /** The Content-Type header as sent (with its parameters, e.g. a multipart boundary). */
+  readonly rawContentType?: string
 }
 
 /** The one canonical view of a request that every layer, and the upstream, sees. */
@@ -143,7 +147,7 @@ export const systemClock: Clock = { now: Date.now }
 /** A compiled layer. `check` runs for every request; keep it synchronous where it can be. */
 export interface Layer {
   readonly name: string
-  check(ctx: RequestContext): MaybePromise<Verdict | undefined>
+  check(ctx: RequestContext): MaybePromise<Verdict | readonly Verdict[] | undefined>
   /** Called after the answer, for outcome counting (failed logins), flows and risk. */
   observe?(ctx: RequestContext, outcome: Outcome, decision: Decision): MaybePromise<void>
   close?(): Promise<void>
@@ -153,4 +157,10 @@ export interface LayerDeps {
   readonly clock: Clock
   /** The config-wide mode; a rule's own `mode` overrides it. */
   readonly mode: Mode
+  /** The shared state store (memory or Redis). */
+  readonly store: Store
+  /** Identity facet getters compiled from the `identity:` block. */
+  readonly facets: IdentityFacets
+  /** Size of a layer's local fallback store (rules with `onStoreError: local`). */
+  readonly localMaxKeys?: number
 }

@@ -18,6 +18,8 @@ import { CLIENT_IP_HEADERS } from '../request/client.js'
 import { decisionChannel, notice } from '../telemetry/channels.js'
 import { createPool, forward, upstreamHeaders } from './forward.js'
 import { readBody } from './read-body.js'
+import { createStore } from '../store/create.js'
+import type { Store } from '../store/store.js'
 
 export interface GatewayOptions {
   readonly clock?: Clock
@@ -45,6 +47,8 @@ export interface Gateway {
 interface Runtime {
   readonly config: Config
   readonly engine: Engine
+  /** Kept across reloads while `store:` is unchanged, so counts survive a reload. */
+  readonly store: Store
   readonly pools: ReadonlyMap<string, Pool>
   /** Headers never passed upstream from an untrusted client. */
   readonly untrustedDrop: ReadonlySet<string>
@@ -52,8 +56,11 @@ interface Runtime {
 }
 
 function compile(config: Config, clock: Clock, previous?: Runtime): Runtime {
+  const sameStore = previous && JSON.stringify(previous.config.store) === JSON.stringify(config.store)
+  const store = sameStore ? previous.store : createStore(config.store)
   const engine = createEngine(config, {
     clock,
+    store,
     onError: (err, where, ctx) =>
       notice({ kind: 'layer-error', level: 'error', msg: `layer failed in ${where}; failing closed`, err: String((err as Error)?.stack ?? err), requestId: ctx?.id }),
   })
@@ -68,6 +75,7 @@ function compile(config: Config, clock: Clock, previous?: Runtime): Runtime {
   return {
     config,
     engine,
+    store,
     pools,
     untrustedDrop: new Set<string>([...CLIENT_IP_HEADERS, idHeader, 'x-forwarded-proto', 'x-forwarded-host']),
     trustedDrop: new Set<string>(['x-forwarded-for', idHeader]),
@@ -246,6 +254,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       setTimeout(() => {
         for (const p of old.pools.values()) if (!reused.has(p)) void p.close()
         void old.engine.close()
+        if (old.store !== rt.store) void old.store.close()
       }, old.config.server.shutdownTimeout).unref()
       if (next.server.port !== old.config.server.port || next.server.host !== old.config.server.host)
         notice({ kind: 'reload', level: 'warn', msg: 'server.host/server.port changed: they take effect on restart' })
@@ -264,6 +273,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       await closed
       await Promise.all([...rt.pools.values()].map((p) => p.close()))
       await rt.engine.close()
+      await rt.store.close()
     },
   }
 }

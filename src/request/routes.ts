@@ -57,6 +57,8 @@ export interface RouteMatcher<T> {
   best(method: string, key: string): RouteHit<T> | undefined
   /** Every matching entry's value, in config order. For layers whose rules all apply. */
   all(method: string, key: string): T[]
+  /** Like `all`, with each entry's template and parameters. */
+  allHits(method: string, key: string): RouteHit<T>[]
   /** Number of entries. */
   readonly size: number
 }
@@ -109,18 +111,31 @@ export function compileRoutes<T>(
     return { template: hit.entry.template, params: params(hit.entry, hit.values), value: hit.entry.value }
   }
 
-  function all(method: string, key: string): T[] {
-    const found: Entry<T>[] = []
-    collect(root, splitKey(key), 0, method, found)
-    if (found.length === 0) return []
-    if (found.length > 1) found.sort((a, b) => a.order - b.order)
-    const out: T[] = [found[0]!.value]
-    // An entry with several patterns may match more than once: keep it once.
-    for (let i = 1; i < found.length; i++) if (found[i]!.order !== found[i - 1]!.order) out.push(found[i]!.value)
+  function allHits(method: string, key: string): RouteHit<T>[] {
+    const found: [Entry<T>, string[]][] = []
+    collect(root, splitKey(key), 0, method, found, [])
+    if (found.length > 1) found.sort((a, b) => a[0].order - b[0].order)
+    const out: RouteHit<T>[] = []
+    for (let i = 0; i < found.length; i++) {
+      const [e, values] = found[i]!
+      if (i > 0 && found[i - 1]![0].order === e.order) continue
+      out.push({ template: e.template, params: params(e, values), value: e.value })
+    }
     return out
   }
 
-  return { best, all, size: patterns.length }
+  function all(method: string, key: string): T[] {
+    const found: [Entry<T>, string[]][] = []
+    collect(root, splitKey(key), 0, method, found, undefined)
+    if (found.length === 0) return []
+    if (found.length > 1) found.sort((a, b) => a[0].order - b[0].order)
+    const out: T[] = [found[0]![0].value]
+    // An entry with several patterns may match more than once: keep it once.
+    for (let i = 1; i < found.length; i++) if (found[i]![0].order !== found[i - 1]![0].order) out.push(found[i]![0].value)
+    return out
+  }
+
+  return { best, all, allHits, size: patterns.length }
 }
 
 function walk<T>(
@@ -150,16 +165,31 @@ function walk<T>(
   return e ? { entry: e, values: values.slice() } : undefined
 }
 
-function collect<T>(at: Node<T>, segs: readonly string[], i: number, method: string, out: Entry<T>[]) {
-  for (const e of at.rest) if (allows(e, method)) out.push(e)
+/** Collects every match; `values` (the parameter values so far) is tracked only when given. */
+function collect<T>(
+  at: Node<T>,
+  segs: readonly string[],
+  i: number,
+  method: string,
+  out: [Entry<T>, string[]][],
+  values: string[] | undefined,
+) {
+  const snap = values ? values.slice() : NO_VALUES
+  for (const e of at.rest) if (allows(e, method)) out.push([e, snap])
   if (i === segs.length) {
-    for (const e of at.exact) if (allows(e, method)) out.push(e)
+    for (const e of at.exact) if (allows(e, method)) out.push([e, snap])
     return
   }
   const st = at.statics.get(segs[i]!)
-  if (st) collect(st, segs, i + 1, method, out)
-  if (at.param) collect(at.param, segs, i + 1, method, out)
+  if (st) collect(st, segs, i + 1, method, out, values)
+  if (at.param) {
+    values?.push(segs[i]!)
+    collect(at.param, segs, i + 1, method, out, values)
+    values?.pop()
+  }
 }
+
+const NO_VALUES: string[] = []
 
 function pick<T>(entries: readonly Entry<T>[], method: string): Entry<T> | undefined {
   for (const e of entries) if (allows(e, method)) return e

@@ -19,7 +19,7 @@ export function subscribeLog(logger: Logger, access: boolean) {
   let accessOn = access
   const onDecision = (m: unknown) => {
     const { ctx, decision, outcome } = m as DecisionMessage
-    const interesting = decision.verdicts.length > 0
+    const interesting = decision.action !== 'allow' || decision.wouldHave !== undefined || decision.verdicts.some((v) => v.action !== 'allow')
     if (!interesting && !accessOn) return
     const event = toEvent(ctx, decision, outcome)
     if (!interesting) logger.info({ event: 'access', ...event }, 'access')

@@ -1,0 +1,193 @@
+/**
+ * Identity facets: the values limits (and later risk) key on — ip, ipPrefix, route, account,
+ * session, apiKey, fingerprint — and request parts (`param:id`, `header:x`, `query:q`,
+ * `field:f`, `cookie:c`). Each is compiled once into a getter; getters fill `ctx.identity` so
+ * a facet is computed at most once per request, and bodies are read only where a source needs
+ * them.
+ * @see ../../README.md#identity-facets
+ */
+import { createHash } from 'node:crypto'
+import type { MaybePromise, RequestContext } from '../engine/types.js'
+import { AMBIGUOUS, bodyFields } from '../request/body.js'
+import { compileRoutes } from '../request/routes.js'
+import type { IdentitySpec } from './spec.js'
+
+export const FACETS = ['ip', 'ipPrefix', 'route', 'method', 'account', 'session', 'apiKey', 'fingerprint'] as const
+export type FacetName = (typeof FACETS)[number]
+const PARTS = ['param', 'header', 'query', 'field', 'cookie'] as const
+
+/** A request the facet cannot be read from without ambiguity: it must be refused with 400. */
+export class Refusal {
+  readonly reason: string
+  constructor(reason: string) {
+    this.reason = reason
+  }
+}
+
+export type FacetValue = string | undefined | Refusal
+/** `params` are the route parameters of the rule's own pattern (for `param:NAME`). */
+export type FacetGetter = (ctx: RequestContext, params?: Readonly<Record<string, string>>) => MaybePromise<FacetValue>
+
+/** Why a facet reference is malformed, or undefined (used by config validation). */
+export function facetProblem(ref: string): string | undefined {
+  if ((FACETS as readonly string[]).includes(ref)) return undefined
+  const colon = ref.indexOf(':')
+  const part = colon > 0 ? ref.slice(0, colon) : ''
+  if ((PARTS as readonly string[]).includes(part) && ref.length > colon + 1) return undefined
+  return `expected one of ${FACETS.join(', ')}, or param:NAME, header:NAME, query:NAME, field:NAME, cookie:NAME`
+}
+
+/** Trimmed, NFKC-normalised and case-folded, so `Victim`, ` victim` and `ｖｉｃｔｉｍ` are one account. */
+export function canonicalAccount(v: string): string | undefined {
+  const s = v.normalize('NFKC').trim().toLowerCase()
+  return s === '' ? undefined : s
+}
+
+/**
+ * Compiles the `identity:` block into facet getters.
+ * @example
+ * const facets = identityFacets(spec)
+ * const getAccount = facets.getter('account')
+ */
+export function identityFacets(spec: IdentitySpec) {
+  const accountFromBody = spec.account.flatMap((s) => ('body' in s ? [s] : []))
+  const bodyRoutes = compileRoutes(
+    accountFromBody.map((s, i) => ({ paths: s.paths, value: i })),
+    true,
+  )
+  const fpHeaders = spec.fingerprint.headers
+  const fpSet = new Set(fpHeaders)
+
+  function account(ctx: RequestContext): MaybePromise<FacetValue> {
+    const id = ctx.identity
+    if (id.account !== undefined) return id.account
+    for (const src of spec.account) {
+      if ('header' in src) {
+        const v = ctx.headers[src.header]
+        if (typeof v === 'string' && (id.account = canonicalAccount(v)) !== undefined) return id.account
+        if (Array.isArray(v)) return new Refusal(`header ${src.header} given more than once`)
+      } else if ('query' in src) {
+        const values = new URLSearchParams(ctx.query).getAll(src.query)
+        if (values.length > 1) return new Refusal(`query parameter ${src.query} given more than once`)
+        if (values[0] !== undefined && (id.account = canonicalAccount(values[0])) !== undefined) return id.account
+      }
+    }
+    const hits = bodyRoutes.all(ctx.method, ctx.pathKey)
+    if (hits.length === 0) return undefined
+    return bodyFields(ctx).then((fields) => {
+      if (!fields.ok) return new Refusal(fields.reason)
+      for (const i of hits) {
+        const field = accountFromBody[i]!.body
+        const v = fields.get(field)
+        if (v === undefined) continue
+        if (v === AMBIGUOUS) return new Refusal(`body field ${JSON.stringify(field)} given more than once`)
+        if (typeof v !== 'string' && typeof v !== 'number')
+          return new Refusal(`body field ${JSON.stringify(field)} is a ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}, expected a string`)
+        id.account = canonicalAccount(String(v))
+        if (id.account !== undefined) return id.account
+      }
+      return undefined
+    })
+  }
+
+  function fingerprint(ctx: RequestContext): string {
+    const id = ctx.identity
+    if (id.fingerprint !== undefined) return id.fingerprint
+    // The order in which a client sends its headers is as telling as their values.
+    const raw = ctx.rawHeaders
+    let order = ''
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase()
+      if (fpSet.has(name)) order += name + ','
+    }
+    let text = order
+    for (const h of fpHeaders) text += '\n' + (ctx.headers[h] ?? '')
+    return (id.fingerprint = createHash('sha256').update(text).digest('base64url').slice(0, 16))
+  }
+
+  function cookie(ctx: RequestContext, name: string): FacetValue {
+    const header = ctx.headers.cookie
+    if (!header) return undefined
+    let found: string | undefined
+    for (const pair of header.split(';')) {
+      const eq = pair.indexOf('=')
+      if (eq < 0 || pair.slice(0, eq).trim() !== name) continue
+      const v = pair.slice(eq + 1).trim()
+      if (found !== undefined && found !== v) return new Refusal(`cookie ${name} given twice with different values`)
+      found = v
+    }
+    return found === '' ? undefined : found
+  }
+
+  function getter(ref: string): FacetGetter {
+    switch (ref) {
+      case 'ip':
+        return (ctx) => ctx.identity.ip
+      case 'ipPrefix':
+        return (ctx) => ctx.identity.ipPrefix
+      case 'route':
+        return (ctx) => ctx.route.template
+      case 'method':
+        return (ctx) => ctx.method
+      case 'account':
+        return account
+      case 'fingerprint':
+        return fingerprint
+      case 'session': {
+        const name = spec.session?.cookie ?? 'session'
+        return (ctx) => {
+          if (ctx.identity.session !== undefined) return ctx.identity.session
+          const v = cookie(ctx, name)
+          if (typeof v === 'string') ctx.identity.session = v
+          return v
+        }
+      }
+      case 'apiKey': {
+        const name = spec.apiKey?.header ?? 'x-api-key'
+        return (ctx) => {
+          if (ctx.identity.apiKey !== undefined) return ctx.identity.apiKey
+          const v = ctx.headers[name]
+          if (Array.isArray(v)) return new Refusal(`header ${name} given more than once`)
+          if (v) ctx.identity.apiKey = v
+          return v || undefined
+        }
+      }
+    }
+    const colon = ref.indexOf(':')
+    const part = ref.slice(0, colon)
+    const name = ref.slice(colon + 1)
+    switch (part) {
+      case 'param':
+        return (ctx, params) => params?.[name] ?? ctx.route.params[name]
+      case 'header': {
+        const lower = name.toLowerCase()
+        return (ctx) => {
+          const v = ctx.headers[lower]
+          return Array.isArray(v) ? new Refusal(`header ${lower} given more than once`) : v || undefined
+        }
+      }
+      case 'query':
+        return (ctx) => {
+          const values = new URLSearchParams(ctx.query).getAll(name)
+          return values.length > 1 ? new Refusal(`query parameter ${name} given more than once`) : values[0] || undefined
+        }
+      case 'cookie':
+        return (ctx) => cookie(ctx, name)
+      case 'field':
+        return (ctx) =>
+          bodyFields(ctx).then((fields) => {
+            if (!fields.ok) return new Refusal(fields.reason)
+            const v = fields.get(name)
+            if (v === undefined || v === null) return undefined
+            if (v === AMBIGUOUS) return new Refusal(`body field ${JSON.stringify(name)} given more than once`)
+            if (typeof v === 'object') return new Refusal(`body field ${JSON.stringify(name)} is not a single value`)
+            return String(v)
+          })
+    }
+    throw new TypeError(`unknown facet ${JSON.stringify(ref)}`)
+  }
+
+  return { getter }
+}
+
+export type IdentityFacets = ReturnType<typeof identityFacets>

@@ -1,0 +1,55 @@
+import { z } from 'zod'
+import { routePattern } from '../layers/common.js'
+import { duration } from '../config/units.js'
+
+/** Where an account name comes from; the first source that yields one wins. */
+export const AccountSource = z.union([
+  z.strictObject({
+    /** A JSON, form or multipart body field (the same name in each). */
+    body: z.string().min(1),
+    /** Routes whose bodies carry the field (bodies are read only there). */
+    paths: z.array(routePattern).min(1),
+  }),
+  z.strictObject({ header: z.string().min(1).toLowerCase() }),
+  z.strictObject({ query: z.string().min(1), paths: z.array(routePattern).default(['/*']) }),
+])
+
+export const DEFAULT_FINGERPRINT_HEADERS = [
+  'user-agent',
+  'accept',
+  'accept-language',
+  'accept-encoding',
+  'sec-ch-ua',
+  'sec-ch-ua-mobile',
+  'sec-ch-ua-platform',
+] as const
+
+/** `identity:` — where the facets that limits can key on come from. */
+export const IdentitySpec = z.strictObject({
+  account: z.array(AccountSource).default([]),
+  session: z.strictObject({ cookie: z.string().min(1) }).optional(),
+  apiKey: z.strictObject({ header: z.string().min(1).toLowerCase() }).optional(),
+  fingerprint: z
+    .strictObject({ headers: z.array(z.string().toLowerCase()).min(1) })
+    .default({ headers: [...DEFAULT_FINGERPRINT_HEADERS] }),
+})
+export type IdentitySpec = z.output<typeof IdentitySpec>
+
+export const StoreSpec = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('memory'),
+    maxKeys: z.number().int().positive().default(1_000_000),
+  }),
+  z.strictObject({
+    type: z.literal('redis'),
+    /** `redis://host:port/db` for a standalone server… */
+    url: z.string().optional(),
+    /** …or the seed nodes of a Redis Cluster. */
+    cluster: z.array(z.string().regex(/^[^:]+:\d+$/, { error: 'expected "host:port"' })).optional(),
+    timeout: duration.default(100),
+    prefix: z.string().default('bw:'),
+    /** The local fallback store of rules with `onStoreError: local`. */
+    maxKeys: z.number().int().positive().default(100_000),
+  }),
+])
+export type StoreSpec = z.output<typeof StoreSpec>

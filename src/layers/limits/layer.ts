@@ -1,0 +1,230 @@
+/**
+ * The `limits` layer: behavioural rate limits keyed on any identity facet, counting requests,
+ * outcomes (failed logins, counted after the upstream answered) or distinct values (product
+ * ids per fingerprint). Rules compile once; a request runs only the rules whose routes match.
+ * @see ../../../README.md#limits
+ */
+import type { Layer, LayerDeps, MaybePromise, RequestContext, Verdict } from '../../engine/types.js'
+import { Refusal, type FacetGetter, type FacetValue } from '../../identity/facets.js'
+import { compileRoutes } from '../../request/routes.js'
+import { MemoryStore } from '../../store/memory.js'
+import type { Limit, LimitResult, Store } from '../../store/store.js'
+import { notice } from '../../telemetry/channels.js'
+import type { LayerType } from '../layer-type.js'
+import { rateLimitHeaders } from './headers.js'
+import { LimitsSpec, type LimitRuleSpec } from './spec.js'
+
+interface Rule {
+  readonly spec: LimitRuleSpec
+  readonly name: string
+  readonly limit: Limit
+  readonly monitor: boolean
+  readonly key: readonly FacetGetter[]
+  readonly distinct: FacetGetter | undefined
+  readonly counts: ((status: number) => boolean) | undefined
+}
+
+/** Outcome rules waiting for the upstream's status, per request. */
+const PENDING = 'limits.pending'
+/** Most keys remembered as "over the limit" in memory (the rest go to the store). */
+const MAX_BLOCKED = 100_000
+
+export const limits: LayerType<LimitsSpec> = {
+  type: 'limits',
+  spec: LimitsSpec,
+  create(spec, deps: LayerDeps): Layer {
+    const { store, clock, facets } = deps
+    const local = store.kind === 'memory' ? store : new MemoryStore({ maxKeys: deps.localMaxKeys ?? 100_000 })
+    const rules: Rule[] = spec.rules.map((r) => ({
+      spec: r,
+      name: `limits.${r.id}`,
+      limit: { algorithm: r.algorithm, limit: r.limit, windowMs: r.window, ...(r.burst ? { burst: r.burst } : {}) },
+      monitor: (r.mode ?? deps.mode) === 'monitor',
+      key: r.key.map((k) => facets.getter(k)),
+      distinct: r.distinct ? facets.getter(r.distinct) : undefined,
+      counts: r.outcomes ? statusMatcher(r.outcomes) : undefined,
+    }))
+    const matcher = compileRoutes(
+      rules.map((r, i) => ({ paths: r.spec.paths.length ? r.spec.paths : ['/*'], methods: r.spec.methods, value: i })),
+      true,
+    )
+    // rlf's inMemoryBlockOnConsumed: a key already over its limit is answered from memory
+    // until it resets, so a flood against one key does not hammer Redis.
+    const blocked = new Map<string, { until: number; result: LimitResult }>()
+    const lastNotice = new Map<string, number>()
+
+    function verdictFor(rule: Rule, key: string, r: LimitResult): Verdict {
+      const s = rule.spec
+      const noun = s.count === 'distinct' ? `distinct ${s.distinct}` : s.count === 'outcomes' ? 'counted outcomes' : 'requests'
+      return {
+        action: s.action,
+        rule: rule.name,
+        reason: `${describeKey(s.key, key)}: ${r.count} ${noun} > ${s.limit} per ${s.window / 1000}s`,
+        monitor: rule.monitor,
+        status: s.status ?? (s.action === 'throttle' ? 429 : 403),
+        ...(spec.headers !== 'none' ? { headers: rateLimitHeaders(s.id, s.limit, s.window, key, r) } : {}),
+        data: { key, count: r.count, limit: s.limit, windowMs: s.window, retryAfterMs: r.retryAfterMs },
+      }
+    }
+
+    function storeFailed(rule: Rule, err: unknown): Verdict | undefined | 'local' {
+      const now = clock.now()
+      if ((lastNotice.get(rule.name) ?? 0) + 10_000 < now) {
+        lastNotice.set(rule.name, now)
+        notice({ kind: 'store-error', level: 'error', msg: `store failed for ${rule.name}; onStoreError: ${rule.spec.onStoreError}`, rule: rule.name, error: String((err as Error)?.message ?? err) })
+      }
+      if (rule.spec.onStoreError === 'local') return 'local'
+      if (rule.spec.onStoreError === 'open') return undefined
+      return { action: 'block', rule: rule.name, reason: 'state store unavailable (onStoreError: closed)', monitor: rule.monitor, status: 503 }
+    }
+
+    /** One store step with the rule's failure policy applied. */
+    function step(rule: Rule, key: string, ctx: RequestContext, now: number, s: Store): MaybePromise<Verdict | undefined> {
+      let r: MaybePromise<LimitResult | number>
+      try {
+        r = call(rule, key, ctx, now, s)
+      } catch (err) {
+        return recover(rule, key, ctx, now, err)
+      }
+      if (r instanceof Promise) return r.then((v) => judge(rule, key, now, v), (err) => recover(rule, key, ctx, now, err))
+      return judge(rule, key, now, r)
+    }
+
+    function recover(rule: Rule, key: string, ctx: RequestContext, now: number, err: unknown): MaybePromise<Verdict | undefined> {
+      const f = storeFailed(rule, err)
+      return f === 'local' ? step(rule, key, ctx, now, local) : f
+    }
+
+    function call(rule: Rule, key: string, ctx: RequestContext, now: number, s: Store): MaybePromise<LimitResult | number> {
+      switch (rule.spec.count) {
+        case 'requests':
+          return s.consume(key, rule.limit, now)
+        case 'outcomes':
+          return s.peek(key, rule.limit, now)
+        case 'distinct':
+          return s.addDistinct(key, ctx.locals.get(`${PENDING}.member.${rule.name}`) as string, rule.limit.windowMs, now)
+      }
+    }
+
+    function judge(rule: Rule, key: string, now: number, v: LimitResult | number): Verdict | undefined {
+      const r: LimitResult =
+        typeof v === 'number'
+          ? { allowed: v <= rule.limit.limit, remaining: Math.max(0, rule.limit.limit - v), retryAfterMs: v <= rule.limit.limit ? 0 : rule.limit.windowMs, resetMs: rule.limit.windowMs, count: v }
+          : v
+      if (r.allowed) return spec.headers === 'all' ? allowWithHeaders(rule, key, r) : undefined
+      remember(key, now + r.retryAfterMs, r)
+      return verdictFor(rule, key, r)
+    }
+
+    function allowWithHeaders(rule: Rule, key: string, r: LimitResult): Verdict {
+      return { action: 'allow', rule: rule.name, reason: 'within limit', monitor: rule.monitor, headers: rateLimitHeaders(rule.spec.id, rule.spec.limit, rule.spec.window, key, r) }
+    }
+
+    function remember(key: string, until: number, result: LimitResult) {
+      if (blocked.size >= MAX_BLOCKED) blocked.delete(blocked.keys().next().value!)
+      blocked.set(key, { until, result })
+    }
+
+    function evaluate(rule: Rule, ctx: RequestContext, now: number, params: Readonly<Record<string, string>>): MaybePromise<Verdict | undefined> {
+      const parts = facetValues(rule.key, ctx, params)
+      const go = (values: FacetValue[] | Refusal | undefined): MaybePromise<Verdict | undefined> => {
+        if (values === undefined) return undefined
+        if (values instanceof Refusal) return refusal(values)
+        const key = `${rule.spec.id}|${values.join('|')}`
+        const memo = blocked.get(key)
+        if (memo) {
+          if (memo.until > now) return verdictFor(rule, key, { ...memo.result, retryAfterMs: memo.until - now })
+          blocked.delete(key)
+        }
+        if (rule.spec.count === 'outcomes') {
+          const pending = (ctx.locals.get(PENDING) as [Rule, string][] | undefined) ?? []
+          pending.push([rule, key])
+          ctx.locals.set(PENDING, pending)
+        }
+        if (rule.distinct) {
+          const member = rule.distinct(ctx, params)
+          const withMember = (m: FacetValue): MaybePromise<Verdict | undefined> => {
+            if (m instanceof Refusal) return refusal(m)
+            if (m === undefined) return undefined
+            ctx.locals.set(`${PENDING}.member.${rule.name}`, m)
+            return step(rule, key, ctx, now, store)
+          }
+          return member instanceof Promise ? member.then(withMember) : withMember(member)
+        }
+        return step(rule, key, ctx, now, store)
+      }
+      return parts instanceof Promise ? parts.then(go) : go(parts)
+    }
+
+    return {
+      name: 'limits',
+      check: function limitsCheck(ctx) {
+        const hits = matcher.allHits(ctx.method, ctx.pathKey)
+        if (hits.length === 0) return undefined
+        const now = clock.now()
+        if (hits.length === 1) return evaluate(rules[hits[0]!.value]!, ctx, now, hits[0]!.params)
+        const results = hits.map((h) => evaluate(rules[h.value]!, ctx, now, h.params))
+        if (results.some((r) => r instanceof Promise)) return Promise.all(results).then(compact)
+        return compact(results as (Verdict | undefined)[])
+      },
+      observe: function limitsObserve(ctx, outcome) {
+        const pending = ctx.locals.get(PENDING) as [Rule, string][] | undefined
+        if (!pending || outcome.byGateway) return
+        const now = clock.now()
+        for (const [rule, key] of pending) {
+          if (!rule.counts!(outcome.status)) continue
+          const onError = (err: unknown) => {
+            if (storeFailed(rule, err) === 'local') void local.consume(key, rule.limit, now)
+          }
+          try {
+            const r = store.consume(key, rule.limit, now)
+            if (r instanceof Promise) r.catch(onError)
+          } catch (err) {
+            onError(err)
+          }
+        }
+      },
+      async close() {
+        if (local !== store) await local.close()
+      },
+    }
+  },
+}
+
+function compact(vs: readonly (Verdict | undefined)[]): Verdict[] | undefined {
+  const out = vs.filter((v): v is Verdict => v !== undefined)
+  return out.length ? out : undefined
+}
+
+function refusal(r: Refusal): Verdict {
+  return { action: 'block', rule: 'request.ambiguous-body', reason: r.reason, monitor: false, status: 400 }
+}
+
+/** Every facet's value; undefined when one is missing (the rule does not apply). */
+function facetValues(
+  getters: readonly FacetGetter[],
+  ctx: RequestContext,
+  params: Readonly<Record<string, string>>,
+): MaybePromise<FacetValue[] | Refusal | undefined> {
+  const values: MaybePromise<FacetValue>[] = getters.map((g) => g(ctx, params))
+  const done = (vs: FacetValue[]) => {
+    for (const v of vs) {
+      if (v instanceof Refusal) return v
+      if (v === undefined) return undefined
+    }
+    return vs
+  }
+  if (values.some((v) => v instanceof Promise)) return Promise.all(values).then(done)
+  return done(values as FacetValue[])
+}
+
+function describeKey(facets: readonly string[], key: string): string {
+  const values = key.split('|').slice(1)
+  return facets.map((f, i) => `${f} ${JSON.stringify(values[i])}`).join(', ')
+}
+
+function statusMatcher(list: readonly (number | string)[]): (status: number) => boolean {
+  const exact = new Set(list.filter((s): s is number => typeof s === 'number'))
+  const classes = new Set(list.filter((s): s is string => typeof s === 'string').map((s) => Number(s[0])))
+  return (status) => exact.has(status) || classes.has(Math.floor(status / 100))
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod'
+import { duration } from '../../config/units.js'
+import { facetProblem } from '../../identity/facets.js'
+import { action, method, mode, routePattern, ruleId } from '../common.js'
+
+const facet = z.string().check((ctx) => {
+  const problem = facetProblem(ctx.value)
+  if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: `${problem}; got ${JSON.stringify(ctx.value)}` })
+})
+
+/** `401`, `403`, or a class like `4xx`. */
+const statusMatch = z.union([
+  z.number().int().min(100).max(599),
+  z.string().regex(/^[1-5]xx$/, { error: (i) => `expected a status like 401 or a class like "4xx", got ${JSON.stringify(i.input)}` }),
+])
+
+export const LimitRule = z
+  .strictObject({
+    id: ruleId,
+    /** Route patterns the rule counts; none means every path. */
+    paths: z.array(routePattern).default([]),
+    methods: z.array(method).default([]),
+    /** Facets whose combination is counted: `[account]`, `[ip, route]`, `[fingerprint]`. */
+    key: z.array(facet).min(1),
+    limit: z.number().int().positive(),
+    window: duration.refine((ms) => ms >= 1, { message: 'expected a window of at least 1ms' }),
+    algorithm: z.enum(['gcra', 'sliding-window']).default('sliding-window'),
+    /** GCRA only: requests allowed at once (defaults to `limit`). */
+    burst: z.number().int().positive().optional(),
+    /**
+     * What is counted: every `requests`; only `outcomes` whose upstream status matches (failed
+     * logins); or `distinct` values of a facet per key (product ids per fingerprint).
+     */
+    count: z.enum(['requests', 'outcomes', 'distinct']).default('requests'),
+    /** With `count: outcomes`: the statuses that count. */
+    outcomes: z.array(statusMatch).optional(),
+    /** With `count: distinct`: the facet whose distinct values are counted. */
+    distinct: facet.optional(),
+    action: action.default('throttle'),
+    status: z.number().int().min(400).max(599).optional(),
+    mode: mode.optional(),
+    /** When the store cannot be reached: let requests through, refuse them, or count locally. */
+    onStoreError: z.enum(['open', 'closed', 'local']).default('local'),
+  })
+  .check((ctx) => {
+    const r = ctx.value
+    if (r.count === 'outcomes' && !r.outcomes?.length)
+      ctx.issues.push({ code: 'custom', input: r, path: ['outcomes'], message: 'is required with count: outcomes (e.g. [401, 403])' })
+    if (r.count === 'distinct' && !r.distinct)
+      ctx.issues.push({ code: 'custom', input: r, path: ['distinct'], message: 'is required with count: distinct (e.g. param:id)' })
+    if (r.count !== 'outcomes' && r.outcomes)
+      ctx.issues.push({ code: 'custom', input: r, path: ['outcomes'], message: 'only applies with count: outcomes' })
+    if (r.count !== 'distinct' && r.distinct)
+      ctx.issues.push({ code: 'custom', input: r, path: ['distinct'], message: 'only applies with count: distinct' })
+    if (r.burst !== undefined && r.algorithm !== 'gcra')
+      ctx.issues.push({ code: 'custom', input: r, path: ['burst'], message: 'only applies with algorithm: gcra' })
+  })
+
+/** `limits:` — behavioural rate limits keyed on any identity facet. */
+export const LimitsSpec = z.strictObject({
+  /**
+   * RateLimit / RateLimit-Policy headers: on `denied` answers only (the default: a bot is not
+   * told how much quota it has left to pace itself by), on `all` answers, or `none`.
+   */
+  headers: z.enum(['denied', 'all', 'none']).default('denied'),
+  rules: z.array(LimitRule).default([]),
+})
+export type LimitsSpec = z.output<typeof LimitsSpec>
+export type LimitRuleSpec = z.output<typeof LimitRule>

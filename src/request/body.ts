@@ -1,0 +1,140 @@
+/**
+ * The canonical body: parsed once, for every layer that inspects it, and refused when the
+ * gateway and the backend could read it differently (duplicate JSON keys, a content type that
+ * does not match the body, a field of the wrong type). The upstream receives the same bytes.
+ * @see ../../README.md#bodies
+ */
+import type { RequestBody, RequestContext } from '../engine/types.js'
+
+export type BodyFields =
+  | { readonly ok: true; readonly kind: 'json' | 'form' | 'multipart' | 'empty'; get(field: string): unknown }
+  | { readonly ok: false; readonly reason: string }
+
+const EMPTY: BodyFields = Object.freeze({ ok: true, kind: 'empty', get: () => undefined })
+const CACHE = 'bulwark.body.fields'
+
+/**
+ * Parses the context's body once per request (cached on ctx.locals). Resolves `{ ok: false }`
+ * for a body that must be refused.
+ */
+export async function bodyFields(ctx: RequestContext): Promise<BodyFields> {
+  const cached = ctx.locals.get(CACHE) as Promise<BodyFields> | undefined
+  if (cached) return cached
+  const p = Promise.resolve(ctx.body()).then((b) => (b ? parseBody(b) : EMPTY))
+  ctx.locals.set(CACHE, p)
+  return p
+}
+
+export async function parseBody(body: RequestBody): Promise<BodyFields> {
+  if (body.bytes.length === 0) return EMPTY
+  switch (body.contentType) {
+    case 'application/json':
+    case 'application/merge-patch+json':
+    case 'application/problem+json':
+      return parseJson(body.bytes)
+    case 'application/x-www-form-urlencoded':
+      return parseForm(body.bytes)
+    case 'multipart/form-data':
+      return parseMultipart(body)
+    case '':
+      return { ok: false, reason: 'a body without a Content-Type' }
+    default:
+      if (body.contentType.endsWith('+json')) return parseJson(body.bytes)
+      return { ok: false, reason: `a ${body.contentType} body cannot be inspected` }
+  }
+}
+
+function parseJson(bytes: Buffer): BodyFields {
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    return { ok: false, reason: 'JSON body is not valid UTF-8' }
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return { ok: false, reason: 'body is not valid JSON (Content-Type says it is)' }
+  }
+  const dup = duplicateKey(text)
+  if (dup !== undefined)
+    return { ok: false, reason: `JSON body has the key ${JSON.stringify(dup)} twice (parsers disagree on which one counts)` }
+  const obj = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+  return { ok: true, kind: 'json', get: (f) => (obj && Object.hasOwn(obj, f) ? obj[f] : undefined) }
+}
+
+function parseForm(bytes: Buffer): BodyFields {
+  const text = bytes.toString('latin1')
+  if (/^\s*[{[]/.test(text)) return { ok: false, reason: 'body looks like JSON but Content-Type says form' }
+  const params = new URLSearchParams(text)
+  return fieldsOf('form', (f) => params.getAll(f))
+}
+
+async function parseMultipart(body: RequestBody): Promise<BodyFields> {
+  let form: FormData
+  try {
+    // undici's multipart parser (Node's fetch), fed the very bytes that go upstream.
+    const headers = { 'content-type': body.rawContentType ?? body.contentType }
+    form = await new Response(body.bytes, { headers }).formData()
+  } catch {
+    return { ok: false, reason: 'multipart body does not parse' }
+  }
+  return fieldsOf('multipart', (f) => form.getAll(f).map((v) => (typeof v === 'string' ? v : { file: v.name })))
+}
+
+/** A field given twice is ambiguous (first or last wins, depending on the backend): refuse it. */
+function fieldsOf(kind: 'form' | 'multipart', all: (f: string) => unknown[]): BodyFields {
+  return {
+    ok: true,
+    kind,
+    get(f) {
+      const values = all(f)
+      if (values.length === 0) return undefined
+      if (values.length > 1) return AMBIGUOUS
+      return values[0]
+    },
+  }
+}
+
+/** Returned by `get` for a form field given more than once. */
+export const AMBIGUOUS: unique symbol = Symbol('ambiguous field')
+
+/**
+ * The first key that appears twice in one JSON object, or undefined. Runs over text that
+ * JSON.parse already accepted, so it only tracks strings, nesting and object keys; keys are
+ * compared after unescaping (`"a"` and `"\u0061"` are the same key).
+ */
+export function duplicateKey(text: string): string | undefined {
+  const stack: (Set<string> | null)[] = []
+  let expectKey = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22 /* " */) {
+      let j = i + 1
+      let escaped = false
+      for (; j < text.length; j++) {
+        const d = text.charCodeAt(j)
+        if (d === 0x5c) {
+          j++
+          escaped = true
+        } else if (d === 0x22) break
+      }
+      const top = stack[stack.length - 1]
+      if (expectKey && top) {
+        const raw = text.slice(i, j + 1)
+        const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1)
+        if (top.has(key)) return key
+        top.add(key)
+        expectKey = false
+      }
+      i = j
+    } else if (c === 0x7b /* { */) {
+      stack.push(new Set())
+      expectKey = true
+    } else if (c === 0x5b /* [ */) stack.push(null)
+    else if (c === 0x7d || c === 0x5d) stack.pop()
+    else if (c === 0x2c /* , */) expectKey = stack[stack.length - 1] != null
+  }
+  return undefined
+}

@@ -1,0 +1,37 @@
+/**
+ * GCRA (generic cell rate algorithm): one number per key, the theoretical arrival time (TAT).
+ * Requests are spaced `T = window / limit` apart, with `burst` of them allowed at once.
+ * The Redis script (redis.ts) implements the same arithmetic; keep them in step.
+ */
+import { burstOf, type Limit, type LimitResult } from './store.js'
+
+/** Result of a GCRA step and the new TAT to store (undefined: store nothing). */
+export interface GcraStep {
+  readonly result: LimitResult
+  readonly tat: number | undefined
+}
+
+/**
+ * @example
+ * gcra(undefined, { algorithm: 'gcra', limit: 5, windowMs: 60_000 }, 0, true).result.remaining // 4
+ */
+export function gcra(storedTat: number | undefined, l: Limit, now: number, take: boolean): GcraStep {
+  const t = l.windowMs / l.limit
+  const burst = burstOf(l)
+  const tat = storedTat === undefined || storedTat < now ? now : storedTat
+  const newTat = tat + t
+  const allowAt = newTat - t * burst
+  // Requests currently "in flight" in the bucket, for events: how full the burst is.
+  const used = Math.ceil((tat - now) / t)
+  if (now < allowAt) {
+    return {
+      result: { allowed: false, remaining: 0, retryAfterMs: Math.ceil(allowAt - now), resetMs: Math.ceil(tat - now), count: used + 1 },
+      tat: undefined,
+    }
+  }
+  const remaining = Math.floor((now - allowAt) / t)
+  return {
+    result: { allowed: true, remaining, retryAfterMs: 0, resetMs: Math.ceil((take ? newTat : tat) - now), count: used + 1 },
+    tat: take ? newTat : undefined,
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The in-memory store: one process, synchronous, bounded. Entries are kept in insertion-ordered
+ * Maps re-inserted on every write, so the oldest entry is always first: expiry needs no timer
+ * per key (a few of the oldest are checked on each write) and the `maxKeys` bound evicts the
+ * least recently written key first.
+ */
+import { gcra } from './gcra.js'
+import { roll, slidingWindow, type WindowState } from './sliding-window.js'
+import type { Limit, LimitResult, Store } from './store.js'
+
+export interface MemoryStoreOptions {
+  /** Most keys kept across all kinds of state (default 1,000,000). */
+  readonly maxKeys?: number
+  /** Most members remembered per distinct-count key and window (default 10,000). */
+  readonly maxMembers?: number
+}
+
+interface Windowed extends WindowState {
+  windowMs: number
+}
+
+interface DistinctState {
+  start: number
+  windowMs: number
+  current: Set<string>
+  previous: Set<string>
+  /** Members of `previous` not (yet) seen in `current`. */
+  previousOnly: number
+}
+
+interface FlagState {
+  value: string
+  expiresAt: number
+}
+
+/** How many of the oldest entries a write looks at for expiry. */
+const SWEEP = 2
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const
+  readonly maxKeys: number
+  readonly maxMembers: number
+  /** GCRA: key → theoretical arrival time. Expired once it is in the past. */
+  readonly #tats = new Map<string, number>()
+  readonly #windows = new Map<string, Windowed>()
+  readonly #distinct = new Map<string, DistinctState>()
+  readonly #flags = new Map<string, FlagState>()
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    const maxKeys = opts.maxKeys ?? 1_000_000
+    const maxMembers = opts.maxMembers ?? 10_000
+    if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new TypeError('MemoryStore: maxKeys must be a positive integer')
+    if (!Number.isInteger(maxMembers) || maxMembers < 1) throw new TypeError('MemoryStore: maxMembers must be a positive integer')
+    this.maxKeys = maxKeys
+    this.maxMembers = maxMembers
+  }
+
+  /** Keys currently held, across every kind of state. */
+  get size(): number {
+    return this.#tats.size + this.#windows.size + this.#distinct.size + this.#flags.size
+  }
+
+  consume(key: string, limit: Limit, now: number): LimitResult {
+    return this.#step(key, limit, now, true)
+  }
+
+  peek(key: string, limit: Limit, now: number): LimitResult {
+    return this.#step(key, limit, now, false)
+  }
+
+  #step(key: string, limit: Limit, now: number, take: boolean): LimitResult {
+    if (limit.algorithm === 'gcra') {
+      const stored = this.#tats.get(key)
+      const step = gcra(stored, limit, now, take)
+      if (step.tat !== undefined) this.#put(this.#tats, key, step.tat, now, (tat) => tat <= now)
+      return step.result
+    }
+    let s = this.#windows.get(key)
+    if (!s) {
+      if (!take) return slidingWindow({ start: now - (now % limit.windowMs), current: 0, previous: 0 }, limit, now, false)
+      s = { start: now - (now % limit.windowMs), current: 0, previous: 0, windowMs: limit.windowMs }
+    }
+    roll(s, limit.windowMs, now)
+    const r = slidingWindow(s, limit, now, take)
+    if (take) this.#put(this.#windows, key, s, now, (w) => w.start + 2 * w.windowMs <= now)
+    return r
+  }
+
+  addDistinct(key: string, member: string, windowMs: number, now: number): number {
+    const start = now - (now % windowMs)
+    let s = this.#distinct.get(key)
+    if (!s) s = { start, windowMs, current: new Set(), previous: new Set(), previousOnly: 0 }
+    else if (s.start !== start) {
+      const prev = start - s.start === windowMs ? s.current : new Set<string>()
+      s.start = start
+      s.previous = prev
+      s.current = new Set()
+      s.previousOnly = prev.size
+    }
+    if (!s.current.has(member) && s.current.size < this.maxMembers) {
+      s.current.add(member)
+      if (s.previous.has(member)) s.previousOnly--
+    }
+    this.#put(this.#distinct, key, s, now, (d) => d.start + 2 * d.windowMs <= now)
+    const weight = (windowMs - (now - start)) / windowMs
+    return s.current.size + Math.floor(s.previousOnly * weight)
+  }
+
+  flag(key: string, value: string, ttlMs: number, now: number): void {
+    this.#put(this.#flags, key, { value, expiresAt: now + ttlMs }, now, (f) => f.expiresAt <= now)
+  }
+
+  flagged(keys: readonly string[], now: number): (string | undefined)[] {
+    return keys.map((k) => {
+      const f = this.#flags.get(k)
+      if (!f) return undefined
+      if (f.expiresAt <= now) {
+        this.#flags.delete(k)
+        return undefined
+      }
+      return f.value
+    })
+  }
+
+  unflag(key: string): void {
+    this.#flags.delete(key)
+  }
+
+  async close(): Promise<void> {
+    this.#tats.clear()
+    this.#windows.clear()
+    this.#distinct.clear()
+    this.#flags.clear()
+  }
+
+  /** Writes `key` as the newest entry, sweeping a few expired entries and enforcing maxKeys. */
+  #put<V>(map: Map<string, V>, key: string, value: V, now: number, expired: (v: V) => boolean) {
+    if (map.has(key)) map.delete(key)
+    else {
+      let n = 0
+      for (const [k, v] of map) {
+        if (n++ >= SWEEP || !expired(v)) break
+        map.delete(k)
+      }
+      if (this.size >= this.maxKeys) this.#evict(map)
+    }
+    map.set(key, value)
+    void now
+  }
+
+  /** Drops the least recently written key, from `prefer` first. */
+  #evict(prefer: Map<string, unknown>) {
+    const from = prefer.size > 0 ? prefer : [this.#windows, this.#tats, this.#distinct, this.#flags].find((m) => m.size > 0)
+    const oldest = from?.keys().next()
+    if (oldest && !oldest.done) from!.delete(oldest.value)
+  }
+}

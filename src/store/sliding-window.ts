@@ -1,0 +1,53 @@
+/**
+ * Sliding-window counter: the count of the current fixed window plus the previous window's
+ * count weighted by how much of it the sliding window still covers. Two numbers per key.
+ * The Redis script (redis.ts) implements the same arithmetic; keep them in step.
+ */
+import type { Limit, LimitResult } from './store.js'
+
+export interface WindowState {
+  /** Start of the current fixed window (a multiple of windowMs). */
+  start: number
+  current: number
+  previous: number
+}
+
+/** Rolls `s` forward to the window containing `now` (mutates and returns it). */
+export function roll(s: WindowState, windowMs: number, now: number): WindowState {
+  const start = now - (now % windowMs)
+  if (start !== s.start) {
+    s.previous = start - s.start === windowMs ? s.current : 0
+    s.current = 0
+    s.start = start
+  }
+  return s
+}
+
+/** Decides on a rolled state; increments it when `take` and allowed. */
+export function slidingWindow(s: WindowState, l: Limit, now: number, take: boolean): LimitResult {
+  const elapsed = now - s.start
+  const weight = (l.windowMs - elapsed) / l.windowMs
+  const estimate = s.previous * weight + s.current
+  const resetMs = l.windowMs - elapsed + (s.current > 0 ? l.windowMs : 0)
+  if (estimate + 1 > l.limit) {
+    // When does the estimate drop enough? The previous window's share shrinks linearly; if the
+    // current window alone is full, the wait is until this window ends.
+    let retry: number
+    if (s.current + 1 > l.limit) retry = l.windowMs - elapsed
+    else retry = Math.ceil(((estimate + 1 - l.limit) / s.previous) * l.windowMs)
+    return { allowed: false, remaining: 0, retryAfterMs: Math.max(1, Math.ceil(retry)), resetMs: Math.ceil(resetMs), count: Math.floor(estimate) + 1 }
+  }
+  let reset = resetMs
+  if (take) {
+    s.current++
+    reset = 2 * l.windowMs - elapsed
+  }
+  const after = s.previous * weight + s.current
+  return {
+    allowed: true,
+    remaining: Math.max(0, Math.floor(l.limit - after)),
+    retryAfterMs: 0,
+    resetMs: Math.ceil(reset),
+    count: Math.floor(after) + (take ? 0 : 1),
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The one state interface every layer uses (limits, flows, flags, risk). Each call is one atomic
+ * step: one Redis round trip, or a plain synchronous value from the memory store, so the
+ * single-instance path stays synchronous end to end.
+ * @see ../../README.md#state-stores
+ */
+import type { MaybePromise } from '../engine/types.js'
+
+export type Algorithm = 'gcra' | 'sliding-window'
+
+export interface Limit {
+  readonly algorithm: Algorithm
+  /** Requests allowed per window. */
+  readonly limit: number
+  readonly windowMs: number
+  /** GCRA only: requests allowed at once (defaults to `limit`). */
+  readonly burst?: number
+}
+
+export interface LimitResult {
+  readonly allowed: boolean
+  /** Requests still allowed now (0 when denied). */
+  readonly remaining: number
+  /** When denied: how long until one more request is allowed. 0 when allowed. */
+  readonly retryAfterMs: number
+  /** How long until the key is back to its full allowance. */
+  readonly resetMs: number
+  /** The count the decision was made on (requests in the window, estimated for sliding windows). */
+  readonly count: number
+}
+
+export interface Store {
+  readonly kind: 'memory' | 'redis'
+  /** Counts one request against `key` and says whether it was within the limit. */
+  consume(key: string, limit: Limit, now: number): MaybePromise<LimitResult>
+  /** Says whether one more request would be within the limit, without counting it. */
+  peek(key: string, limit: Limit, now: number): MaybePromise<LimitResult>
+  /**
+   * Adds `member` to the distinct set of `key` and returns how many distinct members were seen
+   * in the sliding window ending now (the previous window's members weighted by overlap).
+   */
+  addDistinct(key: string, member: string, windowMs: number, now: number): MaybePromise<number>
+  /** Sets a flag that expires after `ttlMs` (deception, risk). */
+  flag(key: string, value: string, ttlMs: number, now: number): MaybePromise<void>
+  /** Values of flags still set, in the order of `keys`. */
+  flagged(keys: readonly string[], now: number): MaybePromise<readonly (string | undefined)[]>
+  /** Removes a flag (unblock). */
+  unflag(key: string): MaybePromise<void>
+  close(): Promise<void>
+}
+
+/** Burst of a limit: GCRA's tolerance, in requests. */
+export function burstOf(l: Limit): number {
+  return l.burst ?? l.limit
+}

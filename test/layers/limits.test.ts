@@ -1,0 +1,200 @@
+import { describe, expect, it } from 'vitest'
+import { createEngine, type Engine } from '../../src/engine/engine.js'
+import type { Decision, Verdict } from '../../src/engine/types.js'
+import { MemoryStore } from '../../src/store/memory.js'
+import { config, raw, type RawInit } from '../helpers/engine.js'
+
+const T0 = 1_800_000_000_000
+
+function setup(extra: Record<string, unknown>) {
+  let now = T0
+  const clock = { now: () => now }
+  const engine = createEngine(
+    config({
+      upstreams: { app: { url: 'http://127.0.0.1:9' } },
+      routes: [{ path: '/*', upstream: 'app' }],
+      identity: { account: [{ body: 'username', paths: ['/api/login'] }], session: { cookie: 'sid' } },
+      ...extra,
+    }),
+    { clock, store: new MemoryStore() },
+  )
+  return {
+    engine,
+    advance: (ms: number) => (now += ms),
+    async send(line: string, init: RawInit = {}, status = 200): Promise<Decision> {
+      const { ctx, refusal } = engine.prepare(raw(line, init))
+      if (refusal) return { action: refusal.action, verdicts: [refusal], decisive: refusal }
+      const d = await engine.inspect(ctx)
+      engine.observe(ctx, { status, ms: 1, byGateway: false }, d)
+      return d
+    },
+  }
+}
+
+const login = (username: unknown, ip = '203.0.113.1'): [string, RawInit] => ['POST /api/login', { json: { username, password: 'x' }, ip }]
+
+describe('limits: requests per account', () => {
+  const rules = {
+    limits: {
+      rules: [{ id: 'login-per-account', paths: ['/api/login'], methods: ['POST'], key: ['account'], limit: 5, window: '60s' }],
+    },
+  }
+
+  it('allows 5 attempts per account per minute from rotating IPs, then throttles with headers', async () => {
+    const t = setup(rules)
+    for (let i = 0; i < 5; i++) expect((await t.send(...login('victim', `198.51.100.${i}`))).action).toBe('allow')
+    const d = await t.send(...login('victim', '198.51.100.99'))
+    expect(d.action).toBe('throttle')
+    const v = d.decisive as Verdict
+    expect(v).toMatchObject({ rule: 'limits.login-per-account', status: 429 })
+    expect(v.reason).toBe('account "victim": 6 requests > 5 per 60s')
+    expect(v.headers?.['retry-after']).toBe('60')
+    expect(v.headers?.['ratelimit-policy']).toMatch(/^"login-per-account";q=5;w=60;pk=:[A-Za-z0-9+/=]{16}:$/)
+    expect(v.headers?.ratelimit).toMatch(/^"login-per-account";r=0;t=60;pk=:/)
+    expect(JSON.stringify(v.headers)).not.toContain('victim')
+    // another account is unaffected
+    expect((await t.send(...login('alice'))).action).toBe('allow')
+    // a minute and more later the account recovers (sliding window: two windows clear it)
+    t.advance(120_000)
+    expect((await t.send(...login('victim'))).action).toBe('allow')
+  })
+
+  it('canonicalises the account: case, whitespace, NFKC, JSON vs form vs multipart', async () => {
+    const t = setup(rules)
+    const variants: RawInit[] = [
+      { json: { username: 'Victim' } },
+      { json: { username: ' victim ' } },
+      { json: { username: 'ｖｉｃｔｉｍ' } },
+      { body: 'username=VICTIM&password=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      {
+        body: '--b\r\nContent-Disposition: form-data; name="username"\r\n\r\nvIcTiM\r\n--b--\r\n',
+        headers: { 'content-type': 'multipart/form-data; boundary=b' },
+      },
+    ]
+    for (const v of variants) expect((await t.send('POST /api/login', v)).action).toBe('allow')
+    const d = await t.send('POST /api/login', { json: { username: 'victim' } })
+    expect(d.action).toBe('throttle')
+  })
+
+  it('refuses bodies the gateway and backend could read differently', async () => {
+    const t = setup(rules)
+    const dup = await t.send('POST /api/login', { body: '{"username":"a","username":"victim"}', headers: { 'content-type': 'application/json' } })
+    expect(dup.decisive).toMatchObject({ rule: 'request.ambiguous-body', status: 400 })
+    expect(dup.decisive?.reason).toContain('"username" twice')
+    const escaped = await t.send('POST /api/login', { body: '{"username":"a","\\u0075sername":"b"}', headers: { 'content-type': 'application/json' } })
+    expect(escaped.decisive?.status).toBe(400)
+    const wrongType = await t.send('POST /api/login', { json: { username: ['a', 'b'] } })
+    expect(wrongType.decisive?.reason).toBe('body field "username" is a array, expected a string')
+    const mismatch = await t.send('POST /api/login', { body: '{"username":"a"}', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    expect(mismatch.decisive?.reason).toBe('body looks like JSON but Content-Type says form')
+    const notJson = await t.send('POST /api/login', { body: 'username=a', headers: { 'content-type': 'application/json' } })
+    expect(notJson.decisive?.status).toBe(400)
+    const twice = await t.send('POST /api/login', { body: 'username=a&username=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    expect(twice.decisive?.reason).toBe('body field "username" given more than once')
+    // nested duplicate keys elsewhere in the object are refused too
+    const nested = await t.send('POST /api/login', { body: '{"username":"a","x":{"k":1,"k":2}}', headers: { 'content-type': 'application/json' } })
+    expect(nested.decisive?.status).toBe(400)
+  })
+
+  it('does not read bodies on routes no account source names', async () => {
+    const t = setup({ limits: { rules: [{ id: 'acct', key: ['account'], limit: 1, window: '60s' }] } })
+    let read = 0
+    const r = raw('POST /api/cart', { json: { username: 'x' } })
+    const { ctx } = t.engine.prepare({ ...r, readBody: (cap) => (read++, r.readBody(cap)) })
+    await t.engine.inspect(ctx)
+    expect(read).toBe(0)
+  })
+})
+
+describe('limits: outcomes, distinct, algorithms', () => {
+  it('counts failed logins per IP after the response, across accounts', async () => {
+    const t = setup({
+      limits: {
+        rules: [{ id: 'failed-logins-ip', paths: ['/api/login'], key: ['ip'], count: 'outcomes', outcomes: [401, 403], limit: 3, window: '5m' }],
+      },
+    })
+    // successes do not count
+    for (let i = 0; i < 5; i++) expect((await t.send(...login(`u${i}`), 200)).action).toBe('allow')
+    for (let i = 0; i < 3; i++) expect((await t.send(...login(`x${i}`), 401)).action).toBe('allow')
+    const d = await t.send(...login('x9'), 401)
+    expect(d.action).toBe('throttle')
+    expect(d.decisive?.reason).toBe('ip "203.0.113.1": 4 counted outcomes > 3 per 300s')
+    // another IP is fine
+    expect((await t.send(...login('x0', '192.0.2.1'), 401)).action).toBe('allow')
+  })
+
+  it('counts distinct product ids per fingerprint, whatever the IP', async () => {
+    const t = setup({
+      limits: { rules: [{ id: 'product-sweep', paths: ['/api/products/:id'], key: ['fingerprint'], count: 'distinct', distinct: 'param:id', limit: 10, window: '60s' }] },
+    })
+    const ua = { 'user-agent': 'sweeper/1.0', accept: '*/*' }
+    for (let i = 1; i <= 10; i++) expect((await t.send(`GET /api/products/${i}`, { headers: ua, ip: `10.0.${i}.1` })).action).toBe('allow')
+    // revisiting a seen id is not a new distinct value
+    expect((await t.send('GET /api/products/3', { headers: ua })).action).toBe('allow')
+    const d = await t.send('GET /api/products/11', { headers: ua, ip: '10.9.9.9' })
+    expect(d.action).toBe('throttle')
+    expect(d.decisive?.data).toMatchObject({ count: 11, limit: 10 })
+    // a person with another browser is unaffected
+    expect((await t.send('GET /api/products/11', { headers: { 'user-agent': 'Mozilla/5.0', accept: 'application/json' } })).action).toBe('allow')
+  })
+
+  it('counts distinct accounts per IP (credential stuffing) and distinct IPs per account', async () => {
+    const t = setup({
+      limits: {
+        rules: [
+          { id: 'accounts-per-ip', paths: ['/api/login'], key: ['ip'], count: 'distinct', distinct: 'account', limit: 3, window: '10m' },
+          { id: 'ips-per-account', paths: ['/api/login'], key: ['account'], count: 'distinct', distinct: 'ip', limit: 3, window: '10m' },
+        ],
+      },
+    })
+    for (const u of ['a', 'b', 'c']) expect((await t.send(...login(u))).action).toBe('allow')
+    expect((await t.send(...login('d'))).decisive?.rule).toBe('limits.accounts-per-ip')
+    for (const ip of ['192.0.2.1', '192.0.2.2']) expect((await t.send(...login('bob', ip))).action).toBe('allow')
+    // bob was also tried from 203.0.113.1? no: bob is new; third and fourth IPs
+    expect((await t.send(...login('bob', '192.0.2.3'))).action).toBe('allow')
+    expect((await t.send(...login('bob', '192.0.2.4'))).decisive?.rule).toBe('limits.ips-per-account')
+  })
+
+  it('GCRA allows the burst then one request per emission interval', async () => {
+    const t = setup({ limits: { rules: [{ id: 'g', key: ['ip'], limit: 60, window: '60s', algorithm: 'gcra', burst: 3 }] } })
+    for (let i = 0; i < 3; i++) expect((await t.send('GET /x')).action).toBe('allow')
+    const d = await t.send('GET /x')
+    expect(d.action).toBe('throttle')
+    expect(d.decisive?.headers?.['retry-after']).toBe('1')
+    t.advance(1_000)
+    expect((await t.send('GET /x')).action).toBe('allow')
+    expect((await t.send('GET /x')).action).toBe('throttle')
+  })
+
+  it('monitor rules only say what they would have done', async () => {
+    const t = setup({ limits: { rules: [{ id: 'm', key: ['ip'], limit: 1, window: '60s', mode: 'monitor' }] } })
+    await t.send('GET /x')
+    const d = await t.send('GET /x')
+    expect(d).toMatchObject({ action: 'allow', wouldHave: 'throttle' })
+  })
+
+  it('can send RateLimit headers on every answer when configured', async () => {
+    const t = setup({ limits: { headers: 'all', rules: [{ id: 'h', key: ['ip'], limit: 5, window: '60s' }] } })
+    const d = await t.send('GET /x')
+    expect(d.action).toBe('allow')
+    expect(d.decisive?.headers?.ratelimit).toMatch(/^"h";r=4;t=\d+;pk=/)
+  })
+
+  it('skips a rule when its key facet is missing', async () => {
+    const t = setup({ limits: { rules: [{ id: 'k', key: ['apiKey'], limit: 1, window: '60s' }] } })
+    for (let i = 0; i < 3; i++) expect((await t.send('GET /x')).action).toBe('allow')
+    await t.send('GET /x', { headers: { 'x-api-key': 'k1' } })
+    expect((await t.send('GET /x', { headers: { 'x-api-key': 'k1' } })).action).toBe('throttle')
+  })
+})
+
+describe('limits: config', () => {
+  it('rejects rules that contradict themselves', () => {
+    expect(() => config({ limits: { rules: [{ id: 'a', key: ['ip'], limit: 1, window: '1s', count: 'outcomes' }] } })).toThrow(/outcomes/)
+    expect(() => config({ limits: { rules: [{ id: 'a', key: ['nope'], limit: 1, window: '1s' }] } })).toThrow(/expected one of ip/)
+  })
+  it('keeps engines independent', () => {
+    const a: Engine = setup({}).engine
+    expect(a.layers.map((l) => l.name)).toEqual([])
+  })
+})
