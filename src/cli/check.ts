@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { loadGatewayConfig } from '../config/gateway-config.js'
 import { ConfigError } from '../errors.js'
+import { layerTypes } from '../layers/registry.js'
 
 /** `bulwark check --config FILE`: validates a config and exits 0, or prints every problem and exits 1. */
 export function checkCommand(): Command {
@@ -10,8 +11,12 @@ export function checkCommand(): Command {
     .action(async (opts: { config: string }) => {
       try {
         const config = await loadGatewayConfig(opts.config)
-        const rules = Object.keys(config).filter((k) => !['version', 'mode', 'server', 'upstreams', 'routes', 'log'].includes(k))
-        console.log(`${opts.config}: ok (${config.routes.length} routes, ${Object.keys(config.upstreams).length} upstreams, layers: ${rules.join(', ') || 'none'}; mode ${config.mode})`)
+        const rules = Object.keys(layerTypes).filter(
+          (k) => (config as Record<string, unknown>)[k] !== undefined,
+        )
+        console.log(
+          `${opts.config}: ok (${config.routes.length} routes, ${Object.keys(config.upstreams).length} upstreams, layers: ${rules.join(', ') || 'none'}; mode ${config.mode})`,
+        )
       } catch (err) {
         if (err instanceof ConfigError) {
           console.error(`${err.code}\n${err.message}`)

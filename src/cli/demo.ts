@@ -16,7 +16,11 @@ export function demoCommand(): Command {
       const shop = await startShop({ port: opts.shopPort })
       process.env.SHOP_URL = shop.url
       const config = await loadGatewayConfig(DEMO_CONFIG)
-      const gw = await runGateway(config, { configFile: DEMO_CONFIG, port: opts.port, onClose: () => shop.close() })
+      const gw = await runGateway(config, {
+        configFile: DEMO_CONFIG,
+        port: opts.port,
+        onClose: () => shop.close(),
+      })
       console.log(
         [
           '',

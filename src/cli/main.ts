@@ -10,7 +10,9 @@ import { serveCommand } from './serve.js'
 
 const program = new Command()
   .name('bulwark')
-  .description('Protects HTTP APIs from AI-driven bots: a reverse proxy, or middleware for Node frameworks.')
+  .description(
+    'Protects HTTP APIs from AI-driven bots: a reverse proxy, or middleware for Node frameworks.',
+  )
   .version('0.1.0')
 
 program.addCommand(serveCommand())

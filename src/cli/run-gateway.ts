@@ -26,7 +26,10 @@ export async function runGateway(config: Config, opts: RunOptions): Promise<Gate
     ...(opts.port !== undefined ? { port: opts.port } : {}),
     ...(opts.host !== undefined ? { host: opts.host } : {}),
   })
-  logger.info({ event: 'listening', url: gw.url, mode: config.mode, config: opts.configFile }, `bulwark listening on ${gw.url}`)
+  logger.info(
+    { event: 'listening', url: gw.url, mode: config.mode, config: opts.configFile },
+    `bulwark listening on ${gw.url}`,
+  )
 
   let reloading = Promise.resolve()
   const reload = (why: string) => {
@@ -41,8 +44,14 @@ export async function runGateway(config: Config, opts: RunOptions): Promise<Gate
         logger.info({ event: 'reload', ok: true, why, config: file }, 'config reloaded')
       } catch (err) {
         // A bad config never replaces a good one: the old one stays in force.
-        const detail = err instanceof ConfigError ? { code: err.code, issues: err.message.split('\n') } : { error: String(err) }
-        logger.error({ event: 'reload', ok: false, why, config: file, ...detail }, 'config rejected; the previous config stays in force')
+        const detail =
+          err instanceof ConfigError
+            ? { code: err.code, issues: err.message.split('\n') }
+            : { error: String(err) }
+        logger.error(
+          { event: 'reload', ok: false, why, config: file, ...detail },
+          'config rejected; the previous config stays in force',
+        )
       }
     })
   }

@@ -12,7 +12,14 @@ import type { Config, RouteConfig } from '../config/schema.js'
 import { clientIpResolver } from '../request/client.js'
 import { Ambiguity, canonicalPath, describeAmbiguity } from '../request/path.js'
 import { compileRoutes } from '../request/routes.js'
-import type { Clock, MaybePromise, RequestBody, RequestContext, RouteInfo, Verdict } from './types.js'
+import type {
+  Clock,
+  MaybePromise,
+  RequestBody,
+  RequestContext,
+  RouteInfo,
+  Verdict,
+} from './types.js'
 
 /** What a listener hands over: the request as it arrived. */
 export interface RawRequest {
@@ -56,7 +63,11 @@ const AMBIGUITY_BITS: Readonly<Record<RouteConfig['allowAmbiguous'][number], num
   'dot-above-root': Ambiguity.dotAboveRoot,
 }
 
-const NO_ROUTE: RouteInfo = Object.freeze({ template: '*', params: Object.freeze({}), upstream: undefined })
+const NO_ROUTE: RouteInfo = Object.freeze({
+  template: '*',
+  params: Object.freeze({}),
+  upstream: undefined,
+})
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** Bodies are stored on the context under this symbol, for the proxy to forward the same bytes. */
@@ -116,7 +127,11 @@ export function contextFactory(config: Config, clock: Clock) {
         query = canon.query
         const hit = routes.best(raw.method, canon.key)
         if (hit) {
-          route = { template: hit.template, params: hit.params, upstream: hit.value.config.upstream }
+          route = {
+            template: hit.template,
+            params: hit.params,
+            upstream: hit.value.config.upstream,
+          }
           routeConfig = hit.value.config
         }
         const refused = canon.flags & ~(hit?.value.allowed ?? 0)
@@ -153,7 +168,11 @@ export function contextFactory(config: Config, clock: Clock) {
             return undefined
           }
           const rawType = raw.headers['content-type']
-          state.value = { bytes, contentType: mediaType(rawType), ...(rawType ? { rawContentType: rawType } : {}) }
+          state.value = {
+            bytes,
+            contentType: mediaType(rawType),
+            ...(rawType ? { rawContentType: rawType } : {}),
+          }
           return state.value
         })
         return state.read

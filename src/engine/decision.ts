@@ -4,7 +4,10 @@
  */
 import { SEVERITY, type Decision, type Verdict } from './types.js'
 
-const ALLOW: Decision = Object.freeze({ action: 'allow', verdicts: Object.freeze([]) as readonly Verdict[] })
+const ALLOW: Decision = Object.freeze({
+  action: 'allow',
+  verdicts: Object.freeze([]) as readonly Verdict[],
+})
 
 /**
  * @example

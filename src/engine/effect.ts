@@ -34,7 +34,13 @@ export function toEffect(decision: Decision, requestId: string): Effect {
     default: {
       const status = v.status ?? DEFAULT_STATUS[decision.action]
       if (v.body !== undefined) {
-        return { kind: 'respond', delayMs: v.delayMs ?? 0, status, headers: v.headers ?? NO_HEADERS, body: v.body }
+        return {
+          kind: 'respond',
+          delayMs: v.delayMs ?? 0,
+          status,
+          headers: v.headers ?? NO_HEADERS,
+          body: v.body,
+        }
       }
       return {
         kind: 'respond',

@@ -86,7 +86,13 @@ export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
   function failed(err: unknown, ctx: RequestContext): Decision {
     onError(err, 'inspect', ctx)
     // Fail closed: a layer that cannot decide must not let the request through unchecked.
-    return refuse({ action: 'block', rule: 'engine.layer-error', reason: 'a layer failed', monitor: false, status: 500 })
+    return refuse({
+      action: 'block',
+      rule: 'engine.layer-error',
+      reason: 'a layer failed',
+      monitor: false,
+      status: 500,
+    })
   }
 
   return {

@@ -13,7 +13,8 @@ export function runLayers(
 ): MaybePromise<Verdict[]> {
   for (let i = from; i < layers.length; i++) {
     const v = layers[i]!.check(ctx)
-    if (v instanceof Promise) return v.then((r) => (add(acc, r) ? acc : runLayers(layers, ctx, i + 1, acc)))
+    if (v instanceof Promise)
+      return v.then((r) => (add(acc, r) ? acc : runLayers(layers, ctx, i + 1, acc)))
     if (add(acc, v)) return acc
   }
   return acc

@@ -10,7 +10,15 @@ import type { Store } from '../store/store.js'
 export type MaybePromise<T> = T | Promise<T>
 
 /** Mildest to most severe; `combine()` picks the most severe enforced verdict. */
-export const ACTIONS = ['allow', 'log', 'delay', 'throttle', 'challenge', 'deceive', 'block'] as const
+export const ACTIONS = [
+  'allow',
+  'log',
+  'delay',
+  'throttle',
+  'challenge',
+  'deceive',
+  'block',
+] as const
 export type Action = (typeof ACTIONS)[number]
 
 /** Severity rank of each action: a higher number wins when verdicts combine. */

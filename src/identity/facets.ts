@@ -12,7 +12,16 @@ import { AMBIGUOUS, bodyFields } from '../request/body.js'
 import { compileRoutes } from '../request/routes.js'
 import type { IdentitySpec } from './spec.js'
 
-export const FACETS = ['ip', 'ipPrefix', 'route', 'method', 'account', 'session', 'apiKey', 'fingerprint'] as const
+export const FACETS = [
+  'ip',
+  'ipPrefix',
+  'route',
+  'method',
+  'account',
+  'session',
+  'apiKey',
+  'fingerprint',
+] as const
 export type FacetName = (typeof FACETS)[number]
 const PARTS = ['param', 'header', 'query', 'field', 'cookie'] as const
 
@@ -26,7 +35,10 @@ export class Refusal {
 
 export type FacetValue = string | undefined | Refusal
 /** `params` are the route parameters of the rule's own pattern (for `param:NAME`). */
-export type FacetGetter = (ctx: RequestContext, params?: Readonly<Record<string, string>>) => MaybePromise<FacetValue>
+export type FacetGetter = (
+  ctx: RequestContext,
+  params?: Readonly<Record<string, string>>,
+) => MaybePromise<FacetValue>
 
 /** Why a facet reference is malformed, or undefined (used by config validation). */
 export function facetProblem(ref: string): string | undefined {
@@ -64,12 +76,15 @@ export function identityFacets(spec: IdentitySpec) {
     for (const src of spec.account) {
       if ('header' in src) {
         const v = ctx.headers[src.header]
-        if (typeof v === 'string' && (id.account = canonicalAccount(v)) !== undefined) return id.account
+        if (typeof v === 'string' && (id.account = canonicalAccount(v)) !== undefined)
+          return id.account
         if (Array.isArray(v)) return new Refusal(`header ${src.header} given more than once`)
       } else if ('query' in src) {
         const values = new URLSearchParams(ctx.query).getAll(src.query)
-        if (values.length > 1) return new Refusal(`query parameter ${src.query} given more than once`)
-        if (values[0] !== undefined && (id.account = canonicalAccount(values[0])) !== undefined) return id.account
+        if (values.length > 1)
+          return new Refusal(`query parameter ${src.query} given more than once`)
+        if (values[0] !== undefined && (id.account = canonicalAccount(values[0])) !== undefined)
+          return id.account
       }
     }
     const hits = bodyRoutes.all(ctx.method, ctx.pathKey)
@@ -80,9 +95,12 @@ export function identityFacets(spec: IdentitySpec) {
         const field = accountFromBody[i]!.body
         const v = fields.get(field)
         if (v === undefined) continue
-        if (v === AMBIGUOUS) return new Refusal(`body field ${JSON.stringify(field)} given more than once`)
+        if (v === AMBIGUOUS)
+          return new Refusal(`body field ${JSON.stringify(field)} given more than once`)
         if (typeof v !== 'string' && typeof v !== 'number')
-          return new Refusal(`body field ${JSON.stringify(field)} is a ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}, expected a string`)
+          return new Refusal(
+            `body field ${JSON.stringify(field)} is a ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}, expected a string`,
+          )
         id.account = canonicalAccount(String(v))
         if (id.account !== undefined) return id.account
       }
@@ -113,7 +131,8 @@ export function identityFacets(spec: IdentitySpec) {
       const eq = pair.indexOf('=')
       if (eq < 0 || pair.slice(0, eq).trim() !== name) continue
       const v = pair.slice(eq + 1).trim()
-      if (found !== undefined && found !== v) return new Refusal(`cookie ${name} given twice with different values`)
+      if (found !== undefined && found !== v)
+        return new Refusal(`cookie ${name} given twice with different values`)
       found = v
     }
     return found === '' ? undefined : found
@@ -163,13 +182,17 @@ export function identityFacets(spec: IdentitySpec) {
         const lower = name.toLowerCase()
         return (ctx) => {
           const v = ctx.headers[lower]
-          return Array.isArray(v) ? new Refusal(`header ${lower} given more than once`) : v || undefined
+          return Array.isArray(v)
+            ? new Refusal(`header ${lower} given more than once`)
+            : v || undefined
         }
       }
       case 'query':
         return (ctx) => {
           const values = new URLSearchParams(ctx.query).getAll(name)
-          return values.length > 1 ? new Refusal(`query parameter ${name} given more than once`) : values[0] || undefined
+          return values.length > 1
+            ? new Refusal(`query parameter ${name} given more than once`)
+            : values[0] || undefined
         }
       case 'cookie':
         return (ctx) => cookie(ctx, name)
@@ -179,8 +202,10 @@ export function identityFacets(spec: IdentitySpec) {
             if (!fields.ok) return new Refusal(fields.reason)
             const v = fields.get(name)
             if (v === undefined || v === null) return undefined
-            if (v === AMBIGUOUS) return new Refusal(`body field ${JSON.stringify(name)} given more than once`)
-            if (typeof v === 'object') return new Refusal(`body field ${JSON.stringify(name)} is not a single value`)
+            if (v === AMBIGUOUS)
+              return new Refusal(`body field ${JSON.stringify(name)} given more than once`)
+            if (typeof v === 'object')
+              return new Refusal(`body field ${JSON.stringify(name)} is not a single value`)
             return String(v)
           })
     }

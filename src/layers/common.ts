@@ -11,7 +11,12 @@ export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'O
 export const method = z
   .string()
   .transform((s) => s.toUpperCase())
-  .pipe(z.enum(HTTP_METHODS, { error: (i) => `expected an HTTP method (${HTTP_METHODS.join(', ')}), got ${JSON.stringify(i.input)}` }))
+  .pipe(
+    z.enum(HTTP_METHODS, {
+      error: (i) =>
+        `expected an HTTP method (${HTTP_METHODS.join(', ')}), got ${JSON.stringify(i.input)}`,
+    }),
+  )
 
 export const routePattern = z.string().check((ctx) => {
   const problem = patternProblem(ctx.value)
@@ -23,11 +28,10 @@ export const routePattern = z.string().check((ctx) => {
     })
 })
 
-export const ruleId = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_.-]*$/i, {
-    error: (i) => `expected an id of letters, digits, "-", "_" or ".", got ${JSON.stringify(i.input)}`,
-  })
+export const ruleId = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/i, {
+  error: (i) =>
+    `expected an id of letters, digits, "-", "_" or ".", got ${JSON.stringify(i.input)}`,
+})
 
 export const action = z.enum(ACTIONS)
 export const mode = z.enum(['enforce', 'monitor'])

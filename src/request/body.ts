@@ -7,7 +7,11 @@
 import type { RequestBody, RequestContext } from '../engine/types.js'
 
 export type BodyFields =
-  | { readonly ok: true; readonly kind: 'json' | 'form' | 'multipart' | 'empty'; get(field: string): unknown }
+  | {
+      readonly ok: true
+      readonly kind: 'json' | 'form' | 'multipart' | 'empty'
+      get(field: string): unknown
+    }
   | { readonly ok: false; readonly reason: string }
 
 const EMPTY: BodyFields = Object.freeze({ ok: true, kind: 'empty', get: () => undefined })
@@ -59,14 +63,21 @@ function parseJson(bytes: Buffer): BodyFields {
   }
   const dup = duplicateKey(text)
   if (dup !== undefined)
-    return { ok: false, reason: `JSON body has the key ${JSON.stringify(dup)} twice (parsers disagree on which one counts)` }
-  const obj = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+    return {
+      ok: false,
+      reason: `JSON body has the key ${JSON.stringify(dup)} twice (parsers disagree on which one counts)`,
+    }
+  const obj =
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
   return { ok: true, kind: 'json', get: (f) => (obj && Object.hasOwn(obj, f) ? obj[f] : undefined) }
 }
 
 function parseForm(bytes: Buffer): BodyFields {
   const text = bytes.toString('latin1')
-  if (/^\s*[{[]/.test(text)) return { ok: false, reason: 'body looks like JSON but Content-Type says form' }
+  if (/^\s*[{[]/.test(text))
+    return { ok: false, reason: 'body looks like JSON but Content-Type says form' }
   const params = new URLSearchParams(text)
   return fieldsOf('form', (f) => params.getAll(f))
 }
@@ -80,7 +91,9 @@ async function parseMultipart(body: RequestBody): Promise<BodyFields> {
   } catch {
     return { ok: false, reason: 'multipart body does not parse' }
   }
-  return fieldsOf('multipart', (f) => form.getAll(f).map((v) => (typeof v === 'string' ? v : { file: v.name })))
+  return fieldsOf('multipart', (f) =>
+    form.getAll(f).map((v) => (typeof v === 'string' ? v : { file: v.name })),
+  )
 }
 
 /** A field given twice is ambiguous (first or last wins, depending on the backend): refuse it. */

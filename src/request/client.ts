@@ -54,15 +54,22 @@ export function clientIpResolver(opts: ClientIpOptions) {
   const trusted = new BlockList()
   for (const cidr of opts.trustedProxies) addCidr(trusted, cidr)
   const anyTrusted = opts.trustedProxies.length > 0
-  const isTrusted = (ip: string) => anyTrusted && trusted.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4')
+  const isTrusted = (ip: string) =>
+    anyTrusted && trusted.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4')
 
-  return function resolveClientIp(socketIp: string | undefined, headers: IncomingHttpHeaders): ClientIp {
+  return function resolveClientIp(
+    socketIp: string | undefined,
+    headers: IncomingHttpHeaders,
+  ): ClientIp {
     const sock = normalizeIp(socketIp ?? '') || '0.0.0.0'
     if (!isTrusted(sock)) {
       const ignored = headers['x-forwarded-for'] !== undefined || headers.forwarded !== undefined
       return result(sock, 'socket', 0, ignored, opts.ipv6Prefix)
     }
-    const hops = opts.header === 'forwarded' ? forwardedFor(headers.forwarded) : xffHops(headers['x-forwarded-for'])
+    const hops =
+      opts.header === 'forwarded'
+        ? forwardedFor(headers.forwarded)
+        : xffHops(headers['x-forwarded-for'])
     let hop = 0
     for (let i = hops.length - 1; i >= 0; i--) {
       const ip = normalizeIp(hops[i]!)
@@ -73,11 +80,19 @@ export function clientIpResolver(opts: ClientIpOptions) {
     }
     // Every hop was a trusted proxy: the leftmost one is the best we know.
     const first = hops.length ? normalizeIp(hops[0]!) : ''
-    return first ? result(first, opts.header, hops.length, false, opts.ipv6Prefix) : result(sock, 'socket', 0, false, opts.ipv6Prefix)
+    return first
+      ? result(first, opts.header, hops.length, false, opts.ipv6Prefix)
+      : result(sock, 'socket', 0, false, opts.ipv6Prefix)
   }
 }
 
-function result(ip: string, source: IpSource, hop: number, ignored: boolean, v6prefix: number): ClientIp {
+function result(
+  ip: string,
+  source: IpSource,
+  hop: number,
+  ignored: boolean,
+  v6prefix: number,
+): ClientIp {
   return { ip, ipPrefix: ipGroup(ip, v6prefix), source, hop, ignoredForwarding: ignored }
 }
 
@@ -107,7 +122,10 @@ export function cidrProblem(cidr: string): string | undefined {
 function xffHops(value: string | string[] | undefined): string[] {
   if (value === undefined) return []
   const joined = Array.isArray(value) ? value.join(',') : value
-  return joined.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  return joined
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
 }
 
 /** The `for=` values of RFC 7239 `Forwarded` elements, in order. */
@@ -123,7 +141,8 @@ export function forwardedFor(value: string | string[] | undefined): string[] {
       if (v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1)
       // RFC 7239 §6: IPv6 is bracketed and either form may carry a port.
       if (v.startsWith('[')) v = v.slice(1, v.indexOf(']') > 0 ? v.indexOf(']') : undefined)
-      else if (v.includes(':') && v.indexOf(':') === v.lastIndexOf(':')) v = v.slice(0, v.indexOf(':'))
+      else if (v.includes(':') && v.indexOf(':') === v.lastIndexOf(':'))
+        v = v.slice(0, v.indexOf(':'))
       out.push(v)
     }
   }
@@ -184,7 +203,7 @@ function compressV6(words: readonly number[]): string {
   // RFC 5952: the longest run (≥ 2) of zero words becomes "::", the first one on ties.
   let bestAt = -1
   let bestLen = 1
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== 0) {
       i++
       continue

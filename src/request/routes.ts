@@ -108,7 +108,11 @@ export function compileRoutes<T>(
     const values: string[] = []
     const hit = walk(root, segments, 0, method, values)
     if (!hit) return undefined
-    return { template: hit.entry.template, params: params(hit.entry, hit.values), value: hit.entry.value }
+    return {
+      template: hit.entry.template,
+      params: params(hit.entry, hit.values),
+      value: hit.entry.value,
+    }
   }
 
   function allHits(method: string, key: string): RouteHit<T>[] {
@@ -131,7 +135,8 @@ export function compileRoutes<T>(
     if (found.length > 1) found.sort((a, b) => a[0].order - b[0].order)
     const out: T[] = [found[0]![0].value]
     // An entry with several patterns may match more than once: keep it once.
-    for (let i = 1; i < found.length; i++) if (found[i]![0].order !== found[i - 1]![0].order) out.push(found[i]![0].value)
+    for (let i = 1; i < found.length; i++)
+      if (found[i]![0].order !== found[i - 1]![0].order) out.push(found[i]![0].value)
     return out
   }
 

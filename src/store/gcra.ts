@@ -15,7 +15,12 @@ export interface GcraStep {
  * @example
  * gcra(undefined, { algorithm: 'gcra', limit: 5, windowMs: 60_000 }, 0, true).result.remaining // 4
  */
-export function gcra(storedTat: number | undefined, l: Limit, now: number, take: boolean): GcraStep {
+export function gcra(
+  storedTat: number | undefined,
+  l: Limit,
+  now: number,
+  take: boolean,
+): GcraStep {
   const t = l.windowMs / l.limit
   const burst = burstOf(l)
   const tat = storedTat === undefined || storedTat < now ? now : storedTat
@@ -25,13 +30,26 @@ export function gcra(storedTat: number | undefined, l: Limit, now: number, take:
   const used = Math.ceil((tat - now) / t)
   if (now < allowAt) {
     return {
-      result: { allowed: false, remaining: 0, retryAfterMs: Math.ceil(allowAt - now), resetMs: Math.ceil(tat - now), count: used + 1 },
+      result: {
+        allowed: false,
+        remaining: 0,
+        retryAfterMs: Math.ceil(allowAt - now),
+        resetMs: Math.ceil(tat - now),
+        count: used + 1,
+      },
       tat: undefined,
     }
   }
-  const remaining = Math.floor((now - allowAt) / t)
+  // After this request when taking; including it when only peeking ("still allowed now").
+  const remaining = Math.floor((now - allowAt) / t) + (take ? 0 : 1)
   return {
-    result: { allowed: true, remaining, retryAfterMs: 0, resetMs: Math.ceil((take ? newTat : tat) - now), count: used + 1 },
+    result: {
+      allowed: true,
+      remaining,
+      retryAfterMs: 0,
+      resetMs: Math.ceil((take ? newTat : tat) - now),
+      count: used + 1,
+    },
     tat: take ? newTat : undefined,
   }
 }

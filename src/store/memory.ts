@@ -49,8 +49,10 @@ export class MemoryStore implements Store {
   constructor(opts: MemoryStoreOptions = {}) {
     const maxKeys = opts.maxKeys ?? 1_000_000
     const maxMembers = opts.maxMembers ?? 10_000
-    if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new TypeError('MemoryStore: maxKeys must be a positive integer')
-    if (!Number.isInteger(maxMembers) || maxMembers < 1) throw new TypeError('MemoryStore: maxMembers must be a positive integer')
+    if (!Number.isInteger(maxKeys) || maxKeys < 1)
+      throw new TypeError('MemoryStore: maxKeys must be a positive integer')
+    if (!Number.isInteger(maxMembers) || maxMembers < 1)
+      throw new TypeError('MemoryStore: maxMembers must be a positive integer')
     this.maxKeys = maxKeys
     this.maxMembers = maxMembers
   }
@@ -77,7 +79,13 @@ export class MemoryStore implements Store {
     }
     let s = this.#windows.get(key)
     if (!s) {
-      if (!take) return slidingWindow({ start: now - (now % limit.windowMs), current: 0, previous: 0 }, limit, now, false)
+      if (!take)
+        return slidingWindow(
+          { start: now - (now % limit.windowMs), current: 0, previous: 0 },
+          limit,
+          now,
+          false,
+        )
       s = { start: now - (now % limit.windowMs), current: 0, previous: 0, windowMs: limit.windowMs }
     }
     roll(s, limit.windowMs, now)
@@ -150,7 +158,10 @@ export class MemoryStore implements Store {
 
   /** Drops the least recently written key, from `prefer` first. */
   #evict(prefer: Map<string, unknown>) {
-    const from = prefer.size > 0 ? prefer : [this.#windows, this.#tats, this.#distinct, this.#flags].find((m) => m.size > 0)
+    const from =
+      prefer.size > 0
+        ? prefer
+        : [this.#windows, this.#tats, this.#distinct, this.#flags].find((m) => m.size > 0)
     const oldest = from?.keys().next()
     if (oldest && !oldest.done) from!.delete(oldest.value)
   }

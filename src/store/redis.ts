@@ -25,8 +25,21 @@ export interface RedisStoreOptions {
 type ScriptReply = [number, number, number, number, number]
 interface Scripted {
   bwGcra(key: string, now: number, t: number, burst: number, take: string): Promise<ScriptReply>
-  bwWindow(cur: string, prev: string, limit: number, windowMs: number, elapsed: number, take: string): Promise<ScriptReply>
-  bwDistinct(cur: string, prev: string, member: string, windowMs: number, elapsed: number): Promise<number>
+  bwWindow(
+    cur: string,
+    prev: string,
+    limit: number,
+    windowMs: number,
+    elapsed: number,
+    take: string,
+  ): Promise<ScriptReply>
+  bwDistinct(
+    cur: string,
+    prev: string,
+    member: string,
+    windowMs: number,
+    elapsed: number,
+  ): Promise<number>
 }
 
 export class RedisStore implements Store {
@@ -49,7 +62,11 @@ export class RedisStore implements Store {
           const [host, port] = n.split(':')
           return { host: host!, port: Number(port) }
         }),
-        { redisOptions: common, enableOfflineQueue: false, clusterRetryStrategy: common.retryStrategy! },
+        {
+          redisOptions: common,
+          enableOfflineQueue: false,
+          clusterRetryStrategy: common.retryStrategy!,
+        },
       )
     } else {
       this.client = new Redis(opts.url ?? 'redis://127.0.0.1:6379', common)
@@ -68,7 +85,10 @@ export class RedisStore implements Store {
   async ready(ms = 5_000): Promise<void> {
     if (this.client.status === 'ready') return
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new BulwarkError('ERR_STORE_UNAVAILABLE', `redis not ready after ${ms} ms`)), ms)
+      const t = setTimeout(
+        () => reject(new BulwarkError('ERR_STORE_UNAVAILABLE', `redis not ready after ${ms} ms`)),
+        ms,
+      )
       this.client.once('ready', () => {
         clearTimeout(t)
         resolve()
@@ -98,7 +118,14 @@ export class RedisStore implements Store {
         r = await c.bwGcra(`${tag}:g`, now, limit.windowMs / limit.limit, burstOf(limit), take)
       } else {
         const start = now - (now % limit.windowMs)
-        r = await c.bwWindow(`${tag}:w:${start}`, `${tag}:w:${start - limit.windowMs}`, limit.limit, limit.windowMs, now - start, take)
+        r = await c.bwWindow(
+          `${tag}:w:${start}`,
+          `${tag}:w:${start - limit.windowMs}`,
+          limit.limit,
+          limit.windowMs,
+          now - start,
+          take,
+        )
       }
     } catch (err) {
       throw storeError(err)
@@ -110,7 +137,13 @@ export class RedisStore implements Store {
     const start = now - (now % windowMs)
     const tag = this.#tag(key)
     try {
-      return await (this.client as unknown as Scripted).bwDistinct(`${tag}:d:${start}`, `${tag}:d:${start - windowMs}`, member, windowMs, now - start)
+      return await (this.client as unknown as Scripted).bwDistinct(
+        `${tag}:d:${start}`,
+        `${tag}:d:${start - windowMs}`,
+        member,
+        windowMs,
+        now - start,
+      )
     } catch (err) {
       throw storeError(err)
     }
@@ -159,5 +192,9 @@ export class RedisStore implements Store {
 function storeError(err: unknown): BulwarkError {
   const msg = err instanceof Error ? err.message : String(err)
   const timeout = /timed out/i.test(msg)
-  return new BulwarkError(timeout ? 'ERR_STORE_TIMEOUT' : 'ERR_STORE_UNAVAILABLE', `redis: ${msg}`, { cause: err })
+  return new BulwarkError(
+    timeout ? 'ERR_STORE_TIMEOUT' : 'ERR_STORE_UNAVAILABLE',
+    `redis: ${msg}`,
+    { cause: err },
+  )
 }

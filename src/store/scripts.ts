@@ -22,10 +22,11 @@ if now < allowAt then
 end
 local remaining = math.floor((now - allowAt) / t)
 if take then
-  redis.call('SET', KEYS[1], string.format('%.3f', newTat), 'PX', math.ceil(newTat - now) + 1000)
+  -- %.17g round-trips the double, so Redis computes on exactly the TAT gcra.ts would keep.
+  redis.call('SET', KEYS[1], string.format('%.17g', newTat), 'PX', math.ceil(newTat - now) + 1000)
   return {1, remaining, 0, math.ceil(newTat - now), used + 1}
 end
-return {1, remaining, 0, math.ceil(tat - now), used + 1}
+return {1, remaining + 1, 0, math.ceil(tat - now), used + 1}
 `
 
 /** KEYS[1] current window, KEYS[2] previous · ARGV limit, windowMs, elapsed, take. */
@@ -38,17 +39,21 @@ local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 local prev = tonumber(redis.call('GET', KEYS[2]) or '0')
 local weight = (window - elapsed) / window
 local est = prev * weight + cur
-local reset = window - elapsed
-if cur > 0 then reset = reset + window end
+local reset = 0
+if cur > 0 then reset = 2 * window - elapsed elseif prev > 0 then reset = window - elapsed end
 if est + 1 > limit then
   local retry
-  if cur + 1 > limit then retry = window - elapsed else retry = math.ceil(((est + 1 - limit) / prev) * window) end
+  if cur + 1 > limit then
+    retry = window - elapsed + math.ceil(((cur + 1 - limit) / cur) * window)
+  else
+    retry = math.ceil(((est + 1 - limit) / prev) * window)
+  end
   return {0, 0, math.max(1, math.ceil(retry)), math.ceil(reset), math.floor(est) + 1}
 end
 if take then
   cur = redis.call('INCR', KEYS[1])
   if cur == 1 then redis.call('PEXPIRE', KEYS[1], window * 2) end
-  reset = window - elapsed + window
+  reset = 2 * window - elapsed
 end
 local after = prev * weight + cur
 local remaining = math.floor(limit - after)

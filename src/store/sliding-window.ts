@@ -28,14 +28,24 @@ export function slidingWindow(s: WindowState, l: Limit, now: number, take: boole
   const elapsed = now - s.start
   const weight = (l.windowMs - elapsed) / l.windowMs
   const estimate = s.previous * weight + s.current
-  const resetMs = l.windowMs - elapsed + (s.current > 0 ? l.windowMs : 0)
+  // Back to the full allowance once both windows' counts have slid out (now, if both are 0).
+  const resetMs =
+    s.current > 0 ? 2 * l.windowMs - elapsed : s.previous > 0 ? l.windowMs - elapsed : 0
   if (estimate + 1 > l.limit) {
-    // When does the estimate drop enough? The previous window's share shrinks linearly; if the
-    // current window alone is full, the wait is until this window ends.
+    // When does the estimate drop enough? The previous window's share shrinks linearly. If the
+    // current window alone is full, it becomes the previous window when this one ends, still
+    // weighted ~100%: the wait is the rest of this window plus that window's share shrinking.
     let retry: number
-    if (s.current + 1 > l.limit) retry = l.windowMs - elapsed
+    if (s.current + 1 > l.limit)
+      retry = l.windowMs - elapsed + Math.ceil(((s.current + 1 - l.limit) / s.current) * l.windowMs)
     else retry = Math.ceil(((estimate + 1 - l.limit) / s.previous) * l.windowMs)
-    return { allowed: false, remaining: 0, retryAfterMs: Math.max(1, Math.ceil(retry)), resetMs: Math.ceil(resetMs), count: Math.floor(estimate) + 1 }
+    return {
+      allowed: false,
+      remaining: 0,
+      retryAfterMs: Math.max(1, Math.ceil(retry)),
+      resetMs: Math.ceil(resetMs),
+      count: Math.floor(estimate) + 1,
+    }
   }
   let reset = resetMs
   if (take) {

@@ -43,7 +43,10 @@ export function toEvent(ctx: RequestContext, decision: Decision, outcome: Outcom
     client: ctx.identity,
     action: decision.action,
     ...(decision.wouldHave ? { wouldHave: decision.wouldHave } : {}),
-    mode: decision.verdicts.length > 0 && decision.verdicts.every((v) => v.monitor) ? 'monitor' : 'enforce',
+    mode:
+      decision.verdicts.length > 0 && decision.verdicts.every((v) => v.monitor)
+        ? 'monitor'
+        : 'enforce',
     status: outcome.status,
     ms: outcome.ms,
     reasons,

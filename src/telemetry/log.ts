@@ -4,11 +4,22 @@
  */
 import { pino, type Logger } from 'pino'
 import type { Config } from '../config/schema.js'
-import { decisionChannel, noticeChannel, type DecisionMessage, type NoticeMessage } from './channels.js'
+import {
+  decisionChannel,
+  noticeChannel,
+  type DecisionMessage,
+  type NoticeMessage,
+} from './channels.js'
 import { toEvent } from './event.js'
 
-export function createLogger(level: Config['log']['level'] = 'info', destination?: pino.DestinationStream): Logger {
-  return pino({ level, base: { service: 'bulwark' }, timestamp: pino.stdTimeFunctions.isoTime }, destination)
+export function createLogger(
+  level: Config['log']['level'] = 'info',
+  destination?: pino.DestinationStream,
+): Logger {
+  return pino(
+    { level, base: { service: 'bulwark' }, timestamp: pino.stdTimeFunctions.isoTime },
+    destination,
+  )
 }
 
 /**
@@ -19,11 +30,18 @@ export function subscribeLog(logger: Logger, access: boolean) {
   let accessOn = access
   const onDecision = (m: unknown) => {
     const { ctx, decision, outcome } = m as DecisionMessage
-    const interesting = decision.action !== 'allow' || decision.wouldHave !== undefined || decision.verdicts.some((v) => v.action !== 'allow')
+    const interesting =
+      decision.action !== 'allow' ||
+      decision.wouldHave !== undefined ||
+      decision.verdicts.some((v) => v.action !== 'allow')
     if (!interesting && !accessOn) return
     const event = toEvent(ctx, decision, outcome)
     if (!interesting) logger.info({ event: 'access', ...event }, 'access')
-    else logger.warn({ event: 'decision', ...event }, decision.wouldHave ? `would have ${decision.wouldHave}` : decision.action)
+    else
+      logger.warn(
+        { event: 'decision', ...event },
+        decision.wouldHave ? `would have ${decision.wouldHave}` : decision.action,
+      )
   }
   const onNotice = (m: unknown) => {
     const { level, msg, ...rest } = m as NoticeMessage

@@ -21,7 +21,11 @@ export interface RawInit {
 export function raw(line: string, init: RawInit = {}): RawRequest {
   const [method, url] = line.split(' ') as [string, string]
   const body =
-    init.json !== undefined ? Buffer.from(JSON.stringify(init.json)) : init.body !== undefined ? Buffer.from(init.body) : undefined
+    init.json !== undefined
+      ? Buffer.from(JSON.stringify(init.json))
+      : init.body !== undefined
+        ? Buffer.from(init.body)
+        : undefined
   const headers: IncomingHttpHeaders = { host: 'gw.test' }
   if (init.json !== undefined) headers['content-type'] = 'application/json'
   if (body) headers['content-length'] = String(body.length)

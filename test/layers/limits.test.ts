@@ -13,7 +13,10 @@ function setup(extra: Record<string, unknown>) {
     config({
       upstreams: { app: { url: 'http://127.0.0.1:9' } },
       routes: [{ path: '/*', upstream: 'app' }],
-      identity: { account: [{ body: 'username', paths: ['/api/login'] }], session: { cookie: 'sid' } },
+      identity: {
+        account: [{ body: 'username', paths: ['/api/login'] }],
+        session: { cookie: 'sid' },
+      },
       ...extra,
     }),
     { clock, store: new MemoryStore() },
@@ -31,25 +34,40 @@ function setup(extra: Record<string, unknown>) {
   }
 }
 
-const login = (username: unknown, ip = '203.0.113.1'): [string, RawInit] => ['POST /api/login', { json: { username, password: 'x' }, ip }]
+const login = (username: unknown, ip = '203.0.113.1'): [string, RawInit] => [
+  'POST /api/login',
+  { json: { username, password: 'x' }, ip },
+]
 
 describe('limits: requests per account', () => {
   const rules = {
     limits: {
-      rules: [{ id: 'login-per-account', paths: ['/api/login'], methods: ['POST'], key: ['account'], limit: 5, window: '60s' }],
+      rules: [
+        {
+          id: 'login-per-account',
+          paths: ['/api/login'],
+          methods: ['POST'],
+          key: ['account'],
+          limit: 5,
+          window: '60s',
+        },
+      ],
     },
   }
 
   it('allows 5 attempts per account per minute from rotating IPs, then throttles with headers', async () => {
     const t = setup(rules)
-    for (let i = 0; i < 5; i++) expect((await t.send(...login('victim', `198.51.100.${i}`))).action).toBe('allow')
+    for (let i = 0; i < 5; i++)
+      expect((await t.send(...login('victim', `198.51.100.${i}`))).action).toBe('allow')
     const d = await t.send(...login('victim', '198.51.100.99'))
     expect(d.action).toBe('throttle')
     const v = d.decisive as Verdict
     expect(v).toMatchObject({ rule: 'limits.login-per-account', status: 429 })
     expect(v.reason).toBe('account "victim": 6 requests > 5 per 60s')
     expect(v.headers?.['retry-after']).toBe('60')
-    expect(v.headers?.['ratelimit-policy']).toMatch(/^"login-per-account";q=5;w=60;pk=:[A-Za-z0-9+/=]{16}:$/)
+    expect(v.headers?.['ratelimit-policy']).toMatch(
+      /^"login-per-account";q=5;w=60;pk=:[A-Za-z0-9+/=]{16}:$/,
+    )
     expect(v.headers?.ratelimit).toMatch(/^"login-per-account";r=0;t=60;pk=:/)
     expect(JSON.stringify(v.headers)).not.toContain('victim')
     // another account is unaffected
@@ -65,7 +83,10 @@ describe('limits: requests per account', () => {
       { json: { username: 'Victim' } },
       { json: { username: ' victim ' } },
       { json: { username: 'ｖｉｃｔｉｍ' } },
-      { body: 'username=VICTIM&password=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      {
+        body: 'username=VICTIM&password=x',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      },
       {
         body: '--b\r\nContent-Disposition: form-data; name="username"\r\n\r\nvIcTiM\r\n--b--\r\n',
         headers: { 'content-type': 'multipart/form-data; boundary=b' },
@@ -78,26 +99,46 @@ describe('limits: requests per account', () => {
 
   it('refuses bodies the gateway and backend could read differently', async () => {
     const t = setup(rules)
-    const dup = await t.send('POST /api/login', { body: '{"username":"a","username":"victim"}', headers: { 'content-type': 'application/json' } })
+    const dup = await t.send('POST /api/login', {
+      body: '{"username":"a","username":"victim"}',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(dup.decisive).toMatchObject({ rule: 'request.ambiguous-body', status: 400 })
     expect(dup.decisive?.reason).toContain('"username" twice')
-    const escaped = await t.send('POST /api/login', { body: '{"username":"a","\\u0075sername":"b"}', headers: { 'content-type': 'application/json' } })
+    const escaped = await t.send('POST /api/login', {
+      body: '{"username":"a","\\u0075sername":"b"}',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(escaped.decisive?.status).toBe(400)
     const wrongType = await t.send('POST /api/login', { json: { username: ['a', 'b'] } })
     expect(wrongType.decisive?.reason).toBe('body field "username" is a array, expected a string')
-    const mismatch = await t.send('POST /api/login', { body: '{"username":"a"}', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    const mismatch = await t.send('POST /api/login', {
+      body: '{"username":"a"}',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    })
     expect(mismatch.decisive?.reason).toBe('body looks like JSON but Content-Type says form')
-    const notJson = await t.send('POST /api/login', { body: 'username=a', headers: { 'content-type': 'application/json' } })
+    const notJson = await t.send('POST /api/login', {
+      body: 'username=a',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(notJson.decisive?.status).toBe(400)
-    const twice = await t.send('POST /api/login', { body: 'username=a&username=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    const twice = await t.send('POST /api/login', {
+      body: 'username=a&username=b',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    })
     expect(twice.decisive?.reason).toBe('body field "username" given more than once')
     // nested duplicate keys elsewhere in the object are refused too
-    const nested = await t.send('POST /api/login', { body: '{"username":"a","x":{"k":1,"k":2}}', headers: { 'content-type': 'application/json' } })
+    const nested = await t.send('POST /api/login', {
+      body: '{"username":"a","x":{"k":1,"k":2}}',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(nested.decisive?.status).toBe(400)
   })
 
   it('does not read bodies on routes no account source names', async () => {
-    const t = setup({ limits: { rules: [{ id: 'acct', key: ['account'], limit: 1, window: '60s' }] } })
+    const t = setup({
+      limits: { rules: [{ id: 'acct', key: ['account'], limit: 1, window: '60s' }] },
+    })
     let read = 0
     const r = raw('POST /api/cart', { json: { username: 'x' } })
     const { ctx } = t.engine.prepare({ ...r, readBody: (cap) => (read++, r.readBody(cap)) })
@@ -110,7 +151,17 @@ describe('limits: outcomes, distinct, algorithms', () => {
   it('counts failed logins per IP after the response, across accounts', async () => {
     const t = setup({
       limits: {
-        rules: [{ id: 'failed-logins-ip', paths: ['/api/login'], key: ['ip'], count: 'outcomes', outcomes: [401, 403], limit: 3, window: '5m' }],
+        rules: [
+          {
+            id: 'failed-logins-ip',
+            paths: ['/api/login'],
+            key: ['ip'],
+            count: 'outcomes',
+            outcomes: [401, 403],
+            limit: 3,
+            window: '5m',
+          },
+        ],
       },
     })
     // successes do not count
@@ -125,38 +176,82 @@ describe('limits: outcomes, distinct, algorithms', () => {
 
   it('counts distinct product ids per fingerprint, whatever the IP', async () => {
     const t = setup({
-      limits: { rules: [{ id: 'product-sweep', paths: ['/api/products/:id'], key: ['fingerprint'], count: 'distinct', distinct: 'param:id', limit: 10, window: '60s' }] },
+      limits: {
+        rules: [
+          {
+            id: 'product-sweep',
+            paths: ['/api/products/:id'],
+            key: ['fingerprint'],
+            count: 'distinct',
+            distinct: 'param:id',
+            limit: 10,
+            window: '60s',
+          },
+        ],
+      },
     })
     const ua = { 'user-agent': 'sweeper/1.0', accept: '*/*' }
-    for (let i = 1; i <= 10; i++) expect((await t.send(`GET /api/products/${i}`, { headers: ua, ip: `10.0.${i}.1` })).action).toBe('allow')
+    for (let i = 1; i <= 10; i++)
+      expect(
+        (await t.send(`GET /api/products/${i}`, { headers: ua, ip: `10.0.${i}.1` })).action,
+      ).toBe('allow')
     // revisiting a seen id is not a new distinct value
     expect((await t.send('GET /api/products/3', { headers: ua })).action).toBe('allow')
     const d = await t.send('GET /api/products/11', { headers: ua, ip: '10.9.9.9' })
     expect(d.action).toBe('throttle')
     expect(d.decisive?.data).toMatchObject({ count: 11, limit: 10 })
     // a person with another browser is unaffected
-    expect((await t.send('GET /api/products/11', { headers: { 'user-agent': 'Mozilla/5.0', accept: 'application/json' } })).action).toBe('allow')
+    expect(
+      (
+        await t.send('GET /api/products/11', {
+          headers: { 'user-agent': 'Mozilla/5.0', accept: 'application/json' },
+        })
+      ).action,
+    ).toBe('allow')
   })
 
   it('counts distinct accounts per IP (credential stuffing) and distinct IPs per account', async () => {
     const t = setup({
       limits: {
         rules: [
-          { id: 'accounts-per-ip', paths: ['/api/login'], key: ['ip'], count: 'distinct', distinct: 'account', limit: 3, window: '10m' },
-          { id: 'ips-per-account', paths: ['/api/login'], key: ['account'], count: 'distinct', distinct: 'ip', limit: 3, window: '10m' },
+          {
+            id: 'accounts-per-ip',
+            paths: ['/api/login'],
+            key: ['ip'],
+            count: 'distinct',
+            distinct: 'account',
+            limit: 3,
+            window: '10m',
+          },
+          {
+            id: 'ips-per-account',
+            paths: ['/api/login'],
+            key: ['account'],
+            count: 'distinct',
+            distinct: 'ip',
+            limit: 3,
+            window: '10m',
+          },
         ],
       },
     })
     for (const u of ['a', 'b', 'c']) expect((await t.send(...login(u))).action).toBe('allow')
     expect((await t.send(...login('d'))).decisive?.rule).toBe('limits.accounts-per-ip')
-    for (const ip of ['192.0.2.1', '192.0.2.2']) expect((await t.send(...login('bob', ip))).action).toBe('allow')
+    for (const ip of ['192.0.2.1', '192.0.2.2'])
+      expect((await t.send(...login('bob', ip))).action).toBe('allow')
     // bob was also tried from 203.0.113.1? no: bob is new; third and fourth IPs
     expect((await t.send(...login('bob', '192.0.2.3'))).action).toBe('allow')
-    expect((await t.send(...login('bob', '192.0.2.4'))).decisive?.rule).toBe('limits.ips-per-account')
+    expect((await t.send(...login('bob', '192.0.2.4'))).decisive?.rule).toBe(
+      'limits.ips-per-account',
+    )
   })
 
   it('GCRA allows the burst then one request per emission interval', async () => {
-    const t = setup({ limits: { rules: [{ id: 'g', key: ['ip'], limit: 60, window: '60s', algorithm: 'gcra', burst: 3 }] } })
+    const t = setup({
+      limits: {
+        rules: [{ id: 'g', key: ['ip'], limit: 60, window: '60s', algorithm: 'gcra', burst: 3 }],
+      },
+    })
     for (let i = 0; i < 3; i++) expect((await t.send('GET /x')).action).toBe('allow')
     const d = await t.send('GET /x')
     expect(d.action).toBe('throttle')
@@ -167,14 +262,18 @@ describe('limits: outcomes, distinct, algorithms', () => {
   })
 
   it('monitor rules only say what they would have done', async () => {
-    const t = setup({ limits: { rules: [{ id: 'm', key: ['ip'], limit: 1, window: '60s', mode: 'monitor' }] } })
+    const t = setup({
+      limits: { rules: [{ id: 'm', key: ['ip'], limit: 1, window: '60s', mode: 'monitor' }] },
+    })
     await t.send('GET /x')
     const d = await t.send('GET /x')
     expect(d).toMatchObject({ action: 'allow', wouldHave: 'throttle' })
   })
 
   it('can send RateLimit headers on every answer when configured', async () => {
-    const t = setup({ limits: { headers: 'all', rules: [{ id: 'h', key: ['ip'], limit: 5, window: '60s' }] } })
+    const t = setup({
+      limits: { headers: 'all', rules: [{ id: 'h', key: ['ip'], limit: 5, window: '60s' }] },
+    })
     const d = await t.send('GET /x')
     expect(d.action).toBe('allow')
     expect(d.decisive?.headers?.ratelimit).toMatch(/^"h";r=4;t=\d+;pk=/)
@@ -190,8 +289,14 @@ describe('limits: outcomes, distinct, algorithms', () => {
 
 describe('limits: config', () => {
   it('rejects rules that contradict themselves', () => {
-    expect(() => config({ limits: { rules: [{ id: 'a', key: ['ip'], limit: 1, window: '1s', count: 'outcomes' }] } })).toThrow(/outcomes/)
-    expect(() => config({ limits: { rules: [{ id: 'a', key: ['nope'], limit: 1, window: '1s' }] } })).toThrow(/expected one of ip/)
+    expect(() =>
+      config({
+        limits: { rules: [{ id: 'a', key: ['ip'], limit: 1, window: '1s', count: 'outcomes' }] },
+      }),
+    ).toThrow(/outcomes/)
+    expect(() =>
+      config({ limits: { rules: [{ id: 'a', key: ['nope'], limit: 1, window: '1s' }] } }),
+    ).toThrow(/expected one of ip/)
   })
   it('keeps engines independent', () => {
     const a: Engine = setup({}).engine

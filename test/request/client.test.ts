@@ -11,7 +11,12 @@ describe('client IP', () => {
 
   it('uses the socket and ignores a spoofed X-Forwarded-For from an untrusted client', () => {
     const r = none('198.51.100.7', { 'x-forwarded-for': '1.2.3.4' })
-    expect(r).toMatchObject({ ip: '198.51.100.7', source: 'socket', hop: 0, ignoredForwarding: true })
+    expect(r).toMatchObject({
+      ip: '198.51.100.7',
+      source: 'socket',
+      hop: 0,
+      ignoredForwarding: true,
+    })
   })
 
   it('walks right to left past trusted hops', () => {
@@ -24,16 +29,28 @@ describe('client IP', () => {
   })
 
   it('stops at a hop that is not an IP', () => {
-    expect(trusted('10.0.0.1', { 'x-forwarded-for': 'unknown' })).toMatchObject({ ip: '10.0.0.1', source: 'socket' })
+    expect(trusted('10.0.0.1', { 'x-forwarded-for': 'unknown' })).toMatchObject({
+      ip: '10.0.0.1',
+      source: 'socket',
+    })
   })
 
   it('reads RFC 7239 Forwarded when the proxies are configured to set it', () => {
-    const fwd = clientIpResolver({ trustedProxies: ['10.0.0.0/8'], header: 'forwarded', ipv6Prefix: 64 })
+    const fwd = clientIpResolver({
+      trustedProxies: ['10.0.0.0/8'],
+      header: 'forwarded',
+      ipv6Prefix: 64,
+    })
     const r = fwd('10.0.0.1', {
       forwarded: 'for=192.0.2.60;proto=http, for="[2001:db8:cafe::17]:4711"',
       'x-forwarded-for': '9.9.9.9',
     })
-    expect(r).toMatchObject({ ip: '2001:db8:cafe::17', source: 'forwarded', hop: 1, ipPrefix: '2001:db8:cafe::/64' })
+    expect(r).toMatchObject({
+      ip: '2001:db8:cafe::17',
+      source: 'forwarded',
+      hop: 1,
+      ipPrefix: '2001:db8:cafe::/64',
+    })
     expect(forwardedFor('for=192.0.2.43:8080;by=x')).toEqual(['192.0.2.43'])
   })
 
@@ -53,8 +70,12 @@ describe('client IP', () => {
   })
 
   it('rejects a malformed trusted proxy', () => {
-    expect(() => clientIpResolver({ trustedProxies: ['10.0.0.0/40'], header: 'x-forwarded-for', ipv6Prefix: 64 })).toThrow(
-      /bad prefix length/,
-    )
+    expect(() =>
+      clientIpResolver({
+        trustedProxies: ['10.0.0.0/40'],
+        header: 'x-forwarded-for',
+        ipv6Prefix: 64,
+      }),
+    ).toThrow(/bad prefix length/)
   })
 })

@@ -33,7 +33,11 @@ export const access: LayerType<AccessSpec> = {
     const rules: CompiledRule[] = spec.rules.map((r) => {
       const list = netList(r.from.length ? r.from : r.notFrom)
       const inList = (ip: string) => list.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4')
-      const test = r.from.length ? inList : r.notFrom.length ? (ip: string) => !inList(ip) : () => true
+      const test = r.from.length
+        ? inList
+        : r.notFrom.length
+          ? (ip: string) => !inList(ip)
+          : () => true
       const monitor = (r.mode ?? deps.mode) === 'monitor'
       const verdict: Verdict = {
         action: r.action,
@@ -45,7 +49,11 @@ export const access: LayerType<AccessSpec> = {
       return { id: r.id, test, verdict }
     })
     const matcher = compileRoutes(
-      spec.rules.map((r, i) => ({ paths: r.paths.length ? r.paths : ['/*'], methods: r.methods, value: i })),
+      spec.rules.map((r, i) => ({
+        paths: r.paths.length ? r.paths : ['/*'],
+        methods: r.methods,
+        value: i,
+      })),
       true,
     )
     return {

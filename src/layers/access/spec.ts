@@ -4,7 +4,12 @@ import { cidrProblem } from '../../request/client.js'
 
 const cidr = z.string().check((ctx) => {
   const problem = cidrProblem(ctx.value)
-  if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected an IP or CIDR like "10.0.0.0/8", got ${JSON.stringify(ctx.value)}` })
+  if (problem)
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `expected an IP or CIDR like "10.0.0.0/8", got ${JSON.stringify(ctx.value)}`,
+    })
 })
 
 export const AccessRule = z

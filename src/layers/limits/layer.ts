@@ -34,18 +34,28 @@ export const limits: LayerType<LimitsSpec> = {
   spec: LimitsSpec,
   create(spec, deps: LayerDeps): Layer {
     const { store, clock, facets } = deps
-    const local = store.kind === 'memory' ? store : new MemoryStore({ maxKeys: deps.localMaxKeys ?? 100_000 })
+    const local =
+      store.kind === 'memory' ? store : new MemoryStore({ maxKeys: deps.localMaxKeys ?? 100_000 })
     const rules: Rule[] = spec.rules.map((r) => ({
       spec: r,
       name: `limits.${r.id}`,
-      limit: { algorithm: r.algorithm, limit: r.limit, windowMs: r.window, ...(r.burst ? { burst: r.burst } : {}) },
+      limit: {
+        algorithm: r.algorithm,
+        limit: r.limit,
+        windowMs: r.window,
+        ...(r.burst ? { burst: r.burst } : {}),
+      },
       monitor: (r.mode ?? deps.mode) === 'monitor',
       key: r.key.map((k) => facets.getter(k)),
       distinct: r.distinct ? facets.getter(r.distinct) : undefined,
       counts: r.outcomes ? statusMatcher(r.outcomes) : undefined,
     }))
     const matcher = compileRoutes(
-      rules.map((r, i) => ({ paths: r.spec.paths.length ? r.spec.paths : ['/*'], methods: r.spec.methods, value: i })),
+      rules.map((r, i) => ({
+        paths: r.spec.paths.length ? r.spec.paths : ['/*'],
+        methods: r.spec.methods,
+        value: i,
+      })),
       true,
     )
     // rlf's inMemoryBlockOnConsumed: a key already over its limit is answered from memory
@@ -55,15 +65,28 @@ export const limits: LayerType<LimitsSpec> = {
 
     function verdictFor(rule: Rule, key: string, r: LimitResult): Verdict {
       const s = rule.spec
-      const noun = s.count === 'distinct' ? `distinct ${s.distinct}` : s.count === 'outcomes' ? 'counted outcomes' : 'requests'
+      const noun =
+        s.count === 'distinct'
+          ? `distinct ${s.distinct}`
+          : s.count === 'outcomes'
+            ? 'counted outcomes'
+            : 'requests'
       return {
         action: s.action,
         rule: rule.name,
         reason: `${describeKey(s.key, key)}: ${r.count} ${noun} > ${s.limit} per ${s.window / 1000}s`,
         monitor: rule.monitor,
         status: s.status ?? (s.action === 'throttle' ? 429 : 403),
-        ...(spec.headers !== 'none' ? { headers: rateLimitHeaders(s.id, s.limit, s.window, key, r) } : {}),
-        data: { key, count: r.count, limit: s.limit, windowMs: s.window, retryAfterMs: r.retryAfterMs },
+        ...(spec.headers !== 'none'
+          ? { headers: rateLimitHeaders(s.id, s.limit, s.window, key, r) }
+          : {}),
+        data: {
+          key,
+          count: r.count,
+          limit: s.limit,
+          windowMs: s.window,
+          retryAfterMs: r.retryAfterMs,
+        },
       }
     }
 
@@ -71,45 +94,95 @@ export const limits: LayerType<LimitsSpec> = {
       const now = clock.now()
       if ((lastNotice.get(rule.name) ?? 0) + 10_000 < now) {
         lastNotice.set(rule.name, now)
-        notice({ kind: 'store-error', level: 'error', msg: `store failed for ${rule.name}; onStoreError: ${rule.spec.onStoreError}`, rule: rule.name, error: String((err as Error)?.message ?? err) })
+        notice({
+          kind: 'store-error',
+          level: 'error',
+          msg: `store failed for ${rule.name}; onStoreError: ${rule.spec.onStoreError}`,
+          rule: rule.name,
+          error: String((err as Error)?.message ?? err),
+        })
       }
       if (rule.spec.onStoreError === 'local') return 'local'
       if (rule.spec.onStoreError === 'open') return undefined
-      return { action: 'block', rule: rule.name, reason: 'state store unavailable (onStoreError: closed)', monitor: rule.monitor, status: 503 }
+      return {
+        action: 'block',
+        rule: rule.name,
+        reason: 'state store unavailable (onStoreError: closed)',
+        monitor: rule.monitor,
+        status: 503,
+      }
     }
 
     /** One store step with the rule's failure policy applied. */
-    function step(rule: Rule, key: string, ctx: RequestContext, now: number, s: Store): MaybePromise<Verdict | undefined> {
+    function step(
+      rule: Rule,
+      key: string,
+      ctx: RequestContext,
+      now: number,
+      s: Store,
+    ): MaybePromise<Verdict | undefined> {
       let r: MaybePromise<LimitResult | number>
       try {
         r = call(rule, key, ctx, now, s)
       } catch (err) {
         return recover(rule, key, ctx, now, err)
       }
-      if (r instanceof Promise) return r.then((v) => judge(rule, key, now, v), (err) => recover(rule, key, ctx, now, err))
+      if (r instanceof Promise)
+        return r.then(
+          (v) => judge(rule, key, now, v),
+          (err) => recover(rule, key, ctx, now, err),
+        )
       return judge(rule, key, now, r)
     }
 
-    function recover(rule: Rule, key: string, ctx: RequestContext, now: number, err: unknown): MaybePromise<Verdict | undefined> {
+    function recover(
+      rule: Rule,
+      key: string,
+      ctx: RequestContext,
+      now: number,
+      err: unknown,
+    ): MaybePromise<Verdict | undefined> {
       const f = storeFailed(rule, err)
       return f === 'local' ? step(rule, key, ctx, now, local) : f
     }
 
-    function call(rule: Rule, key: string, ctx: RequestContext, now: number, s: Store): MaybePromise<LimitResult | number> {
+    function call(
+      rule: Rule,
+      key: string,
+      ctx: RequestContext,
+      now: number,
+      s: Store,
+    ): MaybePromise<LimitResult | number> {
       switch (rule.spec.count) {
         case 'requests':
           return s.consume(key, rule.limit, now)
         case 'outcomes':
           return s.peek(key, rule.limit, now)
         case 'distinct':
-          return s.addDistinct(key, ctx.locals.get(`${PENDING}.member.${rule.name}`) as string, rule.limit.windowMs, now)
+          return s.addDistinct(
+            key,
+            ctx.locals.get(`${PENDING}.member.${rule.name}`) as string,
+            rule.limit.windowMs,
+            now,
+          )
       }
     }
 
-    function judge(rule: Rule, key: string, now: number, v: LimitResult | number): Verdict | undefined {
+    function judge(
+      rule: Rule,
+      key: string,
+      now: number,
+      v: LimitResult | number,
+    ): Verdict | undefined {
       const r: LimitResult =
         typeof v === 'number'
-          ? { allowed: v <= rule.limit.limit, remaining: Math.max(0, rule.limit.limit - v), retryAfterMs: v <= rule.limit.limit ? 0 : rule.limit.windowMs, resetMs: rule.limit.windowMs, count: v }
+          ? {
+              allowed: v <= rule.limit.limit,
+              remaining: Math.max(0, rule.limit.limit - v),
+              retryAfterMs: v <= rule.limit.limit ? 0 : rule.limit.windowMs,
+              resetMs: rule.limit.windowMs,
+              count: v,
+            }
           : v
       if (r.allowed) return spec.headers === 'all' ? allowWithHeaders(rule, key, r) : undefined
       remember(key, now + r.retryAfterMs, r)
@@ -117,7 +190,13 @@ export const limits: LayerType<LimitsSpec> = {
     }
 
     function allowWithHeaders(rule: Rule, key: string, r: LimitResult): Verdict {
-      return { action: 'allow', rule: rule.name, reason: 'within limit', monitor: rule.monitor, headers: rateLimitHeaders(rule.spec.id, rule.spec.limit, rule.spec.window, key, r) }
+      return {
+        action: 'allow',
+        rule: rule.name,
+        reason: 'within limit',
+        monitor: rule.monitor,
+        headers: rateLimitHeaders(rule.spec.id, rule.spec.limit, rule.spec.window, key, r),
+      }
     }
 
     function remember(key: string, until: number, result: LimitResult) {
@@ -125,15 +204,23 @@ export const limits: LayerType<LimitsSpec> = {
       blocked.set(key, { until, result })
     }
 
-    function evaluate(rule: Rule, ctx: RequestContext, now: number, params: Readonly<Record<string, string>>): MaybePromise<Verdict | undefined> {
+    function evaluate(
+      rule: Rule,
+      ctx: RequestContext,
+      now: number,
+      params: Readonly<Record<string, string>>,
+    ): MaybePromise<Verdict | undefined> {
       const parts = facetValues(rule.key, ctx, params)
-      const go = (values: FacetValue[] | Refusal | undefined): MaybePromise<Verdict | undefined> => {
+      const go = (
+        values: FacetValue[] | Refusal | undefined,
+      ): MaybePromise<Verdict | undefined> => {
         if (values === undefined) return undefined
         if (values instanceof Refusal) return refusal(values)
         const key = `${rule.spec.id}|${values.join('|')}`
         const memo = blocked.get(key)
         if (memo) {
-          if (memo.until > now) return verdictFor(rule, key, { ...memo.result, retryAfterMs: memo.until - now })
+          if (memo.until > now)
+            return verdictFor(rule, key, { ...memo.result, retryAfterMs: memo.until - now })
           blocked.delete(key)
         }
         if (rule.spec.count === 'outcomes') {
@@ -197,7 +284,13 @@ function compact(vs: readonly (Verdict | undefined)[]): Verdict[] | undefined {
 }
 
 function refusal(r: Refusal): Verdict {
-  return { action: 'block', rule: 'request.ambiguous-body', reason: r.reason, monitor: false, status: 400 }
+  return {
+    action: 'block',
+    rule: 'request.ambiguous-body',
+    reason: r.reason,
+    monitor: false,
+    status: 400,
+  }
 }
 
 /** Every facet's value; undefined when one is missing (the rule does not apply). */
@@ -225,6 +318,8 @@ function describeKey(facets: readonly string[], key: string): string {
 
 function statusMatcher(list: readonly (number | string)[]): (status: number) => boolean {
   const exact = new Set(list.filter((s): s is number => typeof s === 'number'))
-  const classes = new Set(list.filter((s): s is string => typeof s === 'string').map((s) => Number(s[0])))
+  const classes = new Set(
+    list.filter((s): s is string => typeof s === 'string').map((s) => Number(s[0])),
+  )
   return (status) => exact.has(status) || classes.has(Math.floor(status / 100))
 }

@@ -5,13 +5,23 @@ import { action, method, mode, routePattern, ruleId } from '../common.js'
 
 const facet = z.string().check((ctx) => {
   const problem = facetProblem(ctx.value)
-  if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: `${problem}; got ${JSON.stringify(ctx.value)}` })
+  if (problem)
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `${problem}; got ${JSON.stringify(ctx.value)}`,
+    })
 })
 
 /** `401`, `403`, or a class like `4xx`. */
 const statusMatch = z.union([
   z.number().int().min(100).max(599),
-  z.string().regex(/^[1-5]xx$/, { error: (i) => `expected a status like 401 or a class like "4xx", got ${JSON.stringify(i.input)}` }),
+  z
+    .string()
+    .regex(/^[1-5]xx$/, {
+      error: (i) =>
+        `expected a status like 401 or a class like "4xx", got ${JSON.stringify(i.input)}`,
+    }),
 ])
 
 export const LimitRule = z
@@ -45,15 +55,40 @@ export const LimitRule = z
   .check((ctx) => {
     const r = ctx.value
     if (r.count === 'outcomes' && !r.outcomes?.length)
-      ctx.issues.push({ code: 'custom', input: r, path: ['outcomes'], message: 'is required with count: outcomes (e.g. [401, 403])' })
+      ctx.issues.push({
+        code: 'custom',
+        input: r,
+        path: ['outcomes'],
+        message: 'is required with count: outcomes (e.g. [401, 403])',
+      })
     if (r.count === 'distinct' && !r.distinct)
-      ctx.issues.push({ code: 'custom', input: r, path: ['distinct'], message: 'is required with count: distinct (e.g. param:id)' })
+      ctx.issues.push({
+        code: 'custom',
+        input: r,
+        path: ['distinct'],
+        message: 'is required with count: distinct (e.g. param:id)',
+      })
     if (r.count !== 'outcomes' && r.outcomes)
-      ctx.issues.push({ code: 'custom', input: r, path: ['outcomes'], message: 'only applies with count: outcomes' })
+      ctx.issues.push({
+        code: 'custom',
+        input: r,
+        path: ['outcomes'],
+        message: 'only applies with count: outcomes',
+      })
     if (r.count !== 'distinct' && r.distinct)
-      ctx.issues.push({ code: 'custom', input: r, path: ['distinct'], message: 'only applies with count: distinct' })
+      ctx.issues.push({
+        code: 'custom',
+        input: r,
+        path: ['distinct'],
+        message: 'only applies with count: distinct',
+      })
     if (r.burst !== undefined && r.algorithm !== 'gcra')
-      ctx.issues.push({ code: 'custom', input: r, path: ['burst'], message: 'only applies with algorithm: gcra' })
+      ctx.issues.push({
+        code: 'custom',
+        input: r,
+        path: ['burst'],
+        message: 'only applies with algorithm: gcra',
+      })
   })
 
 /** `limits:` — behavioural rate limits keyed on any identity facet. */
