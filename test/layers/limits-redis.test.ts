@@ -1,0 +1,165 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createEngine } from '../../src/engine/engine.js'
+import type { Decision } from '../../src/engine/types.js'
+import { RedisStore } from '../../src/store/redis.js'
+import { startShop, type Shop } from '../../examples/shop/shop.js'
+import { config, raw, type RawInit } from '../helpers/engine.js'
+import { describeRedis, startRedis, type RedisServer } from '../helpers/redis.js'
+
+const rule = (extra: Record<string, unknown> = {}) => ({
+  id: 'per-account',
+  paths: ['/api/login'],
+  key: ['account'],
+  limit: 3,
+  window: '60s',
+  ...extra,
+})
+
+function engineOn(url: string, extra: Record<string, unknown> = {}) {
+  const store = new RedisStore({
+    url,
+    timeoutMs: 200,
+    prefix: `t${Math.random().toString(36).slice(2)}:`,
+  })
+  const engine = createEngine(
+    config({
+      upstreams: { app: { url: 'http://127.0.0.1:9' } },
+      routes: [{ path: '/*', upstream: 'app' }],
+      identity: { account: [{ body: 'username', paths: ['/api/login'] }] },
+      limits: { rules: [rule(extra)] },
+    }),
+    { store },
+  )
+  const send = async (init: RawInit): Promise<Decision> => {
+    const { ctx } = engine.prepare(raw('POST /api/login', init))
+    return engine.inspect(ctx)
+  }
+  return { store, engine, send }
+}
+
+describeRedis('limits on Redis', () => {
+  let redis: RedisServer
+  beforeAll(async () => {
+    redis = await startRedis()
+  })
+  afterAll(async () => {
+    await redis?.stop()
+  })
+
+  it('limits an account exactly as the memory store does', async () => {
+    const { store, send } = engineOn(redis.url)
+    await store.ready()
+    const actions = []
+    for (let i = 0; i < 5; i++)
+      actions.push((await send({ json: { username: 'Bob' }, ip: `192.0.2.${i}` })).action)
+    expect(actions).toEqual(['allow', 'allow', 'allow', 'throttle', 'throttle'])
+    await store.close()
+  })
+
+  it('answers an over-limit key from memory without asking Redis again', async () => {
+    const { store, send } = engineOn(redis.url, { onStoreError: 'closed' })
+    await store.ready()
+    for (let i = 0; i < 4; i++) await send({ json: { username: 'memo' } })
+    const before = await store.client.info('commandstats')
+    const d = await send({ json: { username: 'memo' } })
+    const after = await store.client.info('commandstats')
+    expect(d.action).toBe('throttle')
+    const calls = (s: string) =>
+      [...s.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0)
+    // the two INFO calls are not scripts: the count must not move
+    expect(calls(after)).toBe(calls(before))
+    await store.close()
+  })
+
+  describe('when Redis is unreachable', () => {
+    // A port nothing listens on: every call fails at once.
+    const down = 'redis://127.0.0.1:1'
+
+    it('onStoreError: open lets requests through', async () => {
+      const { store, send } = engineOn(down, { onStoreError: 'open' })
+      for (let i = 0; i < 5; i++)
+        expect((await send({ json: { username: 'x' } })).action).toBe('allow')
+      await store.close()
+    })
+
+    it('onStoreError: closed refuses them with 503', async () => {
+      const { store, send } = engineOn(down, { onStoreError: 'closed' })
+      const d = await send({ json: { username: 'x' } })
+      expect(d.action).toBe('block')
+      expect(d.decisive).toMatchObject({ status: 503, rule: 'limits.per-account' })
+      await store.close()
+    })
+
+    it('onStoreError: local keeps limiting in this process', async () => {
+      const { store, send } = engineOn(down, { onStoreError: 'local' })
+      const actions = []
+      for (let i = 0; i < 4; i++) actions.push((await send({ json: { username: 'y' } })).action)
+      expect(actions).toEqual(['allow', 'allow', 'allow', 'throttle'])
+      await store.close()
+    })
+  })
+
+  it('two bulwark processes on one Redis limit a client that alternates between them as one would', async () => {
+    const shop: Shop = await startShop({ port: 0 })
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-two-'))
+    const file = join(dir, 'bulwark.yaml')
+    writeFileSync(
+      file,
+      [
+        'server: { host: 127.0.0.1, port: 0 }',
+        `upstreams: { shop: { url: '${shop.url}' } }`,
+        'routes: [{ path: /*, upstream: shop }]',
+        `store: { type: redis, url: '${redis.url}', prefix: 'two${Date.now()}:' }`,
+        'identity: { account: [{ body: username, paths: [/api/login] }] }',
+        'limits: { rules: [{ id: login, paths: [/api/login], key: [account], limit: 4, window: 60s, onStoreError: closed }] }',
+      ].join('\n'),
+    )
+    const procs: ChildProcess[] = []
+    try {
+      const urls = await Promise.all([0, 1].map(() => serve(file, procs)))
+      const statuses: number[] = []
+      for (let i = 0; i < 8; i++) {
+        const res = await fetch(`${urls[i % 2]}/api/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'alice', password: 'wrong' }),
+        })
+        statuses.push(res.status)
+      }
+      expect(statuses).toEqual([401, 401, 401, 401, 429, 429, 429, 429])
+    } finally {
+      for (const p of procs) p.kill('SIGTERM')
+      await shop.close()
+    }
+  })
+})
+
+/** Starts `bulwark serve` and resolves its URL from the `listening` log line. */
+function serve(file: string, procs: ChildProcess[]): Promise<string> {
+  const child = spawn(
+    process.execPath,
+    ['bin/bulwark.js', 'serve', '--config', file, '--no-watch'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  procs.push(child)
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('bulwark did not start')), 10_000)
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const e = JSON.parse(line) as { event?: string; url?: string }
+        if (e.event === 'listening' && e.url) {
+          clearTimeout(timer)
+          resolve(e.url)
+        }
+      } catch {
+        /* not a JSON line */
+      }
+    })
+    child.once('exit', (code) => reject(new Error(`bulwark exited with ${code}`)))
+  })
+}
