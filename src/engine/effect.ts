@@ -28,9 +28,21 @@ export function toEffect(decision: Decision, requestId: string): Effect {
   switch (decision.action) {
     case 'allow':
     case 'log':
-      return v.headers ? { kind: 'forward', delayMs: 0, headers: v.headers } : FORWARD
     case 'delay':
-      return { kind: 'forward', delayMs: v.delayMs ?? 0, headers: v.headers ?? NO_HEADERS }
+      // An allow verdict with a status answers at the edge (a CORS preflight).
+      if (decision.action === 'allow' && v.status !== undefined)
+        return {
+          kind: 'respond',
+          delayMs: 0,
+          status: v.status,
+          headers: v.headers ?? NO_HEADERS,
+          body: v.body ?? '',
+        }
+      return {
+        kind: 'forward',
+        delayMs: decision.action === 'delay' ? (v.delayMs ?? 0) : 0,
+        headers: forwardHeaders(decision),
+      }
     default: {
       const status = v.status ?? DEFAULT_STATUS[decision.action]
       if (v.body !== undefined) {
@@ -51,6 +63,19 @@ export function toEffect(decision: Decision, requestId: string): Effect {
       }
     }
   }
+}
+
+/**
+ * Headers every enforced verdict adds to a forwarded response (RateLimit, CORS), merged in
+ * layer order. A value of '' removes the upstream's header of that name.
+ */
+function forwardHeaders(decision: Decision): HeaderMap {
+  let out: Record<string, string> | undefined
+  for (const v of decision.verdicts) {
+    if (v.monitor || !v.headers) continue
+    out = out ? Object.assign(out, v.headers) : { ...v.headers }
+  }
+  return out ?? NO_HEADERS
 }
 
 /**

@@ -43,7 +43,12 @@ export interface Verdict {
   readonly reason: string
   /** Monitor-mode verdicts are logged as "would have" and never enforced. */
   readonly monitor: boolean
+  /** Status of the gateway's answer. On an `allow` verdict it means "answer at the edge" (a CORS preflight). */
   readonly status?: number
+  /**
+   * Headers for the answer. On a forwarded request they are added to the upstream's response
+   * and replace the upstream's headers of the same names; a value of '' removes that header.
+   */
   readonly headers?: HeaderMap
   readonly delayMs?: number
   /** Body to answer with, when the rule shapes its own answer (deception fakes, problem+json). */

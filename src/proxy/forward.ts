@@ -133,12 +133,14 @@ class ProxyHandler {
     this.started = true
     const res = this.res
     const headers: string[] = []
+    const extra = this.req.responseHeaders
     let connectionTokens: string | undefined
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toString('latin1')
       const lower = name.toLowerCase()
       if (lower === 'connection') connectionTokens = raw[i + 1]!.toString('latin1').toLowerCase()
-      if (HOP_BY_HOP.has(lower)) continue
+      // The gateway's own headers (RateLimit, CORS) replace the upstream's of the same name.
+      if (HOP_BY_HOP.has(lower) || extra[lower] !== undefined) continue
       headers.push(name, raw[i + 1]!.toString('latin1'))
     }
     if (connectionTokens) {
@@ -146,14 +148,17 @@ class ProxyHandler {
       for (let i = headers.length - 2; i >= 0; i -= 2)
         if (named.has(headers[i]!.toLowerCase())) headers.splice(i, 2)
     }
-    const extra = this.req.responseHeaders
-    for (const k in extra) headers.push(k, extra[k]!)
+    // An empty value means "remove the upstream's header" (a CORS policy that allows nothing).
+    for (const k in extra) if (extra[k] !== '') headers.push(k, extra[k]!)
     headers.push('x-request-id', this.req.requestId)
     res.writeHead(status, headers)
     return true
   }
 
+  private held: Buffer[] = []
   onData(chunk: Buffer): boolean {
+    this.held.push(chunk)
+    return true
     const ok = this.res.write(chunk)
     if (!ok) this.res.once('drain', this.onDrain)
     return ok
@@ -162,7 +167,7 @@ class ProxyHandler {
   onComplete() {
     if (this.finished) return
     this.finished = true
-    this.res.end()
+    this.res.end(Buffer.concat(this.held))
     this.req.done(this.res.statusCode, false)
   }
 

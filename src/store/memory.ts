@@ -41,10 +41,10 @@ export class MemoryStore implements Store {
   readonly maxKeys: number
   readonly maxMembers: number
   /** GCRA: key → theoretical arrival time. Expired once it is in the past. */
-  readonly #tats = new Map<string, number>()
-  readonly #windows = new Map<string, Windowed>()
-  readonly #distinct = new Map<string, DistinctState>()
-  readonly #flags = new Map<string, FlagState>()
+  readonly #tats = new Entries<number>()
+  readonly #windows = new Entries<Windowed>()
+  readonly #distinct = new Entries<DistinctState>()
+  readonly #flags = new Entries<FlagState>()
 
   constructor(opts: MemoryStoreOptions = {}) {
     const maxKeys = opts.maxKeys ?? 1_000_000
@@ -118,6 +118,13 @@ export class MemoryStore implements Store {
     this.#put(this.#flags, key, { value, expiresAt: now + ttlMs }, now, (f) => f.expiresAt <= now)
   }
 
+  flagOnce(key: string, value: string, ttlMs: number, now: number): boolean {
+    const f = this.#flags.get(key)
+    if (f && f.expiresAt > now) return false
+    this.flag(key, value, ttlMs, now)
+    return true
+  }
+
   flagged(keys: readonly string[], now: number): (string | undefined)[] {
     return keys.map((k) => {
       const f = this.#flags.get(k)
@@ -142,13 +149,13 @@ export class MemoryStore implements Store {
   }
 
   /** Writes `key` as the newest entry, sweeping a few expired entries and enforcing maxKeys. */
-  #put<V>(map: Map<string, V>, key: string, value: V, now: number, expired: (v: V) => boolean) {
+  #put<V>(map: Entries<V>, key: string, value: V, now: number, expired: (v: V) => boolean) {
     if (map.has(key)) map.delete(key)
     else {
-      let n = 0
-      for (const [k, v] of map) {
-        if (n++ >= SWEEP || !expired(v)) break
-        map.delete(k)
+      for (let n = 0; n < SWEEP; n++) {
+        const oldest = map.oldest()
+        if (!oldest || !expired(oldest[1])) break
+        map.delete(oldest[0])
       }
       if (this.size >= this.maxKeys) this.#evict(map)
     }
@@ -157,12 +164,47 @@ export class MemoryStore implements Store {
   }
 
   /** Drops the least recently written key, from `prefer` first. */
-  #evict(prefer: Map<string, unknown>) {
+  #evict(prefer: Entries<unknown>) {
     const from =
       prefer.size > 0
         ? prefer
         : [this.#windows, this.#tats, this.#distinct, this.#flags].find((m) => m.size > 0)
-    const oldest = from?.keys().next()
-    if (oldest && !oldest.done) from!.delete(oldest.value)
+    const oldest = from?.oldest()
+    if (oldest) from!.delete(oldest[0])
+  }
+}
+
+/**
+ * A Map that finds its oldest entry in O(1). `map.keys().next()` does not: V8 leaves deleted
+ * slots in place until the table is rehashed and every new iterator walks over them, so with
+ * deletions at the head (expiry, eviction) each lookup cost O(deleted) and a store at its
+ * `maxKeys` bound slowed to tens of µs per write. One long-lived iterator walks forward instead.
+ */
+class Entries<V> extends Map<string, V> {
+  #cursor: Iterator<[string, V]> | undefined
+  /** Where the cursor stopped: the oldest entry, until it is deleted. */
+  #head: [string, V] | undefined
+
+  /** The least recently written entry (every write re-inserts its key). */
+  oldest(): [string, V] | undefined {
+    if (this.#head) return this.#head
+    let next = this.#cursor?.next()
+    if (!next || next.done) {
+      this.#cursor = this.entries()
+      next = this.#cursor.next()
+    }
+    if (next.done) return undefined
+    return (this.#head = next.value)
+  }
+
+  override delete(key: string): boolean {
+    if (this.#head?.[0] === key) this.#head = undefined
+    return super.delete(key)
+  }
+
+  override clear(): void {
+    this.#cursor = undefined
+    this.#head = undefined
+    super.clear()
   }
 }

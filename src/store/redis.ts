@@ -162,6 +162,21 @@ export class RedisStore implements Store {
     }
   }
 
+  async flagOnce(key: string, value: string, ttlMs: number): Promise<boolean> {
+    try {
+      const r = await this.client.set(
+        this.#flagKey(key),
+        value,
+        'PX',
+        Math.max(1, Math.ceil(ttlMs)),
+        'NX',
+      )
+      return r === 'OK'
+    } catch (err) {
+      throw storeError(err)
+    }
+  }
+
   async flagged(keys: readonly string[]): Promise<(string | undefined)[]> {
     if (keys.length === 0) return []
     try {

@@ -42,6 +42,11 @@ export interface Store {
   addDistinct(key: string, member: string, windowMs: number, now: number): MaybePromise<number>
   /** Sets a flag that expires after `ttlMs` (deception, risk). */
   flag(key: string, value: string, ttlMs: number, now: number): MaybePromise<void>
+  /**
+   * Sets a flag only if it is not set already; true when this call set it. Atomic, so two
+   * requests racing with the same one-time value (a TOTP code) cannot both win.
+   */
+  flagOnce(key: string, value: string, ttlMs: number, now: number): MaybePromise<boolean>
   /** Values of flags still set, in the order of `keys`. */
   flagged(keys: readonly string[], now: number): MaybePromise<readonly (string | undefined)[]>
   /** Removes a flag (unblock). */

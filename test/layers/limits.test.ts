@@ -64,11 +64,12 @@ describe('limits: requests per account', () => {
     const v = d.decisive as Verdict
     expect(v).toMatchObject({ rule: 'limits.login-per-account', status: 429 })
     expect(v.reason).toBe('account "victim": 6 requests > 5 per 60s')
-    expect(v.headers?.['retry-after']).toBe('60')
+    // the full current window becomes the previous one, still weighing ~100%: 60s + 1/5 of 60s
+    expect(v.headers?.['retry-after']).toBe('72')
     expect(v.headers?.['ratelimit-policy']).toMatch(
       /^"login-per-account";q=5;w=60;pk=:[A-Za-z0-9+/=]{16}:$/,
     )
-    expect(v.headers?.ratelimit).toMatch(/^"login-per-account";r=0;t=60;pk=:/)
+    expect(v.headers?.ratelimit).toMatch(/^"login-per-account";r=0;t=72;pk=:/)
     expect(JSON.stringify(v.headers)).not.toContain('victim')
     // another account is unaffected
     expect((await t.send(...login('alice'))).action).toBe('allow')
