@@ -1,0 +1,49 @@
+/**
+ * Request scenarios: what each load run sends. Add a scenario by adding one entry to
+ * {@link SCENARIOS}; select it with `--scenario name` (comma-separate to run several).
+ */
+
+/** One request shape replayed by every connection for the length of a run. */
+export interface Scenario {
+  /** Name used by `--scenario`. */
+  name: string
+  /** One-line description for `--list` and the README. */
+  description: string
+  /** HTTP method. */
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+  /** Path and query. */
+  path: string
+  /** Request headers (targets may add their own, e.g. an `authorization` header). */
+  headers: Record<string, string>
+  /** Request body, if any. */
+  body?: string
+}
+
+const CART_BODY = JSON.stringify({
+  productId: 1,
+  sku: 'BENCH-0001-BLUE-M',
+  quantity: 2,
+  unitPrice: 1999,
+  currency: 'EUR',
+  note: 'bench harness fixed payload for POST /api/cart, about two hundred bytes long......',
+  giftWrap: false,
+})
+
+/** All known scenarios, by name. `get` is the default. */
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'get',
+    description: 'GET /api/products/1, no body',
+    method: 'GET',
+    path: '/api/products/1',
+    headers: { accept: 'application/json' },
+  },
+  {
+    name: 'post',
+    description: `POST /api/cart with a ${CART_BODY.length}-byte JSON body`,
+    method: 'POST',
+    path: '/api/cart',
+    headers: { accept: 'application/json', 'content-type': 'application/json' },
+    body: CART_BODY,
+  },
+]

@@ -1,0 +1,204 @@
+/**
+ * The benchmark targets. Each entry of {@link TARGETS} says how to start one server under test;
+ * adding a target (Bulwark with a Redis store, a JWT policy, …) is one entry here.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parse, stringify } from 'yaml'
+
+/** What a target's {@link TargetSpec.plan} gets to build its launch plan. */
+export interface TargetContext {
+  /** Repository root (the directory holding `package.json`). */
+  rootDir: string
+  /** Scratch directory for generated configs; removed after the run. */
+  tmpDir: string
+  /** Free loopback port the target must listen on (host 127.0.0.1). */
+  port: number
+  /** Base URL of the bench upstream, e.g. `http://127.0.0.1:40123`. */
+  upstreamUrl: string
+}
+
+/** Start `node <script> ...args` and measure that process. */
+export interface SpawnPlan {
+  kind: 'spawn'
+  /** Script run with the current `node` binary. */
+  script: string
+  /** Arguments after the script. */
+  args: string[]
+  /** Working directory, the repository root by default. */
+  cwd?: string
+  /** Extra environment variables for the process. */
+  env?: Record<string, string>
+  /** Extra request headers for every scenario against this target (e.g. `authorization`). */
+  headers?: Record<string, string>
+}
+
+/** Measure the shared bench upstream itself (no proxy in between). */
+export interface UpstreamPlan {
+  kind: 'upstream'
+}
+
+/** The target cannot run here; `reason` is printed. */
+export interface SkipPlan {
+  kind: 'skip'
+  reason: string
+}
+
+/** How to run a target, as returned by {@link TargetSpec.plan}. */
+export type TargetPlan = SpawnPlan | UpstreamPlan | SkipPlan
+
+/** One row of the target table. */
+export interface TargetSpec {
+  /** Name used by `--only` and in the results. */
+  name: string
+  /** One-line description for `--list` and the README. */
+  description: string
+  /** Only measured when named in `--only` (or with `--all`), e.g. reference points or targets
+   * needing extra services. */
+  optional?: boolean
+  /** Builds the launch plan (may write config files into `ctx.tmpDir`). */
+  plan(ctx: TargetContext): Promise<TargetPlan> | TargetPlan
+}
+
+/** Name of the target all ratios are computed against. */
+export const BASELINE = 'baseline'
+
+/** Path of a compiled sibling bench script (this file lives in `dist/bench/lib/`). */
+function benchScript(name: string): string {
+  return fileURLToPath(new URL(`../${name}`, import.meta.url))
+}
+
+/** Spawn plan for the Bulwark CLI, or a skip plan when the CLI is not built. */
+function bulwarkServe(ctx: TargetContext, configFile: string): TargetPlan {
+  const bin = join(ctx.rootDir, 'bin', 'bulwark.js')
+  const main = join(ctx.rootDir, 'dist', 'src', 'cli', 'main.js')
+  if (!existsSync(bin) || !existsSync(main)) {
+    return { kind: 'skip', reason: 'Bulwark CLI not built (dist/src/cli/main.js missing)' }
+  }
+  return { kind: 'spawn', script: bin, args: ['serve', '--config', configFile] }
+}
+
+/** Minimal Bulwark config: one upstream, one catch-all route, no policies. */
+function emptyConfig(ctx: TargetContext): Record<string, unknown> {
+  return {
+    server: { host: '127.0.0.1', port: ctx.port },
+    upstreams: { app: { url: ctx.upstreamUrl } },
+    routes: [{ path: '/*', upstream: 'app' }],
+  }
+}
+
+/**
+ * Rewrites a parsed Bulwark config for the bench: `server.host`/`server.port` to the bench's,
+ * every `upstreams.*.url` to the bench upstream, and string values starting with `./` or `../`
+ * to absolute paths (the rewritten file lives in a temp directory, not next to the original).
+ */
+function rewriteConfig(config: unknown, ctx: TargetContext, sourceDir: string): unknown {
+  const absolutise = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      return (value.startsWith('./') || value.startsWith('../')) && !isAbsolute(value)
+        ? resolve(sourceDir, value)
+        : value
+    }
+    if (Array.isArray(value)) return value.map(absolutise)
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, absolutise(v)]))
+    }
+    return value
+  }
+  const out = absolutise(config) as Record<string, unknown>
+  const server = (out.server ?? {}) as Record<string, unknown>
+  out.server = { ...server, host: '127.0.0.1', port: ctx.port }
+  const upstreams = out.upstreams
+  if (upstreams !== null && typeof upstreams === 'object') {
+    for (const [name, entry] of Object.entries(upstreams as Record<string, unknown>)) {
+      ;(upstreams as Record<string, unknown>)[name] =
+        entry !== null && typeof entry === 'object'
+          ? { ...(entry as Record<string, unknown>), url: ctx.upstreamUrl }
+          : ctx.upstreamUrl
+    }
+  }
+  return out
+}
+
+/** Raises every `limits.rules[].limit` so the rules still run but never reject. */
+function openLimits(config: unknown): void {
+  const limits = (config as { limits?: { rules?: unknown } }).limits
+  if (limits === undefined || !Array.isArray(limits.rules)) return
+  for (const rule of limits.rules as unknown[]) {
+    if (rule !== null && typeof rule === 'object' && 'limit' in rule) {
+      ;(rule as { limit: number }).limit = 1_000_000_000
+    }
+  }
+}
+
+/**
+ * A target running `examples/shop/bulwark.yaml` rewritten for the bench (see
+ * {@link rewriteConfig}), with its rate limits optionally opened up.
+ */
+function demoTarget(name: string, description: string, open: boolean): TargetSpec {
+  return {
+    name,
+    description,
+    plan: (ctx) => {
+      const source = join(ctx.rootDir, 'examples', 'shop', 'bulwark.yaml')
+      if (!existsSync(source)) return { kind: 'skip', reason: 'examples/shop/bulwark.yaml missing' }
+      const config = rewriteConfig(parse(readFileSync(source, 'utf8')), ctx, dirname(source))
+      if (open) openLimits(config)
+      const file = join(ctx.tmpDir, `${name}.yaml`)
+      writeFileSync(file, stringify(config))
+      return bulwarkServe(ctx, file)
+    },
+  }
+}
+
+/**
+ * The target table, in display order. `upstream` and `baseline` need nothing but this directory;
+ * Bulwark targets are skipped with a note when their CLI or config is missing. Optional targets
+ * run only when asked for by name (`--only`) or with `--all`.
+ */
+export const TARGETS: readonly TargetSpec[] = [
+  {
+    name: 'upstream',
+    description: 'the bench upstream hit directly: the ceiling, no proxy hop',
+    plan: () => ({ kind: 'upstream' }),
+  },
+  {
+    name: BASELINE,
+    description: 'bare node:http + undici Pool.dispatch pass-through proxy: the bar to match',
+    plan: (ctx) => ({
+      kind: 'spawn',
+      script: benchScript('baseline-proxy.js'),
+      args: ['--port', String(ctx.port), '--upstream', ctx.upstreamUrl, '--mode', 'dispatch'],
+    }),
+  },
+  {
+    name: 'baseline-request',
+    description: 'the same proxy using pool.request + stream.pipeline (reference point)',
+    optional: true,
+    plan: (ctx) => ({
+      kind: 'spawn',
+      script: benchScript('baseline-proxy.js'),
+      args: ['--port', String(ctx.port), '--upstream', ctx.upstreamUrl, '--mode', 'request'],
+    }),
+  },
+  {
+    name: 'bulwark-empty',
+    description: 'Bulwark with a minimal config: one upstream, one catch-all route, no policies',
+    plan: (ctx) => {
+      const file = join(ctx.tmpDir, 'bulwark-empty.yaml')
+      writeFileSync(file, stringify(emptyConfig(ctx)))
+      return bulwarkServe(ctx, file)
+    },
+  },
+  demoTarget(
+    'bulwark-demo',
+    'Bulwark with examples/shop/bulwark.yaml as is: its per-IP limit answers most bench requests 429',
+    false,
+  ),
+  demoTarget(
+    'bulwark-demo-open',
+    'the demo config with every limit raised to 1e9: all policies evaluated, all traffic allowed',
+    true,
+  ),
+]
