@@ -14,6 +14,7 @@ import { Ambiguity, canonicalPath, describeAmbiguity } from '../request/path.js'
 import { compileRoutes } from '../request/routes.js'
 import type {
   Clock,
+  Identity,
   MaybePromise,
   RequestBody,
   RequestContext,
@@ -69,9 +70,6 @@ const NO_ROUTE: RouteInfo = Object.freeze({
   upstream: undefined,
 })
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-
-/** Bodies are stored on the context under this symbol, for the proxy to forward the same bytes. */
-export const BODY = Symbol('bulwark.body')
 
 interface CompiledRoute {
   readonly config: RouteConfig
@@ -139,53 +137,105 @@ export function contextFactory(config: Config, clock: Clock) {
       }
     }
 
-    const bodyCap = routeConfig?.maxBodySize ?? server.maxBodySize
-    const state: BodyState = { read: undefined, value: undefined, tooLarge: false }
-    const ctx: RequestContext & { [BODY]: BodyState } = {
+    const ctx = new Context(
+      raw,
+      routeConfig?.maxBodySize ?? server.maxBodySize,
       id,
-      method: raw.method,
+      receivedAt,
       path,
       pathKey,
       query,
       route,
-      headers: raw.headers,
-      rawHeaders: raw.rawHeaders,
-      identity: {
+      {
         ip: client.ip,
         ipPrefix: client.ipPrefix,
         ipSource: client.source,
         ipHop: client.hop,
       },
-      receivedAt,
-      locals: new Map(),
-      [BODY]: state,
-      body(): MaybePromise<RequestBody | undefined> {
-        if (state.read) return state.read
-        if (!hasBody(raw.headers)) return undefined
-        state.read = raw.readBody(bodyCap).then((bytes) => {
-          if (bytes === null) {
-            state.tooLarge = true
-            return undefined
-          }
-          const rawType = raw.headers['content-type']
-          state.value = {
-            bytes,
-            contentType: mediaType(rawType),
-            ...(rawType ? { rawContentType: rawType } : {}),
-          }
-          return state.value
-        })
-        return state.read
-      },
-    }
-    if (client.ignoredForwarding) ctx.locals.set('ignoredForwarding', true)
+      client.ignoredForwarding,
+    )
     return refusal ? { ctx, refusal } : routeConfig ? { ctx, routeConfig } : { ctx }
   }
 }
 
 /** The body state of a context made by {@link contextFactory}. */
 export function bodyState(ctx: RequestContext): BodyState | undefined {
-  return (ctx as RequestContext & { [BODY]?: BodyState })[BODY]
+  return ctx instanceof Context ? ctx : undefined
+}
+
+/**
+ * The request context. A class, not a literal with closures: one allocation per request, its
+ * methods shared, and `locals` made only when a layer uses it.
+ */
+class Context implements RequestContext, BodyState {
+  readonly id: string
+  readonly method: string
+  readonly path: string
+  readonly pathKey: string
+  readonly query: string
+  readonly route: RouteInfo
+  readonly headers: IncomingHttpHeaders
+  readonly rawHeaders: readonly string[]
+  readonly identity: Identity
+  readonly receivedAt: number
+  readonly forwardingIgnored: boolean
+  read: Promise<RequestBody | undefined> | undefined = undefined
+  value: RequestBody | undefined = undefined
+  tooLarge = false
+  #locals: Map<string, unknown> | undefined = undefined
+  readonly #raw: RawRequest
+  readonly #cap: number
+
+  constructor(
+    raw: RawRequest,
+    cap: number,
+    id: string,
+    receivedAt: number,
+    path: string,
+    pathKey: string,
+    query: string,
+    route: RouteInfo,
+    identity: Identity,
+    forwardingIgnored: boolean,
+  ) {
+    this.#raw = raw
+    this.#cap = cap
+    this.id = id
+    this.method = raw.method
+    this.path = path
+    this.pathKey = pathKey
+    this.query = query
+    this.route = route
+    this.headers = raw.headers
+    this.rawHeaders = raw.rawHeaders
+    this.identity = identity
+    this.receivedAt = receivedAt
+    this.forwardingIgnored = forwardingIgnored
+  }
+
+  get locals(): Map<string, unknown> {
+    return (this.#locals ??= new Map())
+  }
+
+  body(): MaybePromise<RequestBody | undefined> {
+    if (this.read) return this.read
+    const raw = this.#raw
+    if (!hasBody(raw.headers)) return undefined
+    this.read = raw.readBody(this.#cap).then((bytes) => {
+      if (bytes === null) {
+        this.tooLarge = true
+        return undefined
+      }
+      const rawType = raw.headers['content-type']
+      this.value = {
+        bytes,
+        contentType: mediaType(rawType),
+        ...(rawType ? { rawContentType: rawType } : {}),
+      }
+      return this.value
+    })
+    return this.read
+  }
 }
 
 /** True when the request carries a body (RFC 9112 §6.3). */

@@ -149,6 +149,8 @@ export interface RequestContext {
   body(): MaybePromise<RequestBody | undefined>
   /** Scratch space for layers that share per-request facts (parsed JSON, verified claims). */
   readonly locals: Map<string, unknown>
+  /** Forwarding headers came from a client that is not a trusted proxy and were ignored. */
+  readonly forwardingIgnored: boolean
 }
 
 export interface Clock {
@@ -163,8 +165,20 @@ export interface Layer {
   check(ctx: RequestContext): MaybePromise<Verdict | readonly Verdict[] | undefined>
   /** Called after the answer, for outcome counting (failed logins), flows and risk. */
   observe?(ctx: RequestContext, outcome: Outcome, decision: Decision): MaybePromise<void>
+  /**
+   * Forgets what the layer holds against a client (the admin's "unblock"): counts and memos
+   * kept under keys built from these facet values. Resolves to how many keys it reset.
+   */
+  forget?(facets: FacetValues): MaybePromise<number>
   close?(): Promise<void>
 }
+
+/** Identity facet values naming one client, for {@link Layer.forget}: `{ ip: ['1.2.3.4'] }`. */
+export type FacetValues = Readonly<
+  Partial<
+    Record<'ip' | 'ipPrefix' | 'account' | 'session' | 'apiKey' | 'fingerprint', readonly string[]>
+  >
+>
 
 export interface LayerDeps {
   readonly clock: Clock

@@ -6,7 +6,7 @@
  * them.
  * @see ../../README.md#identity-facets
  */
-import { createHash } from 'node:crypto'
+import { sha256 } from '../request/hash.js'
 import type { MaybePromise, RequestContext } from '../engine/types.js'
 import { AMBIGUOUS, bodyFields } from '../request/body.js'
 import { compileRoutes } from '../request/routes.js'
@@ -68,6 +68,7 @@ export function identityFacets(spec: IdentitySpec) {
     true,
   )
   const fpHeaders = spec.fingerprint.headers
+  const fpCache = new Map<string, string>()
   const fpSet = new Set(fpHeaders)
 
   function account(ctx: RequestContext): MaybePromise<FacetValue> {
@@ -120,7 +121,13 @@ export function identityFacets(spec: IdentitySpec) {
     }
     let text = order
     for (const h of fpHeaders) text += '\n' + (ctx.headers[h] ?? '')
-    return (id.fingerprint = createHash('sha256').update(text).digest('base64url').slice(0, 16))
+    // Clients send the same headers request after request: hash each distinct text once.
+    let fp = fpCache.get(text)
+    if (fp === undefined) {
+      if (fpCache.size >= 10_000) fpCache.clear()
+      fpCache.set(text, (fp = sha256(text).slice(0, 16)))
+    }
+    return (id.fingerprint = fp)
   }
 
   function cookie(ctx: RequestContext, name: string): FacetValue {

@@ -14,7 +14,7 @@ import { errorBody, toEffect } from '../engine/effect.js'
 import { createEngine, type Engine } from '../engine/engine.js'
 import type { Clock, Decision, Effect, RequestContext } from '../engine/types.js'
 import { systemClock } from '../engine/types.js'
-import { CLIENT_IP_HEADERS } from '../request/client.js'
+import { CLIENT_IP_HEADERS, normalizeIp } from '../request/client.js'
 import { decisionChannel, notice } from '../telemetry/channels.js'
 import { createPool, forward, upstreamHeaders } from './forward.js'
 import { readBody } from './read-body.js'
@@ -56,19 +56,27 @@ interface Runtime {
 }
 
 function compile(config: Config, clock: Clock, previous?: Runtime): Runtime {
-  const sameStore = previous && JSON.stringify(previous.config.store) === JSON.stringify(config.store)
+  const sameStore =
+    previous && JSON.stringify(previous.config.store) === JSON.stringify(config.store)
   const store = sameStore ? previous.store : createStore(config.store)
   const engine = createEngine(config, {
     clock,
     store,
     onError: (err, where, ctx) =>
-      notice({ kind: 'layer-error', level: 'error', msg: `layer failed in ${where}; failing closed`, err: String((err as Error)?.stack ?? err), requestId: ctx?.id }),
+      notice({
+        kind: 'layer-error',
+        level: 'error',
+        msg: `layer failed in ${where}; failing closed`,
+        err: String((err as Error)?.stack ?? err),
+        requestId: ctx?.id,
+      }),
   })
   const pools = new Map<string, Pool>()
   for (const [name, u] of Object.entries(config.upstreams)) {
     const old = previous?.config.upstreams[name]
     // Keep a pool (and its warm connections) when its upstream did not change.
-    const reuse = old && JSON.stringify(old) === JSON.stringify(u) ? previous!.pools.get(name) : undefined
+    const reuse =
+      old && JSON.stringify(old) === JSON.stringify(u) ? previous!.pools.get(name) : undefined
     pools.set(name, reuse ?? createPool(u))
   }
   const idHeader = config.server.requestIdHeader
@@ -77,7 +85,12 @@ function compile(config: Config, clock: Clock, previous?: Runtime): Runtime {
     engine,
     store,
     pools,
-    untrustedDrop: new Set<string>([...CLIENT_IP_HEADERS, idHeader, 'x-forwarded-proto', 'x-forwarded-host']),
+    untrustedDrop: new Set<string>([
+      ...CLIENT_IP_HEADERS,
+      idHeader,
+      'x-forwarded-proto',
+      'x-forwarded-host',
+    ]),
     trustedDrop: new Set<string>(['x-forwarded-for', idHeader]),
   }
 }
@@ -114,6 +127,11 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   function onRequest(req: IncomingMessage, res: ServerResponse) {
     const r = rt
     inFlight++
+    // In flight until the answer is handed to the OS (or the client left): close() must not
+    // destroy a socket whose last bytes are still queued.
+    res.once('close', () => {
+      if (--inFlight === 0 && drained) drained()
+    })
     let settled = false
     let bodyTimer: NodeJS.Timeout | undefined
     const { ctx, refusal } = r.engine.prepare({
@@ -131,7 +149,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       bodyTimer = setTimeout(onBodyTimeout, r.config.server.bodyTimeout)
       req.once('end', () => clearTimeout(bodyTimer))
     }
-    if (ctx.locals.get('ignoredForwarding') === true) warnForwarding(r, ctx)
+    if (ctx.forwardingIgnored) warnForwarding(r, ctx)
 
     const finish = (decision: Decision, status: number, byGateway: boolean) => {
       if (settled) return
@@ -140,23 +158,53 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       const outcome = { status, ms: clock.now() - ctx.receivedAt, byGateway }
       r.engine.observe(ctx, outcome, decision)
       if (decisionChannel.hasSubscribers) decisionChannel.publish({ ctx, decision, outcome })
-      if (--inFlight === 0 && drained) drained()
     }
 
     function onBodyTimeout() {
-      notice({ kind: 'body-timeout', level: 'warn', msg: 'request body did not arrive in time', requestId: ctx.id, ip: ctx.identity.ip })
+      notice({
+        kind: 'body-timeout',
+        level: 'warn',
+        msg: 'request body did not arrive in time',
+        requestId: ctx.id,
+        ip: ctx.identity.ip,
+      })
       if (!res.headersSent) {
         const body = errorBody(408, ctx.id)
-        res.writeHead(408, { 'content-type': 'application/json', connection: 'close', 'content-length': Buffer.byteLength(body) })
+        res.writeHead(408, {
+          'content-type': 'application/json',
+          connection: 'close',
+          'content-length': Buffer.byteLength(body),
+        })
         res.end(body)
       }
       req.socket.destroy()
-      finish(refuse({ action: 'block', rule: 'request.body-timeout', reason: 'body too slow', monitor: false, status: 408 }), 408, true)
+      finish(
+        refuse({
+          action: 'block',
+          rule: 'request.body-timeout',
+          reason: 'body too slow',
+          monitor: false,
+          status: 408,
+        }),
+        408,
+        true,
+      )
     }
 
     if (refusal) return act(refuse(refusal))
     const d = r.engine.inspect(ctx)
-    if (d instanceof Promise) d.then(act, (err) => act(refuse({ action: 'block', rule: 'engine.error', reason: String(err), monitor: false, status: 500 })))
+    if (d instanceof Promise)
+      d.then(act, (err) =>
+        act(
+          refuse({
+            action: 'block',
+            rule: 'engine.error',
+            reason: String(err),
+            monitor: false,
+            status: 500,
+          }),
+        ),
+      )
     else act(d)
 
     function act(decision: Decision) {
@@ -184,7 +232,6 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         return finish(decision, 404, true)
       }
       const buffered = bodyState(ctx)?.value?.bytes
-      const trusted = ctx.identity.ipSource !== 'socket' || ctx.locals.get('ignoredForwarding') !== true
       forward(
         pool,
         {
@@ -193,11 +240,14 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
           headers: upstreamHeaders(
             req.rawHeaders,
             ctx.identity.ipSource === 'socket' ? r.untrustedDrop : r.trustedDrop,
-            forwardingHeaders(req, ctx, r, trusted),
+            forwardingHeaders(req, ctx, r),
             buffered?.length,
           ),
           body: buffered ?? (withBody ? req : null),
-          responseHeaders: draining ? { ...effect.headers, connection: 'close' } : effect.headers,
+          // Read when the upstream answers, so a request in flight when close() began is told so.
+          get responseHeaders() {
+            return draining ? { ...effect.headers, connection: 'close' } : effect.headers
+          },
           requestId: ctx.id,
           done: (status, byGateway) => finish(decision, status, byGateway),
         },
@@ -207,10 +257,19 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   }
 
   function onClientError(err: Error & { code?: string }, socket: Socket) {
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
-    notice({ kind: 'client-error', level: 'warn', msg: `malformed or incomplete request: ${err.code ?? err.message}`, status, ip: socket.remoteAddress })
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+    notice({
+      kind: 'client-error',
+      level: 'warn',
+      msg: `malformed or incomplete request: ${err.code ?? err.message}`,
+      status,
+      ip: socket.remoteAddress,
+    })
     if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
-      socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+      )
     }
     socket.destroy()
   }
@@ -256,8 +315,15 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         void old.engine.close()
         if (old.store !== rt.store) void old.store.close()
       }, old.config.server.shutdownTimeout).unref()
-      if (next.server.port !== old.config.server.port || next.server.host !== old.config.server.host)
-        notice({ kind: 'reload', level: 'warn', msg: 'server.host/server.port changed: they take effect on restart' })
+      if (
+        next.server.port !== old.config.server.port ||
+        next.server.host !== old.config.server.host
+      )
+        notice({
+          kind: 'reload',
+          level: 'warn',
+          msg: 'server.host/server.port changed: they take effect on restart',
+        })
     },
     async close() {
       draining = true
@@ -298,15 +364,22 @@ function respond(
 }
 
 /** X-Forwarded-For (the chain plus this hop), -Proto, -Host and the request id. */
-function forwardingHeaders(req: IncomingMessage, ctx: RequestContext, r: Runtime, trustedChain: boolean): string[] {
-  const sock = req.socket.remoteAddress ?? ''
+function forwardingHeaders(req: IncomingMessage, ctx: RequestContext, r: Runtime): string[] {
+  // On a dual-stack listener an IPv4 client is ::ffff:a.b.c.d; send it as ctx.identity has it.
+  const sock = normalizeIp(req.socket.remoteAddress ?? '')
   const prior = req.headers['x-forwarded-for']
-  const xff = ctx.identity.ipSource !== 'socket' && prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${sock}` : sock
-  void trustedChain
-  return [
-    'x-forwarded-for', xff,
-    'x-forwarded-proto', 'http',
-    'x-forwarded-host', req.headers.host ?? '',
-    r.config.server.requestIdHeader, ctx.id,
-  ]
+  const xff =
+    ctx.identity.ipSource !== 'socket' && prior
+      ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${sock}`
+      : sock
+  const out = ['x-forwarded-for', xff]
+  // A trusted proxy saw the client's scheme and host, and its headers pass through: adding this
+  // hop's too would send two values (`https, http`) for the backend to choose from.
+  const fromProxy = ctx.identity.ipSource !== 'socket'
+  if (!fromProxy || req.headers['x-forwarded-proto'] === undefined)
+    out.push('x-forwarded-proto', 'http')
+  if (!fromProxy || req.headers['x-forwarded-host'] === undefined)
+    out.push('x-forwarded-host', req.headers.host ?? '')
+  out.push(r.config.server.requestIdHeader, ctx.id)
+  return out
 }

@@ -212,11 +212,25 @@ function params(e: Entry<unknown>, values: readonly string[]): Readonly<Record<s
   return out
 }
 
-/** `/a/b/` and `/a/b` both give ['a', 'b']; `/` gives []. */
-function splitKey(key: string): string[] {
-  const parts = key.split('/')
+let lastKey = ''
+let lastSegments: readonly string[] = []
+
+/**
+ * `/a/b/` and `/a/b` both give ['a', 'b']; `/` gives []. Every matcher of a request (routes,
+ * then each layer's) splits the same key in turn, so the last split is remembered.
+ */
+function splitKey(key: string): readonly string[] {
+  if (key === lastKey) return lastSegments
   const out: string[] = []
-  for (const p of parts) if (p !== '') out.push(p)
+  let start = 1
+  for (let i = 1; i <= key.length; i++) {
+    if (i === key.length || key.charCodeAt(i) === 47 /* / */) {
+      if (i > start) out.push(key.slice(start, i))
+      start = i + 1
+    }
+  }
+  lastKey = key
+  lastSegments = out
   return out
 }
 
