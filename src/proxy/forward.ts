@@ -155,10 +155,7 @@ class ProxyHandler {
     return true
   }
 
-  private held: Buffer[] = []
   onData(chunk: Buffer): boolean {
-    this.held.push(chunk)
-    return true
     const ok = this.res.write(chunk)
     if (!ok) this.res.once('drain', this.onDrain)
     return ok
@@ -167,7 +164,7 @@ class ProxyHandler {
   onComplete() {
     if (this.finished) return
     this.finished = true
-    this.res.end(Buffer.concat(this.held))
+    this.res.end()
     this.req.done(this.res.statusCode, false)
   }
 
