@@ -179,6 +179,7 @@ class Context implements RequestContext, BodyState {
   readonly identity: Identity
   readonly receivedAt: number
   readonly forwardingIgnored: boolean
+  upstreamHeaders: Record<string, string> | undefined = undefined
   read: Promise<RequestBody | undefined> | undefined = undefined
   value: RequestBody | undefined = undefined
   tooLarge = false

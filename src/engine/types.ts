@@ -151,6 +151,11 @@ export interface RequestContext {
   readonly locals: Map<string, unknown>
   /** Forwarding headers came from a client that is not a trusted proxy and were ignored. */
   readonly forwardingIgnored: boolean
+  /**
+   * Headers layers add to the upstream request (verified claims such as `x-user-id`). Any
+   * header of the same name the client sent is dropped; a value of '' only drops it.
+   */
+  upstreamHeaders: Record<string, string> | undefined
 }
 
 export interface Clock {

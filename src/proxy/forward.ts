@@ -48,6 +48,8 @@ export interface ForwardRequest {
   /** Added to the response (RateLimit, X-Request-Id…). */
   readonly responseHeaders: HeaderMap
   readonly requestId: string
+  /** Name of the response header carrying it (`server.requestIdHeader`). */
+  readonly requestIdHeader: string
   /** Called once with the status the client got (or 0 when the client went away first). */
   readonly done: (status: number, byGateway: boolean) => void
 }
@@ -61,16 +63,22 @@ export function upstreamHeaders(
   drop: ReadonlySet<string>,
   add: readonly string[],
   bufferedLength: number | undefined,
+  fromLayers?: Readonly<Record<string, string>>,
 ): string[] {
   const out: string[] = []
   let connectionTokens: Set<string> | undefined
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase()
     if (name === 'connection') {
-      connectionTokens = new Set(rawHeaders[i + 1]!.toLowerCase().split(',').map((s) => s.trim()))
+      connectionTokens = new Set(
+        rawHeaders[i + 1]!.toLowerCase()
+          .split(',')
+          .map((s) => s.trim()),
+      )
       continue
     }
-    if (HOP_BY_HOP.has(name) || drop.has(name)) continue
+    // A header a layer sets (a verified claim) is never taken from the client.
+    if (HOP_BY_HOP.has(name) || drop.has(name) || fromLayers?.[name] !== undefined) continue
     if (bufferedLength !== undefined && name === 'content-length') continue
     out.push(name, rawHeaders[i + 1]!)
   }
@@ -79,6 +87,7 @@ export function upstreamHeaders(
     for (let i = out.length - 2; i >= 0; i -= 2) if (connectionTokens.has(out[i]!)) out.splice(i, 2)
   }
   for (let i = 0; i < add.length; i++) out.push(add[i]!)
+  if (fromLayers) for (const k in fromLayers) if (fromLayers[k] !== '') out.push(k, fromLayers[k]!)
   if (bufferedLength !== undefined) out.push('content-length', String(bufferedLength))
   return out
 }
@@ -150,7 +159,7 @@ class ProxyHandler {
     }
     // An empty value means "remove the upstream's header" (a CORS policy that allows nothing).
     for (const k in extra) if (extra[k] !== '') headers.push(k, extra[k]!)
-    headers.push('x-request-id', this.req.requestId)
+    headers.push(this.req.requestIdHeader, this.req.requestId)
     res.writeHead(status, headers)
     return true
   }
@@ -183,7 +192,7 @@ class ProxyHandler {
     res.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
-      'x-request-id': this.req.requestId,
+      [this.req.requestIdHeader]: this.req.requestId,
     })
     res.end(body)
     this.req.done(status, true)

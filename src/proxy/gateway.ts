@@ -172,6 +172,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         const body = errorBody(408, ctx.id)
         res.writeHead(408, {
           'content-type': 'application/json',
+          [r.config.server.requestIdHeader]: ctx.id,
           connection: 'close',
           'content-length': Buffer.byteLength(body),
         })
@@ -219,7 +220,15 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     function carryOut(decision: Decision, effect: Effect) {
       if (settled || res.destroyed) return finish(decision, 0, true)
       if (effect.kind === 'respond') {
-        respond(res, effect.status, effect.headers, effect.body, ctx.id, draining)
+        respond(
+          res,
+          effect.status,
+          effect.headers,
+          effect.body,
+          ctx.id,
+          draining,
+          r.config.server.requestIdHeader,
+        )
         // Unread body bytes are discarded; the connection closes if the body is large.
         if (withBody && !req.complete) req.resume()
         return finish(decision, effect.status, true)
@@ -227,7 +236,15 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       const upstream = ctx.route.upstream
       const pool = upstream === undefined ? undefined : r.pools.get(upstream)
       if (!pool) {
-        respond(res, 404, {}, errorBody(404, ctx.id), ctx.id, draining)
+        respond(
+          res,
+          404,
+          {},
+          errorBody(404, ctx.id),
+          ctx.id,
+          draining,
+          r.config.server.requestIdHeader,
+        )
         if (withBody && !req.complete) req.resume()
         return finish(decision, 404, true)
       }
@@ -242,6 +259,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
             ctx.identity.ipSource === 'socket' ? r.untrustedDrop : r.trustedDrop,
             forwardingHeaders(req, ctx, r),
             buffered?.length,
+            ctx.upstreamHeaders,
           ),
           body: buffered ?? (withBody ? req : null),
           // Read when the upstream answers, so a request in flight when close() began is told so.
@@ -249,6 +267,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
             return draining ? { ...effect.headers, connection: 'close' } : effect.headers
           },
           requestId: ctx.id,
+          requestIdHeader: r.config.server.requestIdHeader,
           done: (status, byGateway) => finish(decision, status, byGateway),
         },
         res,
@@ -351,13 +370,14 @@ function respond(
   body: string,
   requestId: string,
   close: boolean,
+  idHeader: string,
 ) {
   if (res.headersSent) return
   res.writeHead(status, {
     'content-type': 'application/json',
     ...headers,
     'content-length': Buffer.byteLength(body),
-    'x-request-id': requestId,
+    [idHeader]: requestId,
     ...(close ? { connection: 'close' } : {}),
   })
   res.end(body)

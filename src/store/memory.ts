@@ -141,6 +141,12 @@ export class MemoryStore implements Store {
     this.#flags.delete(key)
   }
 
+  reset(key: string): void {
+    this.#tats.delete(key)
+    this.#windows.delete(key)
+    this.#distinct.delete(key)
+  }
+
   async close(): Promise<void> {
     this.#tats.clear()
     this.#windows.clear()

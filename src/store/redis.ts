@@ -195,6 +195,19 @@ export class RedisStore implements Store {
     }
   }
 
+  /** One DEL of the key's GCRA state and its current and previous windows (one slot: one tag). */
+  async reset(key: string, windowMs: number, now: number): Promise<void> {
+    const tag = this.#tag(key)
+    const start = now - (now % windowMs)
+    const keys = [`${tag}:g`]
+    for (const s of [start, start - windowMs]) keys.push(`${tag}:w:${s}`, `${tag}:d:${s}`)
+    try {
+      await this.client.del(keys)
+    } catch (err) {
+      throw storeError(err)
+    }
+  }
+
   async close(): Promise<void> {
     try {
       await this.client.quit()

@@ -51,6 +51,11 @@ export interface Store {
   flagged(keys: readonly string[], now: number): MaybePromise<readonly (string | undefined)[]>
   /** Removes a flag (unblock). */
   unflag(key: string): MaybePromise<void>
+  /**
+   * Forgets every count held under a limit key (unblock): GCRA, sliding-window and distinct
+   * state. `windowMs` and `now` name the windows a store keeps under separate keys.
+   */
+  reset(key: string, windowMs: number, now: number): MaybePromise<void>
   close(): Promise<void>
 }
 

@@ -4,7 +4,14 @@
  * ids per fingerprint). Rules compile once; a request runs only the rules whose routes match.
  * @see ../../../README.md#limits
  */
-import type { Layer, LayerDeps, MaybePromise, RequestContext, Verdict } from '../../engine/types.js'
+import type {
+  FacetValues,
+  Layer,
+  LayerDeps,
+  MaybePromise,
+  RequestContext,
+  Verdict,
+} from '../../engine/types.js'
 import { Refusal, type FacetGetter, type FacetValue } from '../../identity/facets.js'
 import { compileRoutes } from '../../request/routes.js'
 import { MemoryStore } from '../../store/memory.js'
@@ -22,6 +29,14 @@ interface Rule {
   readonly key: readonly FacetGetter[]
   readonly distinct: FacetGetter | undefined
   readonly counts: ((status: number) => boolean) | undefined
+}
+
+/** A key over its limit, answered from memory until `until`. */
+interface Blocked {
+  readonly until: number
+  readonly result: LimitResult
+  verdict: Verdict
+  builtAt: number
 }
 
 /** Outcome rules waiting for the upstream's status, per request. */
@@ -60,7 +75,7 @@ export const limits: LayerType<LimitsSpec> = {
     )
     // rlf's inMemoryBlockOnConsumed: a key already over its limit is answered from memory
     // until it resets, so a flood against one key does not hammer Redis.
-    const blocked = new Map<string, { until: number; result: LimitResult }>()
+    const blocked = new Map<string, Blocked>()
     const lastNotice = new Map<string, number>()
 
     function verdictFor(rule: Rule, key: string, r: LimitResult): Verdict {
@@ -185,8 +200,9 @@ export const limits: LayerType<LimitsSpec> = {
             }
           : v
       if (r.allowed) return spec.headers === 'all' ? allowWithHeaders(rule, key, r) : undefined
-      remember(key, now + r.retryAfterMs, r)
-      return verdictFor(rule, key, r)
+      const verdict = verdictFor(rule, key, r)
+      remember(key, { until: now + r.retryAfterMs, result: r, verdict, builtAt: now })
+      return verdict
     }
 
     function allowWithHeaders(rule: Rule, key: string, r: LimitResult): Verdict {
@@ -199,9 +215,9 @@ export const limits: LayerType<LimitsSpec> = {
       }
     }
 
-    function remember(key: string, until: number, result: LimitResult) {
+    function remember(key: string, entry: Blocked) {
       if (blocked.size >= MAX_BLOCKED) blocked.delete(blocked.keys().next().value!)
-      blocked.set(key, { until, result })
+      blocked.set(key, entry)
     }
 
     function evaluate(
@@ -219,8 +235,18 @@ export const limits: LayerType<LimitsSpec> = {
         const key = `${rule.spec.id}|${values.join('|')}`
         const memo = blocked.get(key)
         if (memo) {
-          if (memo.until > now)
-            return verdictFor(rule, key, { ...memo.result, retryAfterMs: memo.until - now })
+          if (memo.until > now) {
+            // A flood against one key is answered from memory; the verdict (reason, headers,
+            // hashed partition key) is rebuilt at most once a second, for a fresh Retry-After.
+            if (now - memo.builtAt >= 1_000) {
+              memo.verdict = verdictFor(rule, key, {
+                ...memo.result,
+                retryAfterMs: memo.until - now,
+              })
+              memo.builtAt = now
+            }
+            return memo.verdict
+          }
           blocked.delete(key)
         }
         if (rule.spec.count === 'outcomes') {
@@ -241,6 +267,36 @@ export const limits: LayerType<LimitsSpec> = {
         return step(rule, key, ctx, now, store)
       }
       return parts instanceof Promise ? parts.then(go) : go(parts)
+    }
+
+    /**
+     * Unblock: resets every key of a rule keyed only on the given facets, and every remembered
+     * blocked key that matches them (keys also built from other parts, like `[ip, route]`, are
+     * found only while they are blocked).
+     */
+    async function forget(facets: FacetValues): Promise<number> {
+      const now = clock.now()
+      const reset = new Map<string, Rule>()
+      for (const rule of rules) {
+        const given = rule.spec.key.map((k) => facets[k as keyof FacetValues] ?? [])
+        if (given.every((g) => g.length === 0)) continue
+        if (given.every((g) => g.length > 0))
+          for (const values of product(given))
+            reset.set(`${rule.spec.id}|${values.join('|')}`, rule)
+        const prefix = `${rule.spec.id}|`
+        for (const key of blocked.keys()) {
+          if (!key.startsWith(prefix)) continue
+          const values = key.slice(prefix.length).split('|')
+          if (values.length !== given.length) continue
+          if (given.every((g, i) => g.length === 0 || g.includes(values[i]!))) reset.set(key, rule)
+        }
+      }
+      for (const [key, rule] of reset) {
+        blocked.delete(key)
+        await store.reset(key, rule.limit.windowMs, now)
+        if (local !== store) await local.reset(key, rule.limit.windowMs, now)
+      }
+      return reset.size
     }
 
     return {
@@ -271,11 +327,19 @@ export const limits: LayerType<LimitsSpec> = {
           }
         }
       },
+      forget: function limitsForget(facets) {
+        return forget(facets)
+      },
       async close() {
         if (local !== store) await local.close()
       },
     }
   },
+}
+
+/** Every combination taking one value from each list. */
+function product(lists: readonly (readonly string[])[]): string[][] {
+  return lists.reduce<string[][]>((acc, l) => acc.flatMap((a) => l.map((v) => [...a, v])), [[]])
 }
 
 function compact(vs: readonly (Verdict | undefined)[]): Verdict[] | undefined {
