@@ -1,0 +1,75 @@
+/**
+ * Flags: "this client touched something no person touches". One key format for every layer
+ * that sets them (deception: a honeypot or canary hit; contract: an undocumented request) and
+ * every reader (risk, the admin's flagged list and unblock): `flag:<facet>:<value>`, whose value
+ * is a JSON {@link FlagValue}. Flags always expire.
+ * @see ../../README.md#flags
+ */
+import type { Identity, MaybePromise } from '../engine/types.js'
+import type { Store } from '../store/store.js'
+
+/** The identity facets a flag can be about. */
+export const FLAG_FACETS = ['ip', 'ipPrefix', 'account', 'session', 'apiKey', 'fingerprint'] as const
+export type FlagFacet = (typeof FLAG_FACETS)[number]
+
+export interface FlagValue {
+  /** Rule id that set it: `deception.admin-dashboard`. */
+  readonly rule: string
+  readonly reason: string
+  readonly at: number
+  readonly expiresAt: number
+}
+
+/**
+ * @example
+ * flagKey('ip', '203.0.113.7') // 'flag:ip:203.0.113.7'
+ */
+export function flagKey(facet: FlagFacet, value: string): string {
+  return `flag:${facet}:${value}`
+}
+
+/** `flag:ip:1.2.3.4` → `['ip', '1.2.3.4']`; undefined for keys of another shape. */
+export function parseFlagKey(key: string): [FlagFacet, string] | undefined {
+  const m = /^flag:([A-Za-z]+):(.+)$/.exec(key)
+  if (!m || !(FLAG_FACETS as readonly string[]).includes(m[1]!)) return undefined
+  return [m[1] as FlagFacet, m[2]!]
+}
+
+/** The flag keys of every facet the identity has (the keys to set, or to look up). */
+export function identityFlagKeys(identity: Readonly<Identity>): string[] {
+  const keys: string[] = []
+  for (const f of FLAG_FACETS) {
+    const v = identity[f]
+    if (typeof v === 'string' && v !== '') keys.push(flagKey(f, v))
+  }
+  return keys
+}
+
+/** Flags every facet of `identity` for `ttlMs`. One store call per key (memory: synchronous). */
+export function flagIdentity(
+  store: Store,
+  identity: Readonly<Identity>,
+  rule: string,
+  reason: string,
+  ttlMs: number,
+  now: number,
+): MaybePromise<void> {
+  const value = JSON.stringify({ rule, reason, at: now, expiresAt: now + ttlMs } satisfies FlagValue)
+  const pending: Promise<void>[] = []
+  for (const key of identityFlagKeys(identity)) {
+    const r = store.flag(key, value, ttlMs, now)
+    if (r instanceof Promise) pending.push(r)
+  }
+  if (pending.length) return Promise.all(pending).then(() => undefined)
+}
+
+/** Reads a flag value written by {@link flagIdentity} (or a plain reason string). */
+export function parseFlagValue(raw: string): FlagValue | { reason: string } {
+  try {
+    const v = JSON.parse(raw) as FlagValue
+    if (v && typeof v === 'object' && typeof v.reason === 'string') return v
+  } catch {
+    /* a plain reason */
+  }
+  return { reason: raw }
+}
