@@ -28,6 +28,17 @@ interface DistinctState {
   previousOnly: number
 }
 
+interface ScoreState {
+  value: number
+  at: number
+  expiresAt: number
+}
+
+/** Exponential decay: half of `value` remains after each `halfLifeMs`. */
+export function decay(value: number, elapsedMs: number, halfLifeMs: number): number {
+  return elapsedMs <= 0 ? value : value * Math.pow(2, -elapsedMs / halfLifeMs)
+}
+
 interface FlagState {
   value: string
   expiresAt: number
@@ -45,6 +56,7 @@ export class MemoryStore implements Store {
   readonly #windows = new Entries<Windowed>()
   readonly #distinct = new Entries<DistinctState>()
   readonly #flags = new Entries<FlagState>()
+  readonly #scores = new Entries<ScoreState>()
 
   constructor(opts: MemoryStoreOptions = {}) {
     const maxKeys = opts.maxKeys ?? 1_000_000
@@ -59,7 +71,13 @@ export class MemoryStore implements Store {
 
   /** Keys currently held, across every kind of state. */
   get size(): number {
-    return this.#tats.size + this.#windows.size + this.#distinct.size + this.#flags.size
+    return (
+      this.#tats.size +
+      this.#windows.size +
+      this.#distinct.size +
+      this.#flags.size +
+      this.#scores.size
+    )
   }
 
   consume(key: string, limit: Limit, now: number): LimitResult {
@@ -141,7 +159,25 @@ export class MemoryStore implements Store {
     this.#flags.delete(key)
   }
 
+  addScore(key: string, delta: number, halfLifeMs: number, now: number): number {
+    const s = this.#scores.get(key)
+    const value = (s ? decay(s.value, now - s.at, halfLifeMs) : 0) + delta
+    if (delta === 0) return value
+    // Forgotten once it has decayed below 0.01: ten half-lives of 1000 points, or less.
+    const expiresAt = now + halfLifeMs * Math.max(1, Math.log2(Math.max(1, Math.abs(value)) / 0.01))
+    this.#put(this.#scores, key, { value, at: now, expiresAt }, now, (x) => x.expiresAt <= now)
+    return value
+  }
+
+  scores(keys: readonly string[], halfLifeMs: number, now: number): number[] {
+    return keys.map((k) => {
+      const s = this.#scores.get(k)
+      return s ? decay(s.value, now - s.at, halfLifeMs) : 0
+    })
+  }
+
   reset(key: string): void {
+    this.#scores.delete(key)
     this.#tats.delete(key)
     this.#windows.delete(key)
     this.#distinct.delete(key)
@@ -174,7 +210,9 @@ export class MemoryStore implements Store {
     const from =
       prefer.size > 0
         ? prefer
-        : [this.#windows, this.#tats, this.#distinct, this.#flags].find((m) => m.size > 0)
+        : [this.#windows, this.#tats, this.#distinct, this.#flags, this.#scores].find(
+            (m) => m.size > 0,
+          )
     const oldest = from?.oldest()
     if (oldest) from!.delete(oldest[0])
   }

@@ -6,7 +6,7 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { BulwarkError } from '../errors.js'
-import { DISTINCT, GCRA, SLIDING_WINDOW } from './scripts.js'
+import { ADD_SCORE, DISTINCT, GCRA, SCORES, SLIDING_WINDOW } from './scripts.js'
 import { burstOf, type Limit, type LimitResult, type Store } from './store.js'
 
 export interface RedisStoreOptions {
@@ -75,6 +75,8 @@ export class RedisStore implements Store {
     this.client.defineCommand('bwGcra', { numberOfKeys: 1, lua: GCRA })
     this.client.defineCommand('bwWindow', { numberOfKeys: 2, lua: SLIDING_WINDOW })
     this.client.defineCommand('bwDistinct', { numberOfKeys: 2, lua: DISTINCT })
+    this.client.defineCommand('bwAddScore', { numberOfKeys: 1, lua: ADD_SCORE })
+    this.client.defineCommand('bwScores', { lua: SCORES })
     const onStatus = opts.onStatus
     this.client.on('ready', () => onStatus?.('ready'))
     this.client.on('error', (err: Error) => onStatus?.('error', err.message))
@@ -196,6 +198,40 @@ export class RedisStore implements Store {
   }
 
   /** One DEL of the key's GCRA state and its current and previous windows (one slot: one tag). */
+  /** Scores share one hash tag, like flags, so `scores` reads them all in one call on a cluster. */
+  #scoreKey(key: string): string {
+    return `${this.#prefix}{risk}:${key}`
+  }
+
+  async addScore(key: string, delta: number, halfLifeMs: number, now: number): Promise<number> {
+    try {
+      const c = this.client as unknown as {
+        bwAddScore(k: string, d: number, h: number, n: number): Promise<string>
+      }
+      return Number(await c.bwAddScore(this.#scoreKey(key), delta, halfLifeMs, now))
+    } catch (err) {
+      throw storeError(err)
+    }
+  }
+
+  async scores(keys: readonly string[], halfLifeMs: number, now: number): Promise<number[]> {
+    if (keys.length === 0) return []
+    try {
+      const c = this.client as unknown as {
+        bwScores(n: number, ...args: (string | number)[]): Promise<string[]>
+      }
+      const r = await c.bwScores(
+        keys.length,
+        ...keys.map((k) => this.#scoreKey(k)),
+        halfLifeMs,
+        now,
+      )
+      return r.map(Number)
+    } catch (err) {
+      throw storeError(err)
+    }
+  }
+
   async reset(key: string, windowMs: number, now: number): Promise<void> {
     const tag = this.#tag(key)
     const start = now - (now % windowMs)

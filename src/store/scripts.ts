@@ -72,3 +72,34 @@ local c = redis.call('PFCOUNT', KEYS[1])
 local u = redis.call('PFCOUNT', KEYS[1], KEYS[2])
 return c + math.floor((u - c) * ((window - elapsed) / window))
 `
+
+/** KEYS[1] score hash · ARGV delta, halfLifeMs, now. → new value (as a string: a float) */
+export const ADD_SCORE = `
+local delta = tonumber(ARGV[1])
+local hl = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+local t = tonumber(redis.call('HGET', KEYS[1], 't') or ARGV[3])
+if now > t then v = v * math.pow(2, -(now - t) / hl) end
+v = v + delta
+if delta ~= 0 then
+  redis.call('HSET', KEYS[1], 'v', string.format('%.17g', v), 't', ARGV[3])
+  local life = hl * math.max(1, math.log(math.max(1, math.abs(v)) / 0.01) / math.log(2))
+  redis.call('PEXPIRE', KEYS[1], math.ceil(life))
+end
+return string.format('%.17g', v)
+`
+
+/** KEYS… score hashes · ARGV halfLifeMs, now. → decayed values (strings) */
+export const SCORES = `
+local hl = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+local out = {}
+for i, k in ipairs(KEYS) do
+  local v = tonumber(redis.call('HGET', k, 'v') or '0')
+  local t = tonumber(redis.call('HGET', k, 't') or ARGV[2])
+  if now > t then v = v * math.pow(2, -(now - t) / hl) end
+  out[i] = string.format('%.17g', v)
+end
+return out
+`

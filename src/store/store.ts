@@ -49,6 +49,13 @@ export interface Store {
   flagOnce(key: string, value: string, ttlMs: number, now: number): MaybePromise<boolean>
   /** Values of flags still set, in the order of `keys`. */
   flagged(keys: readonly string[], now: number): MaybePromise<readonly (string | undefined)[]>
+  /**
+   * Adds `delta` to a score that decays exponentially with `halfLifeMs` and returns the new
+   * value (risk per identity facet). A delta of 0 only reads.
+   */
+  addScore(key: string, delta: number, halfLifeMs: number, now: number): MaybePromise<number>
+  /** Current (decayed) scores of `keys`, in order; 0 for unknown keys. One round trip. */
+  scores(keys: readonly string[], halfLifeMs: number, now: number): MaybePromise<number[]>
   /** Removes a flag (unblock). */
   unflag(key: string): MaybePromise<void>
   /**

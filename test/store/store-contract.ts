@@ -294,6 +294,27 @@ export function storeContract(name: string, make: () => Promise<ContractStore>):
       expect(await peek(other, G5, now)).toEqual(denied(12_000, 60_000, 6))
     })
 
+    describe('scores', () => {
+      const H = 60_000
+      it('adds, decays by half each half-life, and reads several keys in order', async () => {
+        const [a, b, none] = [key('a'), key('b'), key('none')]
+        expect(await store.addScore(a, 40, H, B)).toBeCloseTo(40, 9)
+        expect(await store.addScore(a, 10, H, B + H)).toBeCloseTo(30, 9)
+        await store.addScore(b, 8, H, B)
+        const [sa, sb, sn] = await store.scores([a, b, none], H, B + 2 * H)
+        expect(sa).toBeCloseTo(15, 9)
+        expect(sb).toBeCloseTo(2, 9)
+        expect(sn).toBe(0)
+      })
+      it('a delta of 0 only reads', async () => {
+        const k = key()
+        expect(await store.addScore(k, 0, H, B)).toBe(0)
+        await store.addScore(k, 100, H, B)
+        expect(await store.addScore(k, 0, H, B + H)).toBeCloseTo(50, 9)
+        expect(await store.addScore(k, 0, H, B + H)).toBeCloseTo(50, 9)
+      })
+    })
+
     describe('flags', () => {
       const far = 60_000
 
