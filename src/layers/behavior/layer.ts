@@ -1,0 +1,353 @@
+/**
+ * The `behavior` layer: business flows, bot signals, a decaying risk score per identity facet
+ * (shared through the store, so several gateways see one score) and graded actions with
+ * expiring penalties. Every verdict lists the signals and weights behind its score.
+ * @see ../../../README.md#behaviour-and-risk
+ */
+import type {
+  Decision,
+  Identity,
+  Layer,
+  LayerDeps,
+  MaybePromise,
+  Outcome,
+  RequestContext,
+  Verdict,
+} from '../../engine/types.js'
+import { flagKey, type FlagFacet } from '../../identity/flags.js'
+import { compileRoutes } from '../../request/routes.js'
+import { SEVERITY } from '../../engine/types.js'
+import type { LayerType } from '../layer-type.js'
+import { headerSignals, Trackers, type SignalName, type Tracker } from './signals.js'
+import { BehaviorSpec, type FlowRuleSpec } from './spec.js'
+
+type ScoredFacet = keyof BehaviorSpec['facetWeights']
+const SCORED: readonly ScoredFacet[] = ['account', 'session', 'apiKey', 'fingerprint', 'ip']
+/** Facets that name one client; the others (fingerprint, IP) can be shared by many people. */
+const STRONG: ReadonlySet<ScoredFacet> = new Set(['account', 'session', 'apiKey'])
+
+/** Per-request working state, kept on ctx.locals between check and observe. */
+interface Pending {
+  readonly facets: readonly [ScoredFacet, string][]
+  readonly tracker: Tracker
+  /** Signals that fired in check (added to the score in observe, once). */
+  readonly fired: SignalName[]
+  /** Flows whose first step this request is (recorded when it succeeds). */
+  readonly steps: readonly FlowRuleSpec[]
+}
+const PENDING = 'behavior.pending'
+
+export const behavior: LayerType<BehaviorSpec> = {
+  type: 'behavior',
+  spec: BehaviorSpec,
+  create(spec, deps: LayerDeps): Layer {
+    const { store, clock, facets } = deps
+    const monitor = (spec.mode ?? deps.mode) === 'monitor'
+    const fingerprint = facets.getter('fingerprint')
+    const trackers = new Trackers(spec)
+    const guarded = compileRoutes(
+      spec.flows.map((f) => ({ paths: f.paths, methods: f.methods, value: f })),
+      true,
+    )
+    const firstSteps = compileRoutes(
+      spec.flows.map((f) => ({ paths: f.after.paths, methods: f.after.methods, value: f })),
+      true,
+    )
+    const velocity = compileRoutes(
+      spec.velocity.map((v, i) => ({ paths: v.paths, methods: v.methods, value: i })),
+      true,
+    )
+    const thresholds = [...spec.thresholds].sort((a, b) => a.score - b.score)
+    const weights = spec.facetWeights
+    const halfLife = spec.halfLife
+
+    function facetsOf(id: Identity): [ScoredFacet, string][] {
+      const out: [ScoredFacet, string][] = []
+      for (const f of SCORED) {
+        const v = id[f]
+        if (typeof v === 'string' && v !== '' && weights[f] > 0) out.push([f, v])
+      }
+      return out
+    }
+
+    /** The facet a client is tracked by in this process: the most specific one it has. */
+    function trackKey(id: Identity): string {
+      return id.session
+        ? `s:${id.session}`
+        : id.account
+          ? `a:${id.account}`
+          : id.apiKey
+            ? `k:${id.apiKey}`
+            : `f:${id.fingerprint}|${id.ip}`
+    }
+
+    return {
+      name: 'behavior',
+      check: function behaviorCheck(ctx) {
+        const now = clock.now()
+        const id = ctx.identity
+        fingerprint(ctx)
+        const fs = facetsOf(id)
+        const tracker = trackers.get(trackKey(id))
+        const fired: SignalName[] = []
+        const timing = tracker.arrival(now, spec.regularity)
+        if (spec.signals.regularity > 0 && timing === 'regular') fired.push('regularity')
+        if (spec.signals.sweep > 0 && timing !== 'burst') {
+          for (const k in ctx.route.params) {
+            const v = ctx.route.params[k]!
+            if (
+              /^\d{1,15}$/.test(v) &&
+              tracker.id(`${ctx.route.template}#${k}`, Number(v), spec.sweep)
+            )
+              fired.push('sweep')
+          }
+        }
+        if (spec.velocity.length) {
+          for (const i of velocity.all(ctx.method, ctx.pathKey)) {
+            const v = spec.velocity[i]!
+            if (tracker.rate(i, v.limit, v.window, now)) fired.push('velocity')
+          }
+        }
+        const states = headerSignals(ctx.headers)
+        const flows = guarded.all(ctx.method, ctx.pathKey)
+        const steps = firstSteps.all(ctx.method, ctx.pathKey)
+        ctx.locals.set(PENDING, { facets: fs, tracker, fired, steps } satisfies Pending)
+
+        // One store call for flags (traps, penalties, completed flow steps), one for scores.
+        const flagKeys: string[] = []
+        for (const [f, v] of fs) flagKeys.push(flagKey(f as FlagFacet, v), `penalty:${f}:${v}`)
+        const flowKeys: string[] = []
+        for (const flow of flows)
+          for (const by of flow.by) {
+            const v = id[by]
+            if (typeof v === 'string' && v) flowKeys.push(`flow:${flow.id}:${by}:${v}`)
+          }
+        const scoreKeys = fs.map(([f, v]) => `risk:${f}:${v}`)
+        const flagged = store.flagged([...flagKeys, ...flowKeys], now)
+        const scores = store.scores(scoreKeys, halfLife, now)
+        const judge = (fl: readonly (string | undefined)[], sc: readonly number[]) =>
+          decide(
+            ctx,
+            now,
+            fs,
+            fired,
+            states,
+            flows,
+            fl.slice(0, flagKeys.length),
+            fl.slice(flagKeys.length),
+            sc,
+          )
+        if (flagged instanceof Promise || scores instanceof Promise)
+          return Promise.all([flagged, scores]).then(
+            ([fl, sc]) => judge(fl, sc),
+            () => undefined,
+          )
+        return judge(flagged, scores)
+      },
+      observe: function behaviorObserve(ctx: RequestContext, outcome: Outcome, decision: Decision) {
+        const p = ctx.locals.get(PENDING) as Pending | undefined
+        if (!p) return
+        const now = clock.now()
+        const signals = p.fired
+        if (
+          !outcome.byGateway &&
+          spec.signals.errors > 0 &&
+          p.tracker.outcome(outcome.status, spec.errors) === 'errors'
+        )
+          signals.push('errors')
+        for (const v of decision.verdicts) {
+          if (v.monitor) continue
+          if (v.rule.startsWith('limits.') && (v.action === 'throttle' || v.action === 'block'))
+            signals.push('limit')
+          if ((v.data as { signal?: string } | undefined)?.signal === 'tampering')
+            signals.push('tampering')
+        }
+        let delta = 0
+        for (const s of signals) if (p.tracker.cool(s, now, spec.cooldown)) delta += spec.signals[s]
+        // A skipped flow adds its own weight (each flow may weigh differently).
+        for (const v of decision.verdicts)
+          if (
+            !v.monitor &&
+            v.rule.startsWith('behavior.flow.') &&
+            p.tracker.cool('flow', now, spec.cooldown)
+          )
+            delta += (v.data as { weight: number }).weight
+        const writes: MaybePromise<unknown>[] = []
+        // Facets seen together share risk: a bot that rotates IPs keeps its account, session
+        // and fingerprint, and every one of them carries the score.
+        if (delta > 0)
+          for (const [f, v] of p.facets)
+            writes.push(store.addScore(`risk:${f}:${v}`, delta, halfLife, now))
+        if (!outcome.byGateway && outcome.status >= 200 && outcome.status < 300) {
+          for (const flow of p.steps)
+            for (const by of flow.by) {
+              const v = ctx.identity[by]
+              if (typeof v === 'string' && v)
+                writes.push(store.flag(`flow:${flow.id}:${by}:${v}`, String(now), flow.within, now))
+            }
+        }
+        for (const w of writes) if (w instanceof Promise) w.catch(() => {})
+      },
+      async forget(f) {
+        let n = 0
+        const now = clock.now()
+        for (const facet of SCORED) {
+          for (const v of f[facet] ?? []) {
+            const key = `risk:${facet}:${v}`
+            const current = await store.addScore(key, 0, halfLife, now)
+            if (current !== 0) await store.addScore(key, -current, halfLife, now)
+            await store.unflag(`penalty:${facet}:${v}`)
+            n++
+          }
+        }
+        return n
+      },
+    }
+
+    function decide(
+      ctx: RequestContext,
+      now: number,
+      fs: readonly [ScoredFacet, string][],
+      fired: readonly SignalName[],
+      states: readonly ('headers' | 'toolAgent')[],
+      flows: readonly FlowRuleSpec[],
+      flags: readonly (string | undefined)[],
+      flowSeen: readonly (string | undefined)[],
+      scores: readonly number[],
+    ): MaybePromise<Verdict | Verdict[] | undefined> {
+      const out: Verdict[] = []
+      // Flows: the guarded step needs a completed first step by any of the `by` facets.
+      let k = 0
+      for (const flow of flows) {
+        let seen = false
+        const present = flow.by.filter(
+          (b) => typeof ctx.identity[b] === 'string' && ctx.identity[b],
+        )
+        for (let i = 0; i < present.length; i++) if (flowSeen[k + i] !== undefined) seen = true
+        k += present.length
+        if (seen) continue
+        const direct = flow.action
+        out.push({
+          action: direct ?? 'log',
+          rule: `behavior.flow.${flow.id}`,
+          reason: `${ctx.method} ${ctx.path} without ${flow.after.paths.join(' or ')} first (within ${flow.within / 1000}s)`,
+          monitor: (flow.mode ?? spec.mode ?? deps.mode) === 'monitor',
+          ...(direct && flow.status ? { status: flow.status } : {}),
+          data: { signal: 'flow', weight: flow.weight ?? spec.signals.flow },
+        })
+      }
+
+      // Score: a client with its own session, account or API key is judged by those, plus at
+      // most `sharedFacetCap` from what it shares with others (fingerprint, IP); an anonymous
+      // client only has the shared facets.
+      const own = fs.some(([f]) => STRONG.has(f))
+      let strong = 0
+      let shared = 0
+      let strongFacet = ''
+      let sharedFacet = ''
+      fs.forEach(([f, v], i) => {
+        const s = (scores[i] ?? 0) * weights[f]
+        if (STRONG.has(f)) {
+          if (s > strong) [strong, strongFacet] = [s, `${f} ${v}`]
+        } else if (s > shared) [shared, sharedFacet] = [s, `${f} ${v}`]
+      })
+      if (own) shared = Math.min(shared, spec.sharedFacetCap)
+      const parts: Record<string, number> = {}
+      if (strong > 0) parts[`risk of ${strongFacet}`] = round(strong)
+      if (shared > 0) parts[`risk of ${sharedFacet}`] = round(shared)
+      let score = strong + shared
+      const best = score
+      for (const s of states) {
+        score += spec.signals[s]
+        parts[s] = spec.signals[s]
+      }
+      // A trap flag counts with the weight of the facet it is on: certain on a session or an
+      // account, weak on an IP that many people may share.
+      let trap = 0
+      let penalty: Penalty | undefined
+      fs.forEach(([f], i) => {
+        const weak = own && !STRONG.has(f)
+        if (flags[i * 2] !== undefined)
+          trap = Math.max(
+            trap,
+            weak
+              ? Math.min(spec.sharedFacetCap, spec.signals.trap * weights[f])
+              : spec.signals.trap * weights[f],
+          )
+        const pen = flags[i * 2 + 1]
+        // A penalty on a shared facet does not follow a client that has its own identity.
+        if (pen !== undefined && !weak) {
+          const p = parsePenalty(pen)
+          if (p && (!penalty || SEVERITY[p.action] > SEVERITY[penalty.action])) penalty = p
+        }
+      })
+      if (trap > 0) {
+        score += trap
+        parts.trap = round(trap)
+      }
+      for (const s of fired) parts[s] = (parts[s] ?? 0) + spec.signals[s]
+
+      let level: (typeof thresholds)[number] | undefined
+      for (const t of thresholds) if (score >= t.score) level = t
+      const act =
+        penalty && (!level || SEVERITY[penalty.action] >= SEVERITY[level.action])
+          ? penalty
+          : undefined
+      if (level || act) {
+        const action = act ? act.action : level!.action
+        const summary = Object.entries(parts)
+          .map(([n, w]) => `${n} ${w}`)
+          .join(', ')
+        const verdict: Verdict = {
+          action,
+          rule: act ? act.rule : `behavior.risk`,
+          reason: act
+            ? `penalty until ${new Date(act.until).toISOString()} (risk ${round(score)}${summary ? `: ${summary}` : ''})`
+            : `risk ${round(score)} ≥ ${level!.score}${summary ? `: ${summary}` : ''}`,
+          monitor,
+          ...(action === 'delay' ? { delayMs: level?.delay ?? 1_000 } : {}),
+          ...(level?.status && !act ? { status: level.status } : {}),
+          data: { score: round(score), signals: parts, threshold: level?.score },
+        }
+        out.push(verdict)
+        // Crossing a threshold with a duration sets a penalty on each facet that carries the
+        // risk by itself — never on an IP that only shares in it, so an office is not punished.
+        if (!act && level?.for && !monitor) {
+          const pen = JSON.stringify({
+            action: level.action,
+            rule: `behavior.penalty.${level.action}`,
+            reason: verdict.reason,
+            until: now + level.for,
+            at: now,
+          } satisfies Penalty & { reason: string; at: number })
+          fs.forEach(([f, v], i) => {
+            // An IP is penalised only when its own share of risk crosses the threshold.
+            if (f === 'ip' && (scores[i] ?? 0) * weights.ip < level!.score) return
+            const r = store.flag(`penalty:${f}:${v}`, pen, level!.for!, now)
+            if (r instanceof Promise) r.catch(() => {})
+          })
+        }
+      }
+      return out.length === 0 ? undefined : out.length === 1 ? out[0] : out
+    }
+  },
+}
+
+interface Penalty {
+  readonly action: Verdict['action']
+  readonly rule: string
+  readonly until: number
+}
+
+function parsePenalty(raw: string): Penalty | undefined {
+  try {
+    const p = JSON.parse(raw) as Penalty
+    return typeof p.action === 'string' && p.action in SEVERITY ? p : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10
+}

@@ -1,0 +1,164 @@
+/**
+ * Per-client signals computed in this process from what the client does: timing regularity,
+ * error and 404 ratios, id sweeps, velocity against a route's norm, and header anomalies.
+ * Cheap per request (fixed-size rings, no allocation on the common path) and bounded (the
+ * least recently seen clients are forgotten first).
+ */
+import type { IncomingHttpHeaders } from 'node:http'
+import type { BehaviorSpec } from './spec.js'
+
+export type SignalName = keyof BehaviorSpec['signals']
+
+/** What this process knows about one client (keyed by its strongest facet). */
+export class Tracker {
+  lastArrival = 0
+  readonly gaps: Float64Array
+  gapCount = 0
+  readonly statuses: Uint16Array
+  statusCount = 0
+  /** Per route template: last numeric id, its stride, and how many equal strides in a row. */
+  readonly sweeps = new Map<string, { last: number; stride: number; run: number }>()
+  /** Per velocity rule: window start and count. */
+  readonly rates = new Map<number, { start: number; count: number }>()
+  /** When each accumulating signal last fired, for the cooldown. */
+  readonly fired = new Map<SignalName, number>()
+
+  constructor(gapSamples: number, statusSamples: number) {
+    this.gaps = new Float64Array(gapSamples)
+    this.statuses = new Uint16Array(statusSamples)
+  }
+
+  /**
+   * Records an arrival: `burst` for a request that came with others at once (a page loading
+   * twenty thumbnails: it says nothing about timing or order), `regular` when the last gaps
+   * are as regular as a script's, else `normal`.
+   */
+  arrival(now: number, spec: BehaviorSpec['regularity']): 'burst' | 'regular' | 'normal' {
+    const gap = now - this.lastArrival
+    const first = this.lastArrival === 0
+    if (!first && gap < spec.minInterval) return 'burst'
+    this.lastArrival = now
+    if (first || gap > spec.maxInterval) {
+      // A long pause breaks the series: people pause, scripts that pause are not metronomes.
+      this.gapCount = 0
+      return 'normal'
+    }
+    this.gaps[this.gapCount++ % this.gaps.length] = gap
+    if (this.gapCount < this.gaps.length) return 'normal'
+    let sum = 0
+    for (const g of this.gaps) sum += g
+    const mean = sum / this.gaps.length
+    let sq = 0
+    for (const g of this.gaps) sq += (g - mean) * (g - mean)
+    const cv = Math.sqrt(sq / this.gaps.length) / mean
+    return cv < spec.maxCv ? 'regular' : 'normal'
+  }
+
+  /** Records an answer's status; the signal it adds, if any. */
+  outcome(status: number, spec: BehaviorSpec['errors']): 'errors' | undefined {
+    this.statuses[this.statusCount++ % this.statuses.length] = status
+    if (this.statusCount < this.statuses.length) return undefined
+    let notFound = 0
+    let errors = 0
+    for (const s of this.statuses) {
+      if (s === 404 || s === 405) notFound++
+      if (s >= 400) errors++
+    }
+    const n = this.statuses.length
+    return notFound / n >= spec.notFoundRatio || errors / n >= spec.errorRatio
+      ? 'errors'
+      : undefined
+  }
+
+  /** Records a numeric id on a templated route; true when ids advance by a constant small step. */
+  id(route: string, value: number, spec: BehaviorSpec['sweep']): boolean {
+    const s = this.sweeps.get(route)
+    if (!s) {
+      if (this.sweeps.size >= 16) this.sweeps.delete(this.sweeps.keys().next().value!)
+      this.sweeps.set(route, { last: value, stride: 0, run: 0 })
+      return false
+    }
+    const stride = value - s.last
+    s.last = value
+    if (stride !== 0 && stride === s.stride && Math.abs(stride) <= spec.maxStride) s.run++
+    else {
+      s.stride = stride
+      s.run = stride !== 0 && Math.abs(stride) <= spec.maxStride ? 1 : 0
+    }
+    return s.run >= spec.run
+  }
+
+  /** Counts a request against a velocity rule; true when over its norm. */
+  rate(rule: number, limit: number, windowMs: number, now: number): boolean {
+    let r = this.rates.get(rule)
+    if (!r || now - r.start >= windowMs) this.rates.set(rule, (r = { start: now, count: 0 }))
+    return ++r.count > limit
+  }
+
+  /** True when `signal` may fire now (and records that it did). */
+  cool(signal: SignalName, now: number, cooldownMs: number): boolean {
+    const last = this.fired.get(signal)
+    if (last !== undefined && now - last < cooldownMs) return false
+    this.fired.set(signal, now)
+    return true
+  }
+}
+
+/** A bounded map of trackers: the least recently seen client is forgotten first. */
+export class Trackers {
+  readonly #map = new Map<string, Tracker>()
+  readonly #max: number
+  readonly #spec: BehaviorSpec
+
+  constructor(spec: BehaviorSpec) {
+    this.#max = spec.maxTracked
+    this.#spec = spec
+  }
+
+  get(key: string): Tracker {
+    let t = this.#map.get(key)
+    if (t) {
+      this.#map.delete(key)
+    } else {
+      t = new Tracker(this.#spec.regularity.samples, this.#spec.errors.samples)
+      if (this.#map.size >= this.#max) this.#map.delete(this.#map.keys().next().value!)
+    }
+    this.#map.set(key, t)
+    return t
+  }
+
+  delete(key: string): void {
+    this.#map.delete(key)
+  }
+
+  get size(): number {
+    return this.#map.size
+  }
+}
+
+const TOOL_AGENT =
+  /^(curl|wget|python-requests|python-urllib|aiohttp|httpx|go-http-client|java\/|apache-httpclient|libwww-perl|scrapy|httpie|axios|node-fetch|undici|got\b|postmanruntime|insomnia|ruby|php|powershell|zgrab|masscan|nmap|sqlmap|nikto|nuclei)/i
+const BROWSER = /^Mozilla\/5\.0 .*(Chrome|Firefox|Safari|Edg)\//
+
+/**
+ * Per-request header signals (not accumulated): what a client says about itself that does not
+ * hold together. Returns the names present.
+ */
+export function headerSignals(h: IncomingHttpHeaders): ('headers' | 'toolAgent')[] {
+  const ua = h['user-agent']
+  if (ua === undefined || ua === '') return ['headers']
+  if (TOOL_AGENT.test(ua)) return ['toolAgent']
+  if (BROWSER.test(ua)) {
+    // Every current browser sends Accept-Language, and Sec-Fetch-* (to secure origins) with
+    // every request; a script that copied only the User-Agent does not.
+    if (h['accept-language'] === undefined) return ['headers']
+    if (
+      /Chrome\/(\d+)/.test(ua) &&
+      Number(/Chrome\/(\d+)/.exec(ua)![1]) >= 80 &&
+      h['sec-fetch-mode'] === undefined &&
+      h['sec-fetch-site'] === undefined
+    )
+      return ['headers']
+  }
+  return []
+}

@@ -1,0 +1,145 @@
+import { z } from 'zod'
+import { duration } from '../../config/units.js'
+import { action, method, mode, routePattern, ruleId } from '../common.js'
+
+const weight = z.number().min(0).max(1000)
+
+export const FlowRule = z.strictObject({
+  id: ruleId,
+  /** The guarded step: `POST /api/checkout`… */
+  paths: z.array(routePattern).min(1),
+  methods: z.array(method).default([]),
+  /** …requires an earlier successful (2xx) request to one of these… */
+  after: z.strictObject({
+    paths: z.array(routePattern).min(1),
+    methods: z.array(method).default([]),
+  }),
+  /** …by the same client (any of these facets)… */
+  by: z
+    .array(z.enum(['session', 'account', 'apiKey', 'fingerprint', 'ip']))
+    .min(1)
+    .default(['session', 'account']),
+  /** …within this long. */
+  within: duration.default(30 * 60_000),
+  /** Risk added on a violation (default: `signals.flow`). */
+  weight: weight.optional(),
+  /** Act directly on a violation instead of (as well as) adding risk. */
+  action: action.optional(),
+  status: z.number().int().min(400).max(599).optional(),
+  mode: mode.optional(),
+})
+
+export const Threshold = z.strictObject({
+  score: z.number().positive(),
+  action,
+  /** Keep acting for this long once crossed (a penalty on the client's strongest facets). */
+  for: duration.optional(),
+  /** For `delay`: how long. */
+  delay: duration.default(1_000),
+  status: z.number().int().min(400).max(599).optional(),
+})
+
+/** `behavior:` — flows, bot signals, a decaying risk score per identity and graded actions. */
+export const BehaviorSpec = z.strictObject({
+  /** Risk halves every `halfLife`, so a client that stops misbehaving recovers. */
+  halfLife: duration.default(10 * 60_000),
+  /**
+   * How much each facet's risk counts toward a request's score. Facets seen together share
+   * risk (every signal is added to all of them); an IP counts little because many people can
+   * share one (an office, a carrier NAT).
+   */
+  facetWeights: z
+    .strictObject({
+      account: weight.default(1),
+      session: weight.default(1),
+      apiKey: weight.default(1),
+      fingerprint: weight.default(0.6),
+      ip: weight.default(0.3),
+    })
+    .prefault({}),
+  /**
+   * Most that shared facets (fingerprint, IP — many people can have the same ones) add to the
+   * score of a client that has its own session, account or API key. Anonymous clients are
+   * judged by their shared facets in full: there is nothing else to tell them apart.
+   */
+  sharedFacetCap: z.number().min(0).default(30),
+  /** Weight of each signal. 0 turns a signal off. */
+  signals: z
+    .strictObject({
+      /** A honeypot, canary or undocumented-endpoint flag on the client. */
+      trap: weight.default(100),
+      /** A limits rule throttled or blocked the client. */
+      limit: weight.default(10),
+      /** The contract layer refused a tampered request. */
+      tampering: weight.default(15),
+      /** A flow was skipped (checkout without cart). */
+      flow: weight.default(40),
+      /** Inter-arrival times as regular as a metronome. */
+      regularity: weight.default(25),
+      /** Mostly 404s and errors: exploring for endpoints. */
+      errors: weight.default(25),
+      /** Sequential ids on a templated route. */
+      sweep: weight.default(30),
+      /** Faster than the route's norm (`velocity`). */
+      velocity: weight.default(15),
+      /** Browser claims that its headers contradict (per request, not accumulated). */
+      headers: weight.default(15),
+      /** A scripting tool's User-Agent (per request, not accumulated). */
+      toolAgent: weight.default(10),
+    })
+    .prefault({}),
+  /** An accumulating signal fires at most once per client per cooldown. */
+  cooldown: duration.default(20_000),
+  regularity: z
+    .strictObject({
+      samples: z.number().int().min(4).max(64).default(12),
+      /** Coefficient of variation below which timing counts as scripted. */
+      maxCv: z.number().positive().max(1).default(0.15),
+      /** Only gaps shorter than this count (a page that polls every 30s is not a bot). */
+      maxInterval: duration.default(5_000),
+      /** Gaps shorter than this are ignored (a page loading twenty thumbnails at once). */
+      minInterval: duration.default(50),
+    })
+    .prefault({}),
+  errors: z
+    .strictObject({
+      samples: z.number().int().min(4).max(100).default(12),
+      /** Share of 404/405 answers that counts as exploration. */
+      notFoundRatio: z.number().positive().max(1).default(0.5),
+      /** Share of 4xx/5xx answers. */
+      errorRatio: z.number().positive().max(1).default(0.8),
+    })
+    .prefault({}),
+  sweep: z
+    .strictObject({
+      /** Consecutive equal steps between numeric ids that count as a sweep. */
+      run: z.number().int().min(3).default(6),
+      maxStride: z.number().int().min(1).default(5),
+    })
+    .prefault({}),
+  /** Normal rates per route: faster is the `velocity` signal. */
+  velocity: z
+    .array(
+      z.strictObject({
+        paths: z.array(routePattern).min(1),
+        methods: z.array(method).default([]),
+        limit: z.number().int().positive(),
+        window: duration,
+      }),
+    )
+    .default([]),
+  flows: z.array(FlowRule).default([]),
+  /** Score → action. The highest threshold reached applies. */
+  thresholds: z.array(Threshold).default([
+    { score: 40, action: 'log', delay: 1_000 },
+    { score: 70, action: 'delay', delay: 1_500 },
+    { score: 100, action: 'throttle', for: 5 * 60_000, delay: 1_000 },
+    { score: 150, action: 'deceive', for: 15 * 60_000, delay: 1_000 },
+    { score: 250, action: 'block', for: 30 * 60_000, delay: 1_000 },
+  ]),
+  /** Most clients whose timing and outcomes are tracked in this process. */
+  maxTracked: z.number().int().positive().default(100_000),
+  mode: mode.optional(),
+})
+export type BehaviorSpec = z.output<typeof BehaviorSpec>
+export type FlowRuleSpec = z.output<typeof FlowRule>

@@ -1,0 +1,272 @@
+import { describe, expect, it } from 'vitest'
+import { createEngine } from '../../src/engine/engine.js'
+import type { Decision } from '../../src/engine/types.js'
+import { flagIdentity } from '../../src/identity/flags.js'
+import { MemoryStore } from '../../src/store/memory.js'
+import { config, raw, type RawInit } from '../helpers/engine.js'
+
+const T0 = 1_800_000_000_000
+const CHROME = {
+  'user-agent':
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  accept: 'application/json',
+  'accept-language': 'en-GB,en;q=0.9',
+  'accept-encoding': 'gzip, br',
+  'sec-fetch-mode': 'cors',
+  'sec-fetch-site': 'same-origin',
+}
+
+function setup(behavior: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+  let now = T0
+  const clock = { now: () => now }
+  const store = new MemoryStore()
+  const engine = createEngine(
+    config({
+      upstreams: { app: { url: 'http://127.0.0.1:9' } },
+      routes: [
+        { path: '/*', upstream: 'app' },
+        { path: '/api/products/:id', upstream: 'app' },
+      ],
+      identity: { session: { cookie: 'sid' } },
+      behavior,
+      ...extra,
+    }),
+    { clock, store },
+  )
+  return {
+    engine,
+    store,
+    now: () => now,
+    advance: (ms: number) => (now += ms),
+    /** Sends a request and observes `status`; returns the decision. */
+    async send(line: string, init: RawInit = {}, status = 200): Promise<Decision> {
+      const { ctx, refusal } = engine.prepare(
+        raw(line, { ...init, headers: { ...CHROME, ...init.headers } }),
+      )
+      expect(refusal).toBeUndefined()
+      // session facet: computed by the facet getter, as limits would
+      if (init.headers?.cookie) ctx.identity.session = /sid=([^;]+)/.exec(init.headers.cookie)?.[1]
+      const d = await engine.inspect(ctx)
+      engine.observe(
+        ctx,
+        {
+          status: d.action === 'allow' || d.action === 'log' || d.action === 'delay' ? status : 429,
+          ms: 1,
+          byGateway: false,
+        },
+        d,
+      )
+      return d
+    },
+  }
+}
+
+const sid = (s: string, ip = '203.0.113.10'): RawInit => ({ headers: { cookie: `sid=${s}` }, ip })
+const rule = (d: Decision) => d.verdicts.map((v) => v.rule)
+
+describe('behavior: flows', () => {
+  const flows = {
+    flows: [
+      {
+        id: 'checkout-needs-cart',
+        paths: ['/api/checkout'],
+        methods: ['POST'],
+        after: { paths: ['/api/cart'], methods: ['POST'] },
+        within: '30m',
+      },
+    ],
+  }
+
+  it('checkout without a cart by the same session is a signal; with one, nothing', async () => {
+    const t = setup(flows)
+    const bad = await t.send('POST /api/checkout', sid('s1'))
+    expect(rule(bad)).toContain('behavior.flow.checkout-needs-cart')
+    expect(bad.verdicts[0]?.reason).toBe(
+      'POST /api/checkout without /api/cart first (within 1800s)',
+    )
+    await t.send('POST /api/cart', sid('s2'))
+    t.advance(60_000)
+    const ok = await t.send('POST /api/checkout', sid('s2', '198.51.100.9'))
+    expect(rule(ok)).not.toContain('behavior.flow.checkout-needs-cart')
+  })
+
+  it('a cart that failed, or one older than `within`, does not count', async () => {
+    const t = setup(flows)
+    await t.send('POST /api/cart', sid('s3'), 400)
+    expect(rule(await t.send('POST /api/checkout', sid('s3')))).toContain(
+      'behavior.flow.checkout-needs-cart',
+    )
+    await t.send('POST /api/cart', sid('s4'))
+    t.advance(31 * 60_000)
+    expect(rule(await t.send('POST /api/checkout', sid('s4')))).toContain(
+      'behavior.flow.checkout-needs-cart',
+    )
+  })
+
+  it('a flow can act directly', async () => {
+    const t = setup({ flows: [{ ...flows.flows[0], action: 'block', status: 409 }] })
+    const d = await t.send('POST /api/checkout', sid('s5'))
+    expect(d).toMatchObject({ action: 'block', decisive: { status: 409 } })
+  })
+
+  it('repeated violations add risk until the client is throttled', async () => {
+    const t = setup(flows)
+    const actions: string[] = []
+    for (let i = 0; i < 6; i++) {
+      actions.push((await t.send('POST /api/checkout', sid('s6'))).action)
+      t.advance(25_000)
+    }
+    expect(actions).toContain('throttle')
+  })
+})
+
+describe('behavior: signals and risk', () => {
+  it('a metronome script is caught by timing regularity; a person is not', async () => {
+    const t = setup()
+    const bot: Decision[] = []
+    for (let i = 0; i < 120; i++) {
+      bot.push(await t.send(`GET /api/search?q=${i}`, sid('bot')))
+      t.advance(500)
+    }
+    const last = bot[bot.length - 1]!
+    expect(last.action).not.toBe('allow')
+    expect(JSON.stringify(last.verdicts)).toContain('regularity')
+
+    // a person: irregular think times (seeded), same number of requests
+    let seed = 7
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647
+    const person: Decision[] = []
+    for (let i = 0; i < 120; i++) {
+      person.push(await t.send(`GET /api/search?q=${i}`, sid('person', '198.51.100.20')))
+      t.advance(300 + Math.floor(-Math.log(rnd()) * 2500))
+    }
+    expect(person.every((d) => d.action === 'allow')).toBe(true)
+  })
+
+  it('sweeping sequential ids adds risk, and it follows the session across IPs', async () => {
+    const t = setup()
+    let d: Decision | undefined
+    for (let id = 1; id <= 60; id++) {
+      d = await t.send(`GET /api/products/${id}`, sid('sweeper', `10.0.${id}.1`))
+      t.advance(1_300 + (id % 7) * 311)
+    }
+    expect(d!.action).not.toBe('allow')
+    expect(d!.verdicts.at(-1)?.data).toMatchObject({ signals: expect.objectContaining({}) })
+    expect(d!.verdicts.at(-1)?.reason).toMatch(/risk of session sweeper/)
+  })
+
+  it('mostly 404s (endpoint exploration) is a signal', async () => {
+    const t = setup()
+    let d: Decision | undefined
+    for (let i = 0; i < 80; i++) {
+      d = await t.send(`GET /api/guess-${i}`, sid('scanner'), 404)
+      t.advance(900 + (i % 5) * 400)
+    }
+    expect(d!.action).not.toBe('allow')
+  })
+
+  it('a trap flag counts by the weight of its facet', async () => {
+    const t = setup()
+    const { ctx } = t.engine.prepare(
+      raw('GET /x', { headers: { ...CHROME, cookie: 'sid=trapped' }, ip: '192.0.2.50' }),
+    )
+    ctx.identity.session = 'trapped'
+    flagIdentity(t.store, ctx.identity, 'deception.test', 'honeypot', 60_000, t.now())
+    const d = await t.send('GET /api/products', sid('trapped', '192.0.2.51'))
+    expect(d.action).toBe('throttle')
+    expect(d.decisive?.data).toMatchObject({ signals: { trap: 100 } })
+    // someone else behind the same IP (different session, different browser) only shares the IP's small weight
+    const other = await t.send('GET /api/products', {
+      headers: { cookie: 'sid=colleague', 'user-agent': 'Mozilla/5.0 (Macintosh) Firefox/133.0' },
+      ip: '192.0.2.50',
+    })
+    expect(other.action).toBe('allow')
+  })
+
+  it('tool user agents and contradictory browser headers add per-request weight only', async () => {
+    const t = setup()
+    const curl = await t.send('GET /x', { headers: { 'user-agent': 'curl/8.5.0' } })
+    expect(curl.action).toBe('allow')
+    const fake = await t.send('GET /x', {
+      headers: {
+        'accept-language': undefined as unknown as string,
+        'user-agent': CHROME['user-agent'],
+      },
+    })
+    expect(fake.action).toBe('allow')
+  })
+
+  it('risk decays: a client that stops misbehaving recovers, and penalties expire', async () => {
+    const t = setup({ halfLife: '5m' })
+    for (let i = 0; i < 150; i++) {
+      await t.send(`GET /api/search?q=${i}`, sid('reformed'))
+      t.advance(400)
+    }
+    expect((await t.send('GET /api/search', sid('reformed'))).action).not.toBe('allow')
+    t.advance(3 * 60 * 60_000)
+    expect((await t.send('GET /api/search', sid('reformed'))).action).toBe('allow')
+  })
+})
+
+describe('behavior: safe for people', () => {
+  it('an office of 20 people behind one IP is not punished for one bot among them', async () => {
+    const t = setup()
+    const office = '198.51.100.77'
+    const browsers = [
+      CHROME['user-agent'],
+      'Mozilla/5.0 (Macintosh) Firefox/133.0',
+      'Mozilla/5.0 (iPhone) Safari/605.1.15',
+    ]
+    let seed = 42
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647
+    // Everyone's next request time: people think for 0.5–15 s; the bot is a metronome sweeping ids.
+    const next = Array.from({ length: 21 }, (_, i) => t.now() + i * 97)
+    let botId = 1
+    const denied: string[] = []
+    let botStopped = false
+    for (let n = 0; n < 1_200; n++) {
+      const who = next.indexOf(Math.min(...next))
+      t.advance(Math.max(0, next[who]! - t.now()))
+      if (who === 20) {
+        const d = await t.send(`GET /api/products/${botId++}`, sid('office-bot', office))
+        if (d.action !== 'allow' && d.action !== 'log') botStopped = true
+        next[who] = t.now() + 400
+      } else {
+        const d = await t.send(`GET /api/products/${Math.floor(rnd() * 50) + 1}`, {
+          headers: { cookie: `sid=person${who}`, 'user-agent': browsers[who % 3]! },
+          ip: office,
+        })
+        if (d.action !== 'allow' && d.action !== 'log')
+          denied.push(`person${who}: ${d.verdicts.map((v) => v.reason).join(' | ')}`)
+        next[who] = t.now() + 500 + Math.floor(-Math.log(rnd()) * 4_000)
+      }
+    }
+    expect(botStopped).toBe(true)
+    expect(denied).toEqual([])
+  })
+
+  it('a phone that changes IP mid-session keeps a clean record', async () => {
+    const t = setup()
+    const ips = ['100.64.1.1', '100.64.1.1', '172.20.9.4', '2001:db8:4::1', '100.64.7.7']
+    for (let i = 0; i < 25; i++) {
+      const d = await t.send(
+        `GET /api/products/${(i * 11) % 50}`,
+        sid('phone', ips[i % ips.length]),
+      )
+      expect(d.action).toBe('allow')
+      t.advance(2_000 + (i % 4) * 1_700)
+    }
+  })
+
+  it('a single-page app loading twenty thumbnails at once, page after page, is not a bot', async () => {
+    const t = setup()
+    for (let page = 0; page < 10; page++) {
+      for (let i = 0; i < 20; i++) {
+        const d = await t.send(`GET /api/products/${page * 20 + i + 1}`, sid('spa'))
+        expect(d.action).toBe('allow')
+        t.advance(3)
+      }
+      t.advance(4_000 + page * 900)
+    }
+  })
+})
