@@ -121,15 +121,70 @@ function rewriteConfig(config: unknown, ctx: TargetContext, sourceDir: string): 
   return out
 }
 
-/** Raises every `limits.rules[].limit` so the rules still run but never reject. */
+/**
+ * Raises every limit (`limits.rules[].limit`, `behavior.velocity[].limit`) and behaviour
+ * threshold so the policies still run in full but never reject the bench's one client.
+ */
 function openLimits(config: unknown): void {
-  const limits = (config as { limits?: { rules?: unknown } }).limits
-  if (limits === undefined || !Array.isArray(limits.rules)) return
-  for (const rule of limits.rules as unknown[]) {
-    if (rule !== null && typeof rule === 'object' && 'limit' in rule) {
-      ;(rule as { limit: number }).limit = 1_000_000_000
-    }
+  const c = config as {
+    limits?: { rules?: { limit?: number }[] }
+    behavior?: { velocity?: { limit?: number }[]; thresholds?: { score: number }[] }
   }
+  for (const rule of c.limits?.rules ?? [])
+    if (rule && typeof rule === 'object') rule.limit = 1_000_000_000
+  for (const v of c.behavior?.velocity ?? [])
+    if (v && typeof v === 'object') v.limit = 1_000_000_000
+  if (c.behavior) {
+    const t = c.behavior.thresholds ?? [{ score: 40 }]
+    c.behavior.thresholds = t.map((x) => ({ ...x, score: x.score * 1e9 }))
+  }
+}
+
+/** Three limit rules of the kinds the demo uses, with limits no bench client reaches. */
+function threeRules(ctx: TargetContext, store: Record<string, unknown>): Record<string, unknown> {
+  return {
+    ...emptyConfig(ctx),
+    store,
+    limits: {
+      rules: [
+        { id: 'ip-ceiling', key: ['ip'], limit: 1_000_000_000, window: '60s', algorithm: 'gcra' },
+        { id: 'per-route', key: ['ip', 'route'], limit: 1_000_000_000, window: '60s' },
+        {
+          id: 'sweep',
+          paths: ['/api/products/:id'],
+          key: ['fingerprint'],
+          count: 'distinct',
+          distinct: 'param:id',
+          limit: 1_000_000_000,
+          window: '60s',
+        },
+      ],
+    },
+  }
+}
+
+/** Starts a redis-server for the run (killed when the bench exits); skip when there is none. */
+async function benchRedis(ctx: TargetContext): Promise<string | undefined> {
+  const { spawnSync, spawn } = await import('node:child_process')
+  if (spawnSync('redis-server', ['--version']).status !== 0) return undefined
+  const port = ctx.port + 1
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  )
+  process.once('exit', () => child.kill('SIGKILL'))
+  for (let i = 0; i < 50; i++) {
+    if (
+      spawnSync('redis-cli', ['-p', String(port), 'ping'])
+        .stdout?.toString()
+        .includes('PONG')
+    )
+      return `redis://127.0.0.1:${port}`
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  child.kill('SIGKILL')
+  return undefined
 }
 
 /**
@@ -188,6 +243,28 @@ export const TARGETS: readonly TargetSpec[] = [
     plan: (ctx) => {
       const file = join(ctx.tmpDir, 'bulwark-empty.yaml')
       writeFileSync(file, stringify(emptyConfig(ctx)))
+      return bulwarkServe(ctx, file)
+    },
+  },
+  {
+    name: 'bulwark-limits3',
+    description:
+      'Bulwark with 3 limit rules (ip gcra, ip+route sliding, distinct ids per fingerprint), memory store',
+    plan: (ctx) => {
+      const file = join(ctx.tmpDir, 'bulwark-limits3.yaml')
+      writeFileSync(file, stringify(threeRules(ctx, { type: 'memory' })))
+      return bulwarkServe(ctx, file)
+    },
+  },
+  {
+    name: 'bulwark-limits3-redis',
+    description: 'the same 3 rules on a Redis store started for the run (one round trip per rule)',
+    optional: true,
+    plan: async (ctx) => {
+      const url = await benchRedis(ctx)
+      if (!url) return { kind: 'skip', reason: 'redis-server not found' }
+      const file = join(ctx.tmpDir, 'bulwark-limits3-redis.yaml')
+      writeFileSync(file, stringify(threeRules(ctx, { type: 'redis', url, timeout: '500ms' })))
       return bulwarkServe(ctx, file)
     },
   },
