@@ -1,0 +1,85 @@
+/**
+ * End to end: people and bots side by side against the in-process demo (the shop behind a
+ * gateway running examples/shop/bulwark.yaml) for a few seconds at ten times human speed.
+ * Assertions are facts the committed demo config guarantees and that more rules cannot undo:
+ * bots are denied at least once, people never are. Counts are never pinned.
+ */
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { ScenarioReport, SimulationReport } from '../../src/simulate/report.js'
+import { SCENARIOS } from '../../src/simulate/scenarios/registry.js'
+import { runSimulation } from '../../src/simulate/simulate.js'
+
+const DURATION = 6_000
+let report: SimulationReport
+const row = (id: string): ScenarioReport => report.scenarios.find((s) => s.id === id)!
+
+beforeAll(async () => {
+  report = await runSimulation({ durationMs: DURATION, speed: 10, seed: 1 })
+}, 30_000)
+
+describe('runSimulation against the demo', () => {
+  it('reports every scenario, in registry order, with the demo-only columns filled', () => {
+    expect(report).toMatchObject({ mode: 'demo', seed: 1, speed: 10, durationMs: DURATION })
+    expect(report.config).toMatch(/examples\/shop\/bulwark\.yaml$/)
+    expect(report.elapsedMs).toBeGreaterThanOrEqual(DURATION - 50)
+    expect(report.elapsedMs).toBeLessThan(DURATION + 10_000)
+    expect(report.scenarios.map((s) => s.id)).toEqual(SCENARIOS.map((s) => s.id))
+    for (const s of report.scenarios) {
+      expect(s.sent, s.id).toBeGreaterThan(0)
+      expect(s.reachedUpstream, s.id).not.toBeNull()
+      expect(s.reachedUpstream!, s.id).toBeLessThanOrEqual(s.sent)
+      expect(s.successes, s.id).toBeLessThanOrEqual(s.reachedUpstream!)
+      expect(s.deniedBy, s.id).not.toBeNull()
+      expect(s.addedLatencyMs, s.id).not.toBeNull()
+      expect(
+        Object.values(s.statuses).reduce((a, b) => a + b, 0),
+        s.id,
+      ).toBe(s.sent)
+    }
+    expect(report.humans.scenarios + report.bots.scenarios).toBe(SCENARIOS.length)
+  })
+
+  it('never denies a person: shoppers, an office behind one IP, phones that change IP', () => {
+    for (const id of ['shoppers', 'office', 'phone']) {
+      const s = row(id)
+      expect(s, id).toMatchObject({ kind: 'human', denied: 0, firstDenialAt: null })
+      expect(s.successes, id).toBeGreaterThan(0)
+      expect(s.reachedUpstream, id).toBe(s.sent - s.errors)
+    }
+    expect(row('office')).toMatchObject({ clients: 20, ips: 1 })
+    expect(report.humans.denied).toBe(0)
+  })
+
+  it('stops brute force on one account within ten attempts, before the right password', () => {
+    const s = row('credential-cracking')
+    expect(s.firstDenialAt).not.toBeNull()
+    expect(s.firstDenialAt!).toBeLessThanOrEqual(10)
+    expect(s.successes).toBe(0)
+  })
+
+  it('stops credential stuffing from rotating IPs before it reaches the real pair', () => {
+    const s = row('credential-stuffing')
+    expect(s.ips).toBeGreaterThan(10)
+    expect(s.denied).toBeGreaterThan(0)
+    expect(s.successes).toBe(0)
+  })
+
+  it('stops a product-id sweep from rotating IPs', () => {
+    const s = row('scraping')
+    expect(s.ips).toBeGreaterThan(30)
+    expect(s.denied).toBeGreaterThan(0)
+    expect(s.reachedUpstream!).toBeLessThan(s.sent)
+  })
+
+  it('answers a scanner itself from its first probe', () => {
+    expect(row('vulnerability-scanning')).toMatchObject({ firstDenialAt: 1, successes: 0 })
+  })
+
+  it('names the rule behind every denial', () => {
+    for (const s of report.scenarios) {
+      const named = Object.values(s.deniedBy!).reduce((a, b) => a + b, 0)
+      expect(named, s.id).toBe(s.denied)
+    }
+    expect(Object.keys(row('credential-cracking').deniedBy!).join()).toMatch(/limits\./)
+  })
+})
