@@ -25,14 +25,22 @@ function add(acc: Verdict[], v: Verdict | readonly Verdict[] | undefined): boole
   if (v === undefined) return false
   if (!isList(v)) {
     acc.push(v)
-    return v.action === 'block' && !v.monitor
+    return stops(v)
   }
   let stop = false
   for (const one of v) {
     acc.push(one)
-    if (one.action === 'block' && !one.monitor) stop = true
+    if (stops(one)) stop = true
   }
   return stop
+}
+
+/**
+ * An enforced block ends the run; so does an enforced deceive — a trap's fake must be the
+ * answer (a later layer's refusal would tell the bot the route is not real).
+ */
+function stops(v: Verdict): boolean {
+  return (v.action === 'block' || v.action === 'deceive') && !v.monitor
 }
 
 function isList(v: Verdict | readonly Verdict[]): v is readonly Verdict[] {

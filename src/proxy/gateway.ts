@@ -18,6 +18,8 @@ import { CLIENT_IP_HEADERS, normalizeIp } from '../request/client.js'
 import { decisionChannel, notice } from '../telemetry/channels.js'
 import { createPool, forward, upstreamHeaders } from './forward.js'
 import { readBody } from './read-body.js'
+import { createTarpit, type TarpitOptions, type TarpitStats } from './tarpit.js'
+import { TarpitSpec } from '../layers/deception/spec.js'
 import { createStore } from '../store/create.js'
 import type { Store } from '../store/store.js'
 
@@ -34,6 +36,8 @@ export interface Gateway {
   readonly port: number
   /** The engine in force now. */
   readonly engine: Engine
+  /** Delayed answers held now, and the caps (`deception.tarpit`). */
+  readonly tarpit: TarpitStats
   /**
    * Swaps in a new config atomically: requests already in flight finish under the old one.
    * Throws (and keeps the old config) when the new one cannot be compiled.
@@ -109,6 +113,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   let draining = false
   let drained: (() => void) | undefined
   let warnedForwarding = 0
+  let warnedTarpit = 0
+  // One tarpit for the gateway's life: answers held under an old config count against the caps.
+  const tarpit = createTarpit(tarpitOptions(config))
 
   const server = createServer(
     {
@@ -211,10 +218,29 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     function act(decision: Decision) {
       if (settled) return
       const effect = toEffect(decision, ctx.id)
-      if (effect.delayMs > 0) {
+      if (effect.delayMs > 0 && effect.kind === 'respond') {
+        // The gateway's own delayed answer (a fake, chaos): held by the tarpit under its caps.
+        const release = tarpit.hold(effect.delayMs, Buffer.byteLength(effect.body), () =>
+          carryOut(decision, effect),
+        )
+        if (release) res.once('close', release)
+        else overflow(decision)
+      } else if (effect.delayMs > 0) {
         const t = setTimeout(carryOut, effect.delayMs, decision, effect)
         res.once('close', () => clearTimeout(t))
       } else carryOut(decision, effect)
+    }
+
+    /** The tarpit is full: the cheapest answer, at once. */
+    function overflow(decision: Decision) {
+      warnTarpit()
+      if (tarpit.options.overflow === 'close') {
+        req.socket.destroy()
+        return finish(decision, 0, true)
+      }
+      respond(res, 429, {}, errorBody(429, ctx.id), ctx.id, true, r.config.server.requestIdHeader)
+      if (withBody && !req.complete) req.resume()
+      finish(decision, 429, true)
     }
 
     function carryOut(decision: Decision, effect: Effect) {
@@ -293,6 +319,18 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     socket.destroy()
   }
 
+  function warnTarpit() {
+    const now = clock.now()
+    if (now - warnedTarpit < 60_000) return
+    warnedTarpit = now
+    notice({
+      kind: 'tarpit-full',
+      level: 'warn',
+      msg: `tarpit full (${tarpit.active} answers, ${tarpit.bytes} bytes held): delayed answers overflow with ${tarpit.options.overflow === 'close' ? 'a closed connection' : 'a plain 429'}`,
+      overflowed: tarpit.overflowed,
+    })
+  }
+
   function warnForwarding(r: Runtime, ctx: RequestContext) {
     const now = clock.now()
     if (now - warnedForwarding < 60_000) return
@@ -324,9 +362,11 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     get engine() {
       return rt.engine
     },
+    tarpit,
     async reload(next: Config) {
       const old = rt
       rt = compile(next, clock, old)
+      tarpit.configure(tarpitOptions(next))
       const reused = new Set(rt.pools.values())
       // Old pools and engine finish their in-flight work before closing.
       setTimeout(() => {
@@ -346,6 +386,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     },
     async close() {
       draining = true
+      // Held answers go out now (with `connection: close`) instead of waiting out their delays.
+      tarpit.flush()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       if (inFlight > 0) {
@@ -382,6 +424,12 @@ function respond(
   })
   res.end(body)
 }
+
+/** The tarpit's caps: `deception.tarpit`, or its defaults when there is no deception block. */
+function tarpitOptions(config: Config): TarpitOptions {
+  return config.deception?.tarpit ?? DEFAULT_TARPIT
+}
+const DEFAULT_TARPIT: TarpitOptions = TarpitSpec.parse({})
 
 /** X-Forwarded-For (the chain plus this hop), -Proto, -Host and the request id. */
 function forwardingHeaders(req: IncomingMessage, ctx: RequestContext, r: Runtime): string[] {

@@ -1,0 +1,249 @@
+/**
+ * Chaos answers for flagged clients: weighted statuses, delays and bodies drawn from a seeded
+ * random source (distributions within tolerance), never for a client that is not flagged, and
+ * gone once the flag expires. Also: the unflagged path stays synchronous on the memory store,
+ * and works (and fails open) on a store that answers with promises.
+ */
+import { describe, expect, it } from 'vitest'
+import { createEngine } from '../../src/engine/engine.js'
+import type { Decision, MaybePromise } from '../../src/engine/types.js'
+import { flagKey } from '../../src/identity/flags.js'
+import { compileChaos } from '../../src/layers/deception/chaos.js'
+import { cryptoRandom, seededRandom } from '../../src/layers/deception/random.js'
+import { MemoryStore } from '../../src/store/memory.js'
+import type { Store } from '../../src/store/store.js'
+import { config, raw, type RawInit } from '../helpers/engine.js'
+
+const T0 = 1_800_000_000_000
+const WEIGHTS = { '403': 20, '404': 30, '500': 15, '200': 35 }
+const DELAY = { min: 200, max: 2_500 }
+
+function setup(deception: Record<string, unknown> = {}, store: Store = new MemoryStore()) {
+  let now = T0
+  const engine = createEngine(
+    config({
+      upstreams: { app: { url: 'http://127.0.0.1:9' } },
+      routes: [{ path: '/*', upstream: 'app' }],
+      deception: {
+        seed: 7,
+        canaries: { secret: 'chaos-test-canary-secret' },
+        honeypots: [{ id: 'env', paths: ['/.env'], fake: 'env' }],
+        ...deception,
+      },
+    }),
+    { clock: { now: () => now }, store },
+  )
+  return {
+    engine,
+    store,
+    advance: (ms: number) => (now += ms),
+    inspect(line: string, init: RawInit = {}): MaybePromise<Decision> {
+      const { ctx } = engine.prepare(raw(line, init))
+      return engine.inspect(ctx)
+    },
+  }
+}
+
+function client(n: number): RawInit {
+  return {
+    ip: `198.18.${Math.floor(n / 250)}.${(n % 250) + 1}`,
+    headers: { 'user-agent': `Agent/${n}` },
+  }
+}
+
+/** Share of each key in `counts`. */
+function shares(counts: Map<string, number>, total: number): Record<string, number> {
+  return Object.fromEntries([...counts].map(([k, n]) => [k, n / total]))
+}
+
+describe('chaos: draws', () => {
+  it('follows the weights, the delay range and varies the bodies (seeded, within tolerance)', () => {
+    const draw = compileChaos({ weights: WEIGHTS, delay: DELAY }, seededRandom(42))
+    const N = 20_000
+    const statuses = new Map<string, number>()
+    const bodies = new Map<number, Set<string>>()
+    let delaySum = 0
+    let minDelay = Infinity
+    let maxDelay = -Infinity
+    for (let i = 0; i < N; i++) {
+      const d = draw(T0)
+      if (d.forward) throw new Error('no forward weight was configured')
+      statuses.set(String(d.status), (statuses.get(String(d.status)) ?? 0) + 1)
+      minDelay = Math.min(minDelay, d.delayMs)
+      maxDelay = Math.max(maxDelay, d.delayMs)
+      delaySum += d.delayMs
+      const shape = d.body.replace(/[0-9a-f]{24}/g, 'ID')
+      if (!bodies.has(d.status)) bodies.set(d.status, new Set())
+      bodies.get(d.status)!.add(shape)
+    }
+    const got = shares(statuses, N)
+    for (const [status, weight] of Object.entries(WEIGHTS))
+      expect(Math.abs(got[status]! - weight / 100), status).toBeLessThan(0.015)
+    expect(minDelay).toBeGreaterThanOrEqual(DELAY.min)
+    expect(maxDelay).toBeLessThanOrEqual(DELAY.max)
+    // the whole range is used, ends included
+    expect(maxDelay - minDelay).toBeGreaterThan(0.99 * (DELAY.max - DELAY.min))
+    expect(Math.abs(delaySum / N - (DELAY.min + DELAY.max) / 2)).toBeLessThan(40)
+    // several realistic bodies per status, JSON and HTML
+    for (const status of [200, 403, 404, 500])
+      expect(bodies.get(status)!.size).toBeGreaterThanOrEqual(3)
+    expect([...bodies.get(404)!].some((b) => b.includes('<center>nginx</center>'))).toBe(true)
+  })
+
+  it('is reproducible from a seed, and gives fresh ids per answer', () => {
+    const a = compileChaos({ weights: WEIGHTS, delay: DELAY }, seededRandom(9))
+    const b = compileChaos({ weights: WEIGHTS, delay: DELAY }, seededRandom(9))
+    const seqA = Array.from({ length: 50 }, () => a(T0))
+    expect(Array.from({ length: 50 }, () => b(T0))).toEqual(seqA)
+    const ids = seqA.flatMap((d) => (d.forward ? [] : (d.body.match(/[0-9a-f]{24}/g) ?? [])))
+    expect(new Set(ids).size).toBe(ids.length)
+  })
+
+  it('can let a share of requests through to the real answer, and use any status', () => {
+    const draw = compileChaos(
+      { weights: { forward: 1, '429': 1, '403': 0 }, delay: { min: 0, max: 0 } },
+      seededRandom(3),
+    )
+    const counts = new Map<string, number>()
+    for (let i = 0; i < 4_000; i++) {
+      const d = draw(T0)
+      const k = d.forward ? 'forward' : String(d.status)
+      counts.set(k, (counts.get(k) ?? 0) + 1)
+      if (!d.forward && d.headers['content-type'] === 'application/json')
+        expect(JSON.parse(d.body)).toMatchObject({ error: 'Too Many Requests', status: 429 })
+    }
+    expect([...counts.keys()].sort()).toEqual(['429', 'forward'])
+    expect(Math.abs(shares(counts, 4_000).forward! - 0.5)).toBeLessThan(0.03)
+  })
+
+  it('crypto random stays in [0, 1) and spreads evenly', () => {
+    const r = cryptoRandom()
+    const buckets = new Array<number>(10).fill(0)
+    let outside = 0
+    for (let i = 0; i < 20_000; i++) {
+      const x = r()
+      if (x < 0 || x >= 1) outside++
+      else buckets[Math.floor(x * 10)]!++
+    }
+    expect(outside).toBe(0)
+    for (const n of buckets) expect(Math.abs(n / 20_000 - 0.1)).toBeLessThan(0.012)
+  })
+})
+
+describe('chaos: flagged clients only', () => {
+  it('answers a flagged client with chaos in the configured proportions', async () => {
+    const t = setup({ chaos: { weights: WEIGHTS, delay: DELAY } })
+    const bot = client(1)
+    expect((await t.inspect('GET /.env', bot)).action).toBe('deceive')
+    const N = 4_000
+    const counts = new Map<string, number>()
+    for (let i = 0; i < N; i++) {
+      const d = await t.inspect(`GET /api/products/${i}`, bot)
+      expect(d.decisive).toMatchObject({ action: 'deceive', rule: 'deception.chaos' })
+      expect(d.decisive!.reason).toMatch(/^client flagged by deception\.env: chaos answer \d{3}$/)
+      const s = String(d.decisive!.status)
+      counts.set(s, (counts.get(s) ?? 0) + 1)
+    }
+    const got = shares(counts, N)
+    for (const [status, weight] of Object.entries(WEIGHTS))
+      expect(Math.abs(got[status]! - weight / 100), status).toBeLessThan(0.03)
+  })
+
+  it('never touches a client that is not flagged, even while others are', async () => {
+    const t = setup({ chaos: { weights: { '500': 1 } } })
+    await t.inspect('GET /.env', client(1))
+    for (let i = 2; i < 1_002; i++) {
+      const d = await t.inspect(`GET /api/products/${i}`, client(i))
+      expect(d.action).toBe('allow')
+      expect(d.verdicts).toEqual([])
+    }
+    expect((await t.inspect('GET /api/products/1', client(1))).action).toBe('deceive')
+  })
+
+  it('stops once the flag expires', async () => {
+    const t = setup({ flagTtl: '5m' })
+    await t.inspect('GET /.env', client(1))
+    t.advance(299_999)
+    expect((await t.inspect('GET /api/x', client(1))).decisive?.rule).toBe('deception.chaos')
+    t.advance(1)
+    expect((await t.inspect('GET /api/x', client(1))).action).toBe('allow')
+  })
+
+  it('follows flags set by other layers, on any facet (one lookup for all of them)', async () => {
+    const t = setup()
+    const { ctx } = t.engine.prepare(raw('GET /x', client(5)))
+    t.engine.layers[0]!.check(ctx) // computes the fingerprint
+    t.store.flag(
+      flagKey('fingerprint', ctx.identity.fingerprint!),
+      'contract.undocumented',
+      60_000,
+      T0,
+    )
+    // another IP, the same browser build: a fingerprint is shared by many people, not enough
+    expect((await t.inspect('GET /api/x', { ...client(5), ip: '192.0.2.200' })).action).toBe(
+      'allow',
+    )
+    // the same browser on a flagged network: the same device type, the same place — chaos
+    t.store.flag(flagKey('ip', '192.0.2.200'), 'contract.undocumented', 60_000, T0)
+    const d = await t.inspect('GET /api/x', { ...client(5), ip: '192.0.2.200' })
+    expect(d.decisive).toMatchObject({ rule: 'deception.chaos' })
+    expect(d.decisive!.reason).toMatch(/^client flagged by contract\.undocumented: /)
+    // a flagged session is enough on its own
+    t.store.flag(flagKey('session', 'sess-9'), 'behavior.penalty', 60_000, T0)
+    const own = t.engine.prepare(raw('GET /api/y', { ...client(6), ip: '192.0.2.201' }))
+    own.ctx.identity.session = 'sess-9'
+    expect((await t.engine.inspect(own.ctx)).decisive).toMatchObject({ rule: 'deception.chaos' })
+  })
+
+  it('leaves exempt routes alone, and does nothing when disabled', async () => {
+    const t = setup({ chaos: { exempt: ['/health'] } })
+    await t.inspect('GET /.env', client(1))
+    expect((await t.inspect('GET /health', client(1))).action).toBe('allow')
+    expect((await t.inspect('GET /api/x', client(1))).action).toBe('deceive')
+    const off = setup({ chaos: { enabled: false } })
+    await off.inspect('GET /.env', client(1))
+    expect((await off.inspect('GET /api/x', client(1))).action).toBe('allow')
+  })
+
+  it('in monitor mode only says what it would have done', async () => {
+    const t = setup({ chaos: { mode: 'monitor' } })
+    await t.inspect('GET /.env', client(1))
+    const d = await t.inspect('GET /api/x', client(1))
+    expect(d.action).toBe('allow')
+    expect(d.wouldHave).toBe('deceive')
+  })
+})
+
+describe('chaos: the store', () => {
+  it('keeps the unflagged path synchronous on the memory store', () => {
+    const t = setup({ fields: [{ name: 'website', paths: ['/api/signup'] }] })
+    const d = t.inspect('GET /api/products/1?x=1', client(1))
+    expect(d).not.toBeInstanceOf(Promise)
+    expect((d as Decision).action).toBe('allow')
+  })
+
+  it('works with a store that answers with promises, and fails open when it fails', async () => {
+    const memory = new MemoryStore()
+    let failing = false
+    const asyncStore = new Proxy(memory, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver)
+        if (typeof v !== 'function') return v
+        return (...args: unknown[]) => {
+          if (failing) return Promise.reject(new Error('store down'))
+          return Promise.resolve(v.apply(target, args))
+        }
+      },
+    }) as Store
+    const t = setup({}, asyncStore)
+    expect((await t.inspect('GET /.env', client(1))).action).toBe('deceive')
+    await new Promise((r) => setImmediate(r)) // the flag write is not awaited by the request
+    const d = t.inspect('GET /api/x', client(1))
+    expect(d).toBeInstanceOf(Promise)
+    expect((await d).decisive?.rule).toBe('deception.chaos')
+    failing = true
+    expect((await t.inspect('GET /api/x', client(1))).action).toBe('allow')
+    // a trap still answers while the store is down (the flag is lost, with a notice)
+    expect((await t.inspect('GET /.env', client(2))).action).toBe('deceive')
+  })
+})
