@@ -2,6 +2,8 @@ import { Command } from 'commander'
 import { loadGatewayConfig } from '../config/gateway-config.js'
 import { ConfigError } from '../errors.js'
 import { layerTypes } from '../layers/registry.js'
+import { createEngine } from '../engine/engine.js'
+import { MemoryStore } from '../store/memory.js'
 
 /** `bulwark check --config FILE`: validates a config and exits 0, or prints every problem and exits 1. */
 export function checkCommand(): Command {
@@ -11,6 +13,9 @@ export function checkCommand(): Command {
     .action(async (opts: { config: string }) => {
       try {
         const config = await loadGatewayConfig(opts.config)
+        // Compile it too: layers check what a schema cannot (an OpenAPI document, its $refs).
+        const engine = createEngine(config, { store: new MemoryStore() })
+        await engine.close()
         const rules = Object.keys(layerTypes).filter(
           (k) => (config as Record<string, unknown>)[k] !== undefined,
         )

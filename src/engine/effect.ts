@@ -29,15 +29,18 @@ export function toEffect(decision: Decision, requestId: string): Effect {
     case 'allow':
     case 'log':
     case 'delay':
-      // An allow verdict with a status answers at the edge (a CORS preflight).
-      if (decision.action === 'allow' && v.status !== undefined)
+      // An enforced allow verdict with a status answers at the edge (a CORS preflight), even
+      // when another layer only logged.
+      for (const a of decision.verdicts) {
+        if (a.monitor || a.action !== 'allow' || a.status === undefined) continue
         return {
           kind: 'respond',
           delayMs: 0,
-          status: v.status,
-          headers: v.headers ?? NO_HEADERS,
-          body: v.body ?? '',
+          status: a.status,
+          headers: a.headers ?? NO_HEADERS,
+          body: a.body ?? '',
         }
+      }
       return {
         kind: 'forward',
         delayMs: decision.action === 'delay' ? (v.delayMs ?? 0) : 0,

@@ -27,6 +27,8 @@ export interface EngineOptions {
   readonly clock?: Clock
   /** A store to share (across reloads, or with other engines); by default one is made from `config.store` and closed with the engine. */
   readonly store?: Store
+  /** Directory relative file names in the config (an OpenAPI document) resolve against. */
+  readonly configDir?: string
   /** Told about layer failures (which fail closed) and other problems worth a log line. */
   readonly onError?: (err: unknown, where: string, ctx?: RequestContext) => void
 }
@@ -69,6 +71,7 @@ export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
     store,
     facets: identityFacets(config.identity),
     localMaxKeys: config.store.maxKeys,
+    ...(opts.configDir !== undefined ? { configDir: opts.configDir } : {}),
   }
   const layers: Layer[] = []
   for (const type of Object.values(layerTypes)) {

@@ -193,6 +193,8 @@ export interface LayerDeps {
   readonly store: Store
   /** Identity facet getters compiled from the `identity:` block. */
   readonly facets: IdentityFacets
+  /** Directory of the config file, for files it names (an OpenAPI document); default: cwd. */
+  readonly configDir?: string
   /** Size of a layer's local fallback store (rules with `onStoreError: local`). */
   readonly localMaxKeys?: number
 }

@@ -28,6 +28,8 @@ export interface GatewayOptions {
   /** Overrides `server.port` / `server.host` (the CLI's --port, tests' port 0). */
   readonly port?: number
   readonly host?: string
+  /** Directory of the config file: relative file names in it resolve here. */
+  readonly configDir?: string
 }
 
 export interface Gateway {
@@ -59,13 +61,19 @@ interface Runtime {
   readonly trustedDrop: ReadonlySet<string>
 }
 
-function compile(config: Config, clock: Clock, previous?: Runtime): Runtime {
+function compile(
+  config: Config,
+  clock: Clock,
+  configDir: string | undefined,
+  previous?: Runtime,
+): Runtime {
   const sameStore =
     previous && JSON.stringify(previous.config.store) === JSON.stringify(config.store)
   const store = sameStore ? previous.store : createStore(config.store)
   const engine = createEngine(config, {
     clock,
     store,
+    ...(configDir !== undefined ? { configDir } : {}),
     onError: (err, where, ctx) =>
       notice({
         kind: 'layer-error',
@@ -107,7 +115,7 @@ function compile(config: Config, clock: Clock, previous?: Runtime): Runtime {
  */
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const clock = opts.clock ?? systemClock
-  let rt = compile(config, clock)
+  let rt = compile(config, clock, opts.configDir)
   const s = config.server
   let inFlight = 0
   let draining = false
@@ -365,7 +373,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     tarpit,
     async reload(next: Config) {
       const old = rt
-      rt = compile(next, clock, old)
+      rt = compile(next, clock, opts.configDir, old)
       tarpit.configure(tarpitOptions(next))
       const reused = new Set(rt.pools.values())
       // Old pools and engine finish their in-flight work before closing.

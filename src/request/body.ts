@@ -10,7 +10,15 @@ export type BodyFields =
   | {
       readonly ok: true
       readonly kind: 'json' | 'form' | 'multipart' | 'empty'
+      /** A top-level field: a JSON object's member, or a form field (AMBIGUOUS when repeated). */
       get(field: string): unknown
+      /**
+       * The whole parsed JSON document (`kind: 'json'` only), for layers that validate the body
+       * as a whole (the contract). Shared by every layer: read it, never change it.
+       */
+      readonly value?: unknown
+      /** Every form or multipart field in body order, repeats included (files as `{ file }`). */
+      entries?(): readonly (readonly [string, unknown])[]
     }
   | { readonly ok: false; readonly reason: string }
 
@@ -71,7 +79,12 @@ function parseJson(bytes: Buffer): BodyFields {
     value !== null && typeof value === 'object' && !Array.isArray(value)
       ? (value as Record<string, unknown>)
       : undefined
-  return { ok: true, kind: 'json', get: (f) => (obj && Object.hasOwn(obj, f) ? obj[f] : undefined) }
+  return {
+    ok: true,
+    kind: 'json',
+    get: (f) => (obj && Object.hasOwn(obj, f) ? obj[f] : undefined),
+    value,
+  }
 }
 
 function parseForm(bytes: Buffer): BodyFields {
@@ -79,7 +92,11 @@ function parseForm(bytes: Buffer): BodyFields {
   if (/^\s*[{[]/.test(text))
     return { ok: false, reason: 'body looks like JSON but Content-Type says form' }
   const params = new URLSearchParams(text)
-  return fieldsOf('form', (f) => params.getAll(f))
+  return fieldsOf(
+    'form',
+    (f) => params.getAll(f),
+    () => [...params],
+  )
 }
 
 async function parseMultipart(body: RequestBody): Promise<BodyFields> {
@@ -91,16 +108,25 @@ async function parseMultipart(body: RequestBody): Promise<BodyFields> {
   } catch {
     return { ok: false, reason: 'multipart body does not parse' }
   }
-  return fieldsOf('multipart', (f) =>
-    form.getAll(f).map((v) => (typeof v === 'string' ? v : { file: v.name })),
+  const part = (v: string | { readonly name: string }) =>
+    typeof v === 'string' ? v : { file: v.name }
+  return fieldsOf(
+    'multipart',
+    (f) => form.getAll(f).map(part),
+    () => [...form].map(([k, v]) => [k, part(v)] as const),
   )
 }
 
 /** A field given twice is ambiguous (first or last wins, depending on the backend): refuse it. */
-function fieldsOf(kind: 'form' | 'multipart', all: (f: string) => unknown[]): BodyFields {
+function fieldsOf(
+  kind: 'form' | 'multipart',
+  all: (f: string) => unknown[],
+  entries: () => readonly (readonly [string, unknown])[],
+): BodyFields {
   return {
     ok: true,
     kind,
+    entries,
     get(f) {
       const values = all(f)
       if (values.length === 0) return undefined

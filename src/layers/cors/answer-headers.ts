@@ -1,0 +1,24 @@
+/**
+ * The CORS headers the `cors` layer chose for one request, kept on the request so that answers
+ * another layer shapes itself (the contract's 400 problem) carry them too: a browser app from an
+ * allowed origin can then read why its request was refused.
+ * @see ../../../docs/contract.md#cors
+ */
+import type { HeaderMap, RequestContext } from '../../engine/types.js'
+
+const KEY = 'cors.headers'
+
+/** Remembers the CORS headers for this request's answers (called by the cors layer). */
+export function setCorsHeaders(ctx: RequestContext, headers: HeaderMap): void {
+  ctx.locals.set(KEY, headers)
+}
+
+/**
+ * The CORS headers for this request's answer, or undefined when the request is not a CORS request
+ * from an allowed origin.
+ * @example
+ * headers: { 'content-type': 'application/problem+json', ...corsHeadersOf(ctx) }
+ */
+export function corsHeadersOf(ctx: RequestContext): HeaderMap | undefined {
+  return ctx.locals.get(KEY) as HeaderMap | undefined
+}
