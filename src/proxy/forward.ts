@@ -149,7 +149,8 @@ class ProxyHandler {
       const lower = name.toLowerCase()
       if (lower === 'connection') connectionTokens = raw[i + 1]!.toString('latin1').toLowerCase()
       // The gateway's own headers (RateLimit, CORS) replace the upstream's of the same name.
-      if (HOP_BY_HOP.has(lower) || extra[lower] !== undefined) continue
+      if (HOP_BY_HOP.has(lower) || extra[lower] !== undefined || lower === this.req.requestIdHeader)
+        continue
       headers.push(name, raw[i + 1]!.toString('latin1'))
     }
     if (connectionTokens) {
