@@ -19,5 +19,8 @@ program.addCommand(serveCommand())
 program.addCommand(checkCommand())
 program.addCommand(demoCommand())
 program.addCommand(schemaCommand())
+program.addCommand((await import('./audit.js')).auditCommand())
+program.addCommand((await import('./replay.js')).replayCommand())
+program.addCommand((await import('./simulate.js')).simulateCommand())
 
 await program.parseAsync(process.argv)
