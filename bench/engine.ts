@@ -49,7 +49,11 @@ async function measure(name: string, n: number, fn: (i: number) => unknown): Pro
   const us = (cpu.user + cpu.system) / n
   const wall = performance.now() - t0
   console.log(
-    `${name.padEnd(44)} ${us.toFixed(2).padStart(8)} µs CPU/op  ${Math.round(1e6 / us).toLocaleString('en').padStart(12)} ops/CPU-s  ${Math.round((n / wall) * 1000).toLocaleString('en').padStart(12)} ops/s wall`,
+    `${name.padEnd(44)} ${us.toFixed(2).padStart(8)} µs CPU/op  ${Math.round(1e6 / us)
+      .toLocaleString('en')
+      .padStart(12)} ops/CPU-s  ${Math.round((n / wall) * 1000)
+      .toLocaleString('en')
+      .padStart(12)} ops/s wall`,
   )
 }
 
@@ -65,7 +69,10 @@ async function freePort(): Promise<number> {
 async function main() {
   const withRedis = process.argv.includes('--redis')
   const empty = createEngine(
-    ConfigSpec.parse({ upstreams: { app: { url: 'http://127.0.0.1:9' } }, routes: [{ path: '/*', upstream: 'app' }] }),
+    ConfigSpec.parse({
+      upstreams: { app: { url: 'http://127.0.0.1:9' } },
+      routes: [{ path: '/*', upstream: 'app' }],
+    }),
     { store: new MemoryStore() },
   )
   process.env.SHOP_URL ??= 'http://127.0.0.1:3001'
@@ -94,15 +101,25 @@ async function main() {
   const sliding: Limit = { algorithm: 'sliding-window', limit: 1_000_000, windowMs: 60_000 }
   const mem = new MemoryStore()
   console.log('\nlimit checks (in-process)')
-  await measure('memory consume gcra, 100k keys', 500_000, (i) => mem.consume(`k${i % 100_000}`, limit, Date.now()))
-  await measure('memory consume sliding-window, 100k keys', 500_000, (i) => mem.consume(`s${i % 100_000}`, sliding, Date.now()))
-  await measure('memory addDistinct, 10k keys', 500_000, (i) => mem.addDistinct(`d${i % 10_000}`, String(i % 97), 60_000, Date.now()))
+  await measure('memory consume gcra, 100k keys', 500_000, (i) =>
+    mem.consume(`k${i % 100_000}`, limit, Date.now()),
+  )
+  await measure('memory consume sliding-window, 100k keys', 500_000, (i) =>
+    mem.consume(`s${i % 100_000}`, sliding, Date.now()),
+  )
+  await measure('memory addDistinct, 10k keys', 500_000, (i) =>
+    mem.addDistinct(`d${i % 10_000}`, String(i % 97), 60_000, Date.now()),
+  )
 
   if (withRedis) {
     const port = await freePort()
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    })
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    )
     try {
       const redis = new RedisStore({ url: `redis://127.0.0.1:${port}`, timeoutMs: 1000 })
       for (let i = 0; i < 50; i++) {
@@ -113,7 +130,9 @@ async function main() {
           /* still starting */
         }
       }
-      await measure('redis consume gcra (sequential, 1 in flight)', 20_000, (i) => redis.consume(`k${i % 1000}`, limit, Date.now()))
+      await measure('redis consume gcra (sequential, 1 in flight)', 20_000, (i) =>
+        redis.consume(`k${i % 1000}`, limit, Date.now()),
+      )
       // Concurrency: 64 in flight, as a gateway under load has.
       const n = 100_000
       const start = process.cpuUsage()
@@ -126,7 +145,11 @@ async function main() {
       )
       const cpu = process.cpuUsage(start)
       console.log(
-        `${'redis consume gcra (64 in flight)'.padEnd(44)} ${((cpu.user + cpu.system) / n).toFixed(2).padStart(8)} µs CPU/op  ${''.padStart(22)} ${Math.round((n / (performance.now() - t0)) * 1000).toLocaleString('en').padStart(12)} ops/s wall`,
+        `${'redis consume gcra (64 in flight)'.padEnd(44)} ${((cpu.user + cpu.system) / n).toFixed(2).padStart(8)} µs CPU/op  ${''.padStart(22)} ${Math.round(
+          (n / (performance.now() - t0)) * 1000,
+        )
+          .toLocaleString('en')
+          .padStart(12)} ops/s wall`,
       )
       await redis.close()
     } finally {

@@ -8,6 +8,7 @@ import { layerTypes } from '../layers/registry.js'
 import { method, mode, routePattern } from '../layers/common.js'
 import { cidrProblem } from '../request/client.js'
 import { IdentitySpec, StoreSpec } from '../identity/spec.js'
+import { isLoopback } from '../admin/loopback.js'
 import { duration, size } from './units.js'
 
 const cidr = z.string().check((ctx) => {
@@ -85,6 +86,18 @@ export const LogSpec = z.strictObject({
   access: z.boolean().default(false),
 })
 
+/** The admin listener: /metrics, the admin API and the dashboard. See docs/dashboard.md. */
+export const AdminSpec = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Loopback by default; any other address requires a `token`. */
+  host: z.string().default('127.0.0.1'),
+  port: port.default(9090),
+  /** Bearer token for every admin endpoint except /healthz and /readyz. Empty means none. */
+  token: z.string().optional(),
+  /** Decisions kept in memory for the admin API and the dashboard's feed and drill-down. */
+  recent: positiveInt.max(100_000).default(2_000),
+})
+
 const layerBlocks = Object.fromEntries(
   Object.values(layerTypes).map((t) => [t.type, t.spec.optional()]),
 ) as { [K in keyof typeof layerTypes]: z.ZodOptional<(typeof layerTypes)[K]['spec']> }
@@ -97,6 +110,8 @@ export const ConfigSpec = z
     upstreams: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), UpstreamSpec).default({}),
     routes: z.array(RouteSpec).default([]),
     log: LogSpec.prefault({}),
+    /** The admin listener: metrics, admin API and dashboard (loopback by default). */
+    admin: AdminSpec.prefault({}),
     /** Where limits, flags and risk keep their state: `memory` (one process) or `redis`. */
     store: StoreSpec.prefault({ type: 'memory' }),
     /** Where identity facets (account, session, API key, fingerprint) come from. */
@@ -104,6 +119,21 @@ export const ConfigSpec = z
     ...layerBlocks,
   })
   .check((ctx) => {
+    const admin = ctx.value.admin
+    if (admin.enabled && admin.token && admin.token.length < 16)
+      ctx.issues.push({
+        code: 'custom',
+        input: admin.token,
+        path: ['admin', 'token'],
+        message: `expected at least 16 characters, got ${admin.token.length}`,
+      })
+    if (admin.enabled && !admin.token && !isLoopback(admin.host))
+      ctx.issues.push({
+        code: 'custom',
+        input: admin.token,
+        path: ['admin', 'token'],
+        message: `required when admin.host is not a loopback address (${JSON.stringify(admin.host)}): set one, e.g. token: \${BULWARK_ADMIN_TOKEN}`,
+      })
     const names = Object.keys(ctx.value.upstreams)
     ctx.value.routes.forEach((r, i) => {
       if (r.upstream !== undefined && !names.includes(r.upstream))
@@ -120,3 +150,4 @@ export type Config = z.output<typeof ConfigSpec>
 export type ServerConfig = Config['server']
 export type UpstreamConfig = z.output<typeof UpstreamSpec>
 export type RouteConfig = z.output<typeof RouteSpec>
+export type AdminConfig = Config['admin']

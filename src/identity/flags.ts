@@ -9,7 +9,14 @@ import type { Identity, MaybePromise } from '../engine/types.js'
 import type { Store } from '../store/store.js'
 
 /** The identity facets a flag can be about. */
-export const FLAG_FACETS = ['ip', 'ipPrefix', 'account', 'session', 'apiKey', 'fingerprint'] as const
+export const FLAG_FACETS = [
+  'ip',
+  'ipPrefix',
+  'account',
+  'session',
+  'apiKey',
+  'fingerprint',
+] as const
 export type FlagFacet = (typeof FLAG_FACETS)[number]
 
 export interface FlagValue {
@@ -54,7 +61,12 @@ export function flagIdentity(
   ttlMs: number,
   now: number,
 ): MaybePromise<void> {
-  const value = JSON.stringify({ rule, reason, at: now, expiresAt: now + ttlMs } satisfies FlagValue)
+  const value = JSON.stringify({
+    rule,
+    reason,
+    at: now,
+    expiresAt: now + ttlMs,
+  } satisfies FlagValue)
   const pending: Promise<void>[] = []
   for (const key of identityFlagKeys(identity)) {
     const r = store.flag(key, value, ttlMs, now)

@@ -16,12 +16,10 @@ const facet = z.string().check((ctx) => {
 /** `401`, `403`, or a class like `4xx`. */
 const statusMatch = z.union([
   z.number().int().min(100).max(599),
-  z
-    .string()
-    .regex(/^[1-5]xx$/, {
-      error: (i) =>
-        `expected a status like 401 or a class like "4xx", got ${JSON.stringify(i.input)}`,
-    }),
+  z.string().regex(/^[1-5]xx$/, {
+    error: (i) =>
+      `expected a status like 401 or a class like "4xx", got ${JSON.stringify(i.input)}`,
+  }),
 ])
 
 export const LimitRule = z
