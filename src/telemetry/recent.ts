@@ -84,7 +84,9 @@ export class RecentEvents {
    */
   sampleAllow(now: number): boolean {
     const second = Math.floor(now / 1000)
-    if (second !== this.#second) {
+    // Answers do not end in arrival order: a late one from the second before counts against
+    // this second's budget, rather than opening a new one.
+    if (second > this.#second) {
       this.#second = second
       this.#sampled = 0
     }

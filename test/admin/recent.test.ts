@@ -73,6 +73,13 @@ describe('RecentEvents', () => {
     const taken = Array.from({ length: 10 }, (_, i) => r.sampleAllow(T + i))
     expect(taken.filter(Boolean)).toHaveLength(3)
     expect(r.sampleAllow(T + 1_000)).toBe(true)
+    // answers ending out of order do not reopen the budget of a second gone by
+    expect([T + 999, T + 1_001, T + 998, T + 1_002].map((t) => r.sampleAllow(t))).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ])
   })
 
   it('filters by action, rule, route, facet, text, time and sequence, newest first', () => {

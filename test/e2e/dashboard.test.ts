@@ -78,7 +78,8 @@ describeBrowser('dashboard (headless Chromium)', () => {
     await page.getByRole('button', { name: 'Sign in' }).click()
     await page.getByTestId('feed').waitFor()
     await page.locator('[data-testid="live"].on').waitFor()
-    await expect(page.getByText('Traffic by action')).toBeTruthy()
+    await page.getByText('Traffic by action').waitFor()
+    await page.locator('svg.chart').waitFor()
     expect(await page.getByTestId('card-blocked').isVisible()).toBe(true)
   })
 
