@@ -495,12 +495,15 @@ export async function startShop(opts: ShopOptions = {}): Promise<Shop> {
   const issuer = (): string => opts.issuer ?? url
 
   const issueToken: Shop['issueToken'] = async (claims, tokenOpts) => {
+    // One clock reading for iat and exp, so a token never straddles a second boundary.
+    const now = Math.floor(Date.now() / 1000)
     const jwt = new SignJWT({ ...claims })
       .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
-      .setIssuedAt()
+      .setIssuedAt(now)
     if (claims.iss === undefined) jwt.setIssuer(issuer())
     if (claims.aud === undefined) jwt.setAudience(AUDIENCE)
-    if (claims.exp === undefined) jwt.setExpirationTime(tokenOpts?.expiresIn ?? '15m')
+    if (claims.exp === undefined)
+      jwt.setExpirationTime(now + secondsOf(tokenOpts?.expiresIn ?? '15m'))
     return jwt.sign(privateKey)
   }
 
@@ -599,4 +602,11 @@ export async function startShop(opts: ShopOptions = {}): Promise<Shop> {
     }))
 
   return { url, port, received, issueToken, close }
+}
+
+/** `'15m'` → 900, `'-1m'` → -60 (s, m, h, d). */
+function secondsOf(span: string): number {
+  const m = /^(-?\d+)\s*([smhd])$/.exec(span.trim())
+  if (!m) throw new TypeError(`expiresIn: expected a span like "15m", got ${JSON.stringify(span)}`)
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd']
 }
