@@ -90,7 +90,9 @@ async function main() {
     const { ctx } = empty.prepare(r)
     const d = empty.inspect(ctx) as ReturnType<typeof empty.inspect> & object
     toEffect(d as never, ctx.id)
-    return upstreamHeaders(r.rawHeaders, none, ['x-forwarded-for', '1.2.3.4'], undefined)
+    const h = upstreamHeaders(r.rawHeaders, none, undefined)
+    h.push('x-forwarded-for', '1.2.3.4')
+    return h
   })
   await measure('prepare + inspect, demo policy (GET product)', 300_000, (i) => {
     const { ctx } = demo.prepare(rawGet(`/api/products/${i % 50}`, i))

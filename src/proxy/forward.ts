@@ -37,31 +37,14 @@ export function createPool(u: UpstreamConfig): Pool {
   })
 }
 
-export interface ForwardRequest {
-  readonly method: string
-  /** Canonical path plus `?query`. */
-  readonly path: string
-  /** Flat name/value list for the upstream. */
-  readonly headers: string[]
-  /** The buffered body layers inspected, or the live request stream. */
-  readonly body: Buffer | IncomingMessage | null
-  /** Added to the response (RateLimit, X-Request-Id…). */
-  readonly responseHeaders: HeaderMap
-  readonly requestId: string
-  /** Name of the response header carrying it (`server.requestIdHeader`). */
-  readonly requestIdHeader: string
-  /** Called once with the status the client got (or 0 when the client went away first). */
-  readonly done: (status: number, byGateway: boolean) => void
-}
-
 /**
  * Builds the upstream header list: the client's headers minus hop-by-hop ones, minus those named
- * in `drop` (client-IP claims from an untrusted client), plus the forwarding headers.
+ * in `drop` (client-IP claims from an untrusted client), minus those a layer sets, plus the
+ * layers' headers. The caller appends the forwarding headers to the returned array.
  */
 export function upstreamHeaders(
   rawHeaders: readonly string[],
   drop: ReadonlySet<string>,
-  add: readonly string[],
   bufferedLength: number | undefined,
   fromLayers?: Readonly<Record<string, string>>,
 ): string[] {
@@ -86,71 +69,86 @@ export function upstreamHeaders(
     // RFC 9110 §7.6.1: headers named in Connection are hop-by-hop too.
     for (let i = out.length - 2; i >= 0; i -= 2) if (connectionTokens.has(out[i]!)) out.splice(i, 2)
   }
-  for (let i = 0; i < add.length; i++) out.push(add[i]!)
   if (fromLayers) for (const k in fromLayers) if (fromLayers[k] !== '') out.push(k, fromLayers[k]!)
   if (bufferedLength !== undefined) out.push('content-length', String(bufferedLength))
   return out
 }
 
-/** Forwards one request; never throws (upstream failures become 502/504 answers). */
-export function forward(pool: Dispatcher, req: ForwardRequest, res: ServerResponse): void {
-  const handler = new ProxyHandler(req, res)
-  res.once('close', handler.onClientClose)
-  pool.dispatch(
-    {
-      method: req.method,
-      path: req.path,
-      headers: req.headers,
-      body: req.body,
-    },
-    handler as unknown as Dispatcher.DispatchHandler,
-  )
+/** What the upstream is sent. */
+export interface UpstreamRequest {
+  readonly method: string
+  /** Canonical path plus `?query`. */
+  readonly path: string
+  /** Flat name/value list for the upstream. */
+  readonly headers: string[]
+  /** The buffered body layers inspected, or the live request stream. */
+  readonly body: Buffer | IncomingMessage | null
 }
 
-class ProxyHandler {
-  private abort: ((err?: Error) => void) | undefined
-  private resume: (() => void) | undefined
-  private started = false
-  private finished = false
-  readonly onClientClose: () => void
-  readonly onDrain: () => void
+/**
+ * One request's trip to its upstream, as undici's dispatch handler: writes the answer straight to
+ * the client's `ServerResponse`, pausing on backpressure, and aborts the upstream request when the
+ * client goes away. Upstream failures become 502/504 answers; nothing throws.
+ *
+ * A base class, not a handler plus callbacks: the gateway's per-request object extends it, so a
+ * request costs one object and no closures. Closures holding `req`/`res` kept whole requests
+ * alive across young-generation GCs (measured: 1.6 MB promoted per scavenge instead of 0.1 MB,
+ * 5-10 ms pauses instead of 1-2), which was most of the proxy's overhead over a bare one.
+ */
+export abstract class UpstreamExchange {
+  readonly res: ServerResponse
+  #abort: ((err?: Error) => void) | undefined = undefined
+  #resume: (() => void) | undefined = undefined
+  #onDrain: (() => void) | undefined = undefined
+  #dispatched = false
+  #started = false
+  #finished = false
 
-  private readonly req: ForwardRequest
-  private readonly res: ServerResponse
-
-  constructor(req: ForwardRequest, res: ServerResponse) {
-    this.req = req
+  constructor(res: ServerResponse) {
     this.res = res
-    this.onClientClose = () => {
-      if (!this.finished) {
-        this.finished = true
-        this.abort?.(new Error('client closed the connection'))
-        this.req.done(this.started ? this.res.statusCode : 0, false)
-      }
-    }
-    this.onDrain = () => this.resume?.()
+  }
+
+  /** Headers the gateway adds to the answer (RateLimit, CORS); '' removes the upstream's. */
+  protected abstract answerHeaders(): HeaderMap
+  /** The request id and the name of the response header carrying it. */
+  protected abstract readonly requestId: string
+  protected abstract readonly requestIdHeader: string
+  /** Called once with the status the client got (0 when it went away first). */
+  protected abstract upstreamDone(status: number, byGateway: boolean): void
+
+  /** Sends the request through `pool`; the answer streams back to `res`. */
+  protected dispatch(pool: Dispatcher, req: UpstreamRequest): void {
+    this.#dispatched = true
+    pool.dispatch(req as Dispatcher.DispatchOptions, this as unknown as Dispatcher.DispatchHandler)
+  }
+
+  /** The client closed its connection: abort the upstream request if it is still running. */
+  protected clientClosed(): void {
+    if (!this.#dispatched || this.#finished) return
+    this.#finished = true
+    this.#abort?.(new Error('client closed the connection'))
+    this.upstreamDone(this.#started ? this.res.statusCode : 0, false)
   }
 
   onConnect(abort: (err?: Error) => void) {
-    this.abort = abort
-    if (this.finished) abort(new Error('client closed the connection'))
+    this.#abort = abort
+    if (this.#finished) abort(new Error('client closed the connection'))
   }
 
   onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
     if (status < 200) return true
-    this.resume = resume
-    this.started = true
-    const res = this.res
+    this.#resume = resume
+    this.#started = true
     const headers: string[] = []
-    const extra = this.req.responseHeaders
+    const extra = this.answerHeaders()
+    const idHeader = this.requestIdHeader
     let connectionTokens: string | undefined
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toString('latin1')
       const lower = name.toLowerCase()
       if (lower === 'connection') connectionTokens = raw[i + 1]!.toString('latin1').toLowerCase()
       // The gateway's own headers (RateLimit, CORS) replace the upstream's of the same name.
-      if (HOP_BY_HOP.has(lower) || extra[lower] !== undefined || lower === this.req.requestIdHeader)
-        continue
+      if (HOP_BY_HOP.has(lower) || extra[lower] !== undefined || lower === idHeader) continue
       headers.push(name, raw[i + 1]!.toString('latin1'))
     }
     if (connectionTokens) {
@@ -160,43 +158,43 @@ class ProxyHandler {
     }
     // An empty value means "remove the upstream's header" (a CORS policy that allows nothing).
     for (const k in extra) if (extra[k] !== '') headers.push(k, extra[k]!)
-    headers.push(this.req.requestIdHeader, this.req.requestId)
-    res.writeHead(status, headers)
+    headers.push(idHeader, this.requestId)
+    this.res.writeHead(status, headers)
     return true
   }
 
   onData(chunk: Buffer): boolean {
     const ok = this.res.write(chunk)
-    if (!ok) this.res.once('drain', this.onDrain)
+    if (!ok) this.res.once('drain', (this.#onDrain ??= () => this.#resume?.()))
     return ok
   }
 
   onComplete() {
-    if (this.finished) return
-    this.finished = true
+    if (this.#finished) return
+    this.#finished = true
     this.res.end()
-    this.req.done(this.res.statusCode, false)
+    this.upstreamDone(this.res.statusCode, false)
   }
 
   onError(err: Error & { code?: string }) {
-    if (this.finished) return
-    this.finished = true
+    if (this.#finished) return
+    this.#finished = true
     const res = this.res
-    if (this.started || res.headersSent) {
+    if (this.#started || res.headersSent) {
       // Mid-body failure: the client must not mistake a cut body for a whole one.
       res.destroy(err)
-      this.req.done(res.statusCode, false)
+      this.upstreamDone(res.statusCode, false)
       return
     }
     const status = upstreamErrorStatus(err)
-    const body = errorBody(status, this.req.requestId)
+    const body = errorBody(status, this.requestId)
     res.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
-      [this.req.requestIdHeader]: this.req.requestId,
+      [this.requestIdHeader]: this.requestId,
     })
     res.end(body)
-    this.req.done(status, true)
+    this.upstreamDone(status, true)
   }
 }
 

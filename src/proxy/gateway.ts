@@ -5,20 +5,21 @@
  * @see ../../README.md#running-the-gateway
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Pool } from 'undici'
 import type { Config } from '../config/schema.js'
-import { bodyState, hasBody } from '../engine/context.js'
+import { bodyState, hasBody, type RawRequest } from '../engine/context.js'
 import { refuse } from '../engine/decision.js'
 import { errorBody, toEffect } from '../engine/effect.js'
 import { createEngine, type Engine } from '../engine/engine.js'
-import type { Clock, Decision, Effect, RequestContext } from '../engine/types.js'
+import type { Clock, Decision, Effect, HeaderMap, RequestContext } from '../engine/types.js'
 import { systemClock } from '../engine/types.js'
 import { CLIENT_IP_HEADERS, normalizeIp } from '../request/client.js'
 import { decisionChannel, notice } from '../telemetry/channels.js'
-import { createPool, forward, upstreamHeaders } from './forward.js'
+import { createPool, upstreamHeaders, UpstreamExchange } from './forward.js'
 import { readBody } from './read-body.js'
-import { createTarpit, type TarpitOptions, type TarpitStats } from './tarpit.js'
+import { createTarpit, type Tarpit, type TarpitOptions, type TarpitStats } from './tarpit.js'
 import { TarpitSpec } from '../layers/deception/spec.js'
 import { createStore } from '../store/create.js'
 import type { Store } from '../store/store.js'
@@ -107,6 +108,18 @@ function compile(
   }
 }
 
+/** What every exchange of one gateway shares; `runtime` is swapped on reload. */
+interface Core {
+  runtime: Runtime
+  readonly clock: Clock
+  readonly tarpit: Tarpit
+  inFlight: number
+  draining: boolean
+  drained: (() => void) | undefined
+  warnedForwarding: number
+  warnedTarpit: number
+}
+
 /**
  * Starts the gateway and resolves once it listens.
  * @example
@@ -115,15 +128,19 @@ function compile(
  */
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const clock = opts.clock ?? systemClock
-  let rt = compile(config, clock, opts.configDir)
   const s = config.server
-  let inFlight = 0
-  let draining = false
-  let drained: (() => void) | undefined
-  let warnedForwarding = 0
-  let warnedTarpit = 0
-  // One tarpit for the gateway's life: answers held under an old config count against the caps.
-  const tarpit = createTarpit(tarpitOptions(config))
+  const core: Core = {
+    runtime: compile(config, clock, opts.configDir),
+    clock,
+    // One tarpit for the gateway's life: answers held under an old config count against the caps.
+    tarpit: createTarpit(tarpitOptions(config)),
+    inFlight: 0,
+    draining: false,
+    drained: undefined,
+    warnedForwarding: 0,
+    warnedTarpit: 0,
+  }
+  const tarpit = core.tarpit
 
   const server = createServer(
     {
@@ -135,179 +152,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       requireHostHeader: true,
       joinDuplicateHeaders: false,
     },
-    onRequest,
+    (req, res) => new Exchange(core, req, res).start(),
   )
   server.on('clientError', onClientError)
-
-  function onRequest(req: IncomingMessage, res: ServerResponse) {
-    const r = rt
-    inFlight++
-    // In flight until the answer is handed to the OS (or the client left): close() must not
-    // destroy a socket whose last bytes are still queued.
-    res.once('close', () => {
-      if (--inFlight === 0 && drained) drained()
-    })
-    let settled = false
-    let bodyTimer: NodeJS.Timeout | undefined
-    const { ctx, refusal } = r.engine.prepare({
-      method: req.method ?? 'GET',
-      url: req.url ?? '/',
-      headers: req.headers,
-      rawHeaders: req.rawHeaders,
-      remoteAddress: req.socket.remoteAddress,
-      readBody: (cap) => readBody(req, cap),
-    })
-    const withBody = hasBody(req.headers)
-    if (withBody) {
-      // The whole body must arrive within bodyTimeout: a body trickled a byte at a time is cut
-      // off when its total time runs out, not only when a single read stalls.
-      bodyTimer = setTimeout(onBodyTimeout, r.config.server.bodyTimeout)
-      req.once('end', () => clearTimeout(bodyTimer))
-    }
-    if (ctx.forwardingIgnored) warnForwarding(r, ctx)
-
-    const finish = (decision: Decision, status: number, byGateway: boolean) => {
-      if (settled) return
-      settled = true
-      clearTimeout(bodyTimer)
-      const outcome = { status, ms: clock.now() - ctx.receivedAt, byGateway }
-      r.engine.observe(ctx, outcome, decision)
-      if (decisionChannel.hasSubscribers) decisionChannel.publish({ ctx, decision, outcome })
-    }
-
-    function onBodyTimeout() {
-      notice({
-        kind: 'body-timeout',
-        level: 'warn',
-        msg: 'request body did not arrive in time',
-        requestId: ctx.id,
-        ip: ctx.identity.ip,
-      })
-      if (!res.headersSent) {
-        const body = errorBody(408, ctx.id)
-        res.writeHead(408, {
-          'content-type': 'application/json',
-          [r.config.server.requestIdHeader]: ctx.id,
-          connection: 'close',
-          'content-length': Buffer.byteLength(body),
-        })
-        res.end(body)
-      }
-      req.socket.destroy()
-      finish(
-        refuse({
-          action: 'block',
-          rule: 'request.body-timeout',
-          reason: 'body too slow',
-          monitor: false,
-          status: 408,
-        }),
-        408,
-        true,
-      )
-    }
-
-    if (refusal) return act(refuse(refusal))
-    const d = r.engine.inspect(ctx)
-    if (d instanceof Promise)
-      d.then(act, (err) =>
-        act(
-          refuse({
-            action: 'block',
-            rule: 'engine.error',
-            reason: String(err),
-            monitor: false,
-            status: 500,
-          }),
-        ),
-      )
-    else act(d)
-
-    function act(decision: Decision) {
-      if (settled) return
-      const effect = toEffect(decision, ctx.id)
-      if (effect.delayMs > 0 && effect.kind === 'respond') {
-        // The gateway's own delayed answer (a fake, chaos): held by the tarpit under its caps.
-        const release = tarpit.hold(effect.delayMs, Buffer.byteLength(effect.body), () =>
-          carryOut(decision, effect),
-        )
-        if (release) res.once('close', release)
-        else overflow(decision)
-      } else if (effect.delayMs > 0) {
-        const t = setTimeout(carryOut, effect.delayMs, decision, effect)
-        res.once('close', () => clearTimeout(t))
-      } else carryOut(decision, effect)
-    }
-
-    /** The tarpit is full: the cheapest answer, at once. */
-    function overflow(decision: Decision) {
-      warnTarpit()
-      if (tarpit.options.overflow === 'close') {
-        req.socket.destroy()
-        return finish(decision, 0, true)
-      }
-      respond(res, 429, {}, errorBody(429, ctx.id), ctx.id, true, r.config.server.requestIdHeader)
-      if (withBody && !req.complete) req.resume()
-      finish(decision, 429, true)
-    }
-
-    function carryOut(decision: Decision, effect: Effect) {
-      if (settled || res.destroyed) return finish(decision, 0, true)
-      if (effect.kind === 'respond') {
-        respond(
-          res,
-          effect.status,
-          effect.headers,
-          effect.body,
-          ctx.id,
-          draining,
-          r.config.server.requestIdHeader,
-        )
-        // Unread body bytes are discarded; the connection closes if the body is large.
-        if (withBody && !req.complete) req.resume()
-        return finish(decision, effect.status, true)
-      }
-      const upstream = ctx.route.upstream
-      const pool = upstream === undefined ? undefined : r.pools.get(upstream)
-      if (!pool) {
-        respond(
-          res,
-          404,
-          {},
-          errorBody(404, ctx.id),
-          ctx.id,
-          draining,
-          r.config.server.requestIdHeader,
-        )
-        if (withBody && !req.complete) req.resume()
-        return finish(decision, 404, true)
-      }
-      const buffered = bodyState(ctx)?.value?.bytes
-      forward(
-        pool,
-        {
-          method: ctx.method,
-          path: ctx.query ? `${ctx.path}?${ctx.query}` : ctx.path,
-          headers: upstreamHeaders(
-            req.rawHeaders,
-            ctx.identity.ipSource === 'socket' ? r.untrustedDrop : r.trustedDrop,
-            forwardingHeaders(req, ctx, r),
-            buffered?.length,
-            ctx.upstreamHeaders,
-          ),
-          body: buffered ?? (withBody ? req : null),
-          // Read when the upstream answers, so a request in flight when close() began is told so.
-          get responseHeaders() {
-            return draining ? { ...effect.headers, connection: 'close' } : effect.headers
-          },
-          requestId: ctx.id,
-          requestIdHeader: r.config.server.requestIdHeader,
-          done: (status, byGateway) => finish(decision, status, byGateway),
-        },
-        res,
-      )
-    }
-  }
 
   function onClientError(err: Error & { code?: string }, socket: Socket) {
     const status =
@@ -327,32 +174,6 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     socket.destroy()
   }
 
-  function warnTarpit() {
-    const now = clock.now()
-    if (now - warnedTarpit < 60_000) return
-    warnedTarpit = now
-    notice({
-      kind: 'tarpit-full',
-      level: 'warn',
-      msg: `tarpit full (${tarpit.active} answers, ${tarpit.bytes} bytes held): delayed answers overflow with ${tarpit.options.overflow === 'close' ? 'a closed connection' : 'a plain 429'}`,
-      overflowed: tarpit.overflowed,
-    })
-  }
-
-  function warnForwarding(r: Runtime, ctx: RequestContext) {
-    const now = clock.now()
-    if (now - warnedForwarding < 60_000) return
-    warnedForwarding = now
-    notice({
-      kind: 'untrusted-forwarding',
-      level: 'warn',
-      msg: r.config.server.trustedProxies.length
-        ? 'forwarding headers from a client that is not a trusted proxy were ignored'
-        : 'forwarding headers arrived but server.trustedProxies is empty: they were ignored (set trustedProxies if Bulwark runs behind a proxy)',
-      ip: ctx.identity.ip,
-    })
-  }
-
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(opts.port ?? s.port, opts.host ?? s.host, () => {
@@ -368,12 +189,13 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     url: `http://${host}:${addr.port}`,
     port: addr.port,
     get engine() {
-      return rt.engine
+      return core.runtime.engine
     },
     tarpit,
     async reload(next: Config) {
-      const old = rt
-      rt = compile(next, clock, opts.configDir, old)
+      const old = core.runtime
+      const rt = compile(next, clock, opts.configDir, old)
+      core.runtime = rt
       tarpit.configure(tarpitOptions(next))
       const reused = new Set(rt.pools.values())
       // Old pools and engine finish their in-flight work before closing.
@@ -393,14 +215,15 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         })
     },
     async close() {
-      draining = true
+      core.draining = true
       // Held answers go out now (with `connection: close`) instead of waiting out their delays.
       tarpit.flush()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
-      if (inFlight > 0) {
+      const rt = core.runtime
+      if (core.inFlight > 0) {
         await new Promise<void>((resolve) => {
-          drained = resolve
+          core.drained = resolve
           setTimeout(resolve, rt.config.server.shutdownTimeout).unref()
         })
       }
@@ -413,49 +236,288 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   }
 }
 
-function respond(
-  res: ServerResponse,
-  status: number,
-  headers: Readonly<Record<string, string>>,
-  body: string,
-  requestId: string,
-  close: boolean,
-  idHeader: string,
-) {
-  if (res.headersSent) return
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    ...headers,
-    'content-length': Buffer.byteLength(body),
-    [idHeader]: requestId,
-    ...(close ? { connection: 'close' } : {}),
-  })
-  res.end(body)
-}
-
 /** The tarpit's caps: `deception.tarpit`, or its defaults when there is no deception block. */
 function tarpitOptions(config: Config): TarpitOptions {
   return config.deception?.tarpit ?? DEFAULT_TARPIT
 }
 const DEFAULT_TARPIT: TarpitOptions = TarpitSpec.parse({})
 
-/** X-Forwarded-For (the chain plus this hop), -Proto, -Host and the request id. */
-function forwardingHeaders(req: IncomingMessage, ctx: RequestContext, r: Runtime): string[] {
+/** Appends X-Forwarded-For (the chain plus this hop), -Proto, -Host and the request id. */
+function addForwardingHeaders(
+  out: string[],
+  req: IncomingMessage,
+  ctx: RequestContext,
+  idHeader: string,
+): void {
   // On a dual-stack listener an IPv4 client is ::ffff:a.b.c.d; send it as ctx.identity has it.
   const sock = normalizeIp(req.socket.remoteAddress ?? '')
-  const prior = req.headers['x-forwarded-for']
-  const xff =
-    ctx.identity.ipSource !== 'socket' && prior
-      ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${sock}`
-      : sock
-  const out = ['x-forwarded-for', xff]
   // A trusted proxy saw the client's scheme and host, and its headers pass through: adding this
   // hop's too would send two values (`https, http`) for the backend to choose from.
   const fromProxy = ctx.identity.ipSource !== 'socket'
-  if (!fromProxy || req.headers['x-forwarded-proto'] === undefined)
+  const headers = req.headers
+  const prior = fromProxy ? headers['x-forwarded-for'] : undefined
+  out.push(
+    'x-forwarded-for',
+    prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${sock}` : sock,
+  )
+  if (!fromProxy || headers['x-forwarded-proto'] === undefined)
     out.push('x-forwarded-proto', 'http')
-  if (!fromProxy || req.headers['x-forwarded-host'] === undefined)
-    out.push('x-forwarded-host', req.headers.host ?? '')
-  out.push(r.config.server.requestIdHeader, ctx.id)
-  return out
+  if (!fromProxy || headers['x-forwarded-host'] === undefined)
+    out.push('x-forwarded-host', headers.host ?? '')
+  out.push(idHeader, ctx.id)
+}
+
+const NO_HEADERS: HeaderMap = Object.freeze({})
+const ENGINE_ERROR = (err: unknown): Decision =>
+  refuse({
+    action: 'block',
+    rule: 'engine.error',
+    reason: String(err),
+    monitor: false,
+    status: 500,
+  })
+const BODY_TIMEOUT: Decision = refuse({
+  action: 'block',
+  rule: 'request.body-timeout',
+  reason: 'body too slow',
+  monitor: false,
+  status: 408,
+})
+
+/**
+ * One request from arrival to its last byte: the raw request the engine prepares, the decision
+ * carried out, and (as an {@link UpstreamExchange}) the trip upstream. One object per request
+ * with its steps as methods, so the hot path allocates no closures.
+ */
+class Exchange extends UpstreamExchange implements RawRequest {
+  readonly method: string
+  readonly url: string
+  readonly headers: IncomingHttpHeaders
+  readonly rawHeaders: readonly string[]
+  readonly remoteAddress: string | undefined
+  protected readonly requestIdHeader: string
+  protected requestId = ''
+  readonly #core: Core
+  readonly #rt: Runtime
+  readonly #req: IncomingMessage
+  #ctx!: RequestContext
+  #decision: Decision | undefined = undefined
+  #effect: Effect | undefined = undefined
+  #withBody = false
+  #settled = false
+  #bodyTimer: NodeJS.Timeout | undefined = undefined
+  /** A delay's timer, or the tarpit's release: cancelled when the client leaves. */
+  #delay: NodeJS.Timeout | undefined = undefined
+  #release: (() => void) | undefined = undefined
+
+  constructor(core: Core, req: IncomingMessage, res: ServerResponse) {
+    super(res)
+    this.#core = core
+    this.#rt = core.runtime
+    this.#req = req
+    this.method = req.method ?? 'GET'
+    this.url = req.url ?? '/'
+    this.headers = req.headers
+    this.rawHeaders = req.rawHeaders
+    this.remoteAddress = req.socket.remoteAddress
+    this.requestIdHeader = this.#rt.config.server.requestIdHeader
+  }
+
+  readBody(cap: number): Promise<Buffer | null> {
+    return readBody(this.#req, cap)
+  }
+
+  start(): void {
+    const core = this.#core
+    const r = this.#rt
+    core.inFlight++
+    // In flight until the answer is handed to the OS (or the client left): close() must not
+    // destroy a socket whose last bytes are still queued.
+    this.res.on('close', this.#onClose)
+    const { ctx, refusal } = r.engine.prepare(this)
+    this.#ctx = ctx
+    this.requestId = ctx.id
+    if (hasBody(this.headers)) {
+      this.#withBody = true
+      // The whole body must arrive within bodyTimeout: a body trickled a byte at a time is cut
+      // off when its total time runs out, not only when a single read stalls.
+      this.#bodyTimer = setTimeout(onBodyTimeout, r.config.server.bodyTimeout, this)
+      this.#req.once('end', () => clearTimeout(this.#bodyTimer))
+    }
+    if (ctx.forwardingIgnored) warnForwarding(core, r, ctx)
+    if (refusal) return this.act(refuse(refusal))
+    const d = r.engine.inspect(ctx)
+    if (d instanceof Promise)
+      d.then(
+        (decision) => this.act(decision),
+        (err) => this.act(ENGINE_ERROR(err)),
+      )
+    else this.act(d)
+  }
+
+  readonly #onClose = () => {
+    const core = this.#core
+    if (--core.inFlight === 0 && core.drained) core.drained()
+    if (this.#delay !== undefined || this.#release !== undefined) {
+      // Gone while its answer was held back: nothing is sent, but the request is still told.
+      clearTimeout(this.#delay)
+      this.#release?.()
+      this.#delay = this.#release = undefined
+      this.finish(0, true)
+    } else this.clientClosed()
+  }
+
+  /** Tells the layers and the event subscribers how the request ended; once. */
+  finish(status: number, byGateway: boolean): void {
+    if (this.#settled) return
+    this.#settled = true
+    clearTimeout(this.#bodyTimer)
+    const ctx = this.#ctx
+    const decision = this.#decision ?? BODY_TIMEOUT
+    const outcome = { status, ms: this.#core.clock.now() - ctx.receivedAt, byGateway }
+    this.#rt.engine.observe(ctx, outcome, decision)
+    if (decisionChannel.hasSubscribers) decisionChannel.publish({ ctx, decision, outcome })
+  }
+
+  protected upstreamDone(status: number, byGateway: boolean): void {
+    this.finish(status, byGateway)
+  }
+
+  protected answerHeaders(): HeaderMap {
+    // Read when the upstream answers, so a request in flight when close() began is told so.
+    const headers = this.#effect!.headers
+    return this.#core.draining ? { ...headers, connection: 'close' } : headers
+  }
+
+  act(decision: Decision): void {
+    if (this.#settled) return
+    this.#decision = decision
+    const effect = toEffect(decision, this.#ctx.id)
+    this.#effect = effect
+    if (effect.delayMs > 0 && effect.kind === 'respond') {
+      // The gateway's own delayed answer (a fake, chaos): held by the tarpit under its caps.
+      const release = this.#core.tarpit.hold(effect.delayMs, Buffer.byteLength(effect.body), () =>
+        this.carryOut(),
+      )
+      if (release) this.#release = release
+      else this.overflow()
+    } else if (effect.delayMs > 0) this.#delay = setTimeout(carryOutLater, effect.delayMs, this)
+    else this.carryOut()
+  }
+
+  /** The tarpit is full: the cheapest answer, at once. */
+  overflow(): void {
+    const core = this.#core
+    warnTarpit(core)
+    if (core.tarpit.options.overflow === 'close') {
+      this.#req.socket.destroy()
+      return this.finish(0, true)
+    }
+    this.respond(429, NO_HEADERS, errorBody(429, this.requestId), true)
+  }
+
+  carryOut(): void {
+    this.#delay = undefined
+    this.#release = undefined
+    if (this.#settled || this.res.destroyed) return this.finish(0, true)
+    const effect = this.#effect!
+    if (effect.kind === 'respond')
+      return this.respond(effect.status, effect.headers, effect.body, this.#core.draining)
+    const ctx = this.#ctx
+    const r = this.#rt
+    const upstream = ctx.route.upstream
+    const pool = upstream === undefined ? undefined : r.pools.get(upstream)
+    if (!pool) return this.respond(404, NO_HEADERS, errorBody(404, ctx.id), this.#core.draining)
+    const buffered = bodyState(ctx)?.value?.bytes
+    const headers = upstreamHeaders(
+      this.rawHeaders,
+      ctx.identity.ipSource === 'socket' ? r.untrustedDrop : r.trustedDrop,
+      buffered?.length,
+      ctx.upstreamHeaders,
+    )
+    addForwardingHeaders(headers, this.#req, ctx, this.requestIdHeader)
+    this.dispatch(pool, {
+      method: ctx.method,
+      path: ctx.query ? `${ctx.path}?${ctx.query}` : ctx.path,
+      headers,
+      body: buffered ?? (this.#withBody ? this.#req : null),
+    })
+  }
+
+  /** The gateway's own answer. Unread body bytes are discarded (the connection closes if large). */
+  respond(status: number, headers: HeaderMap, body: string, close: boolean): void {
+    const res = this.res
+    if (!res.headersSent) {
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        ...headers,
+        'content-length': Buffer.byteLength(body),
+        [this.requestIdHeader]: this.requestId,
+        ...(close ? { connection: 'close' } : {}),
+      })
+      res.end(body)
+    }
+    if (this.#withBody && !this.#req.complete) this.#req.resume()
+    this.finish(status, true)
+  }
+
+  bodyTimedOut(): void {
+    const ctx = this.#ctx
+    notice({
+      kind: 'body-timeout',
+      level: 'warn',
+      msg: 'request body did not arrive in time',
+      requestId: ctx.id,
+      ip: ctx.identity.ip,
+    })
+    const res = this.res
+    if (!res.headersSent) {
+      const body = errorBody(408, ctx.id)
+      res.writeHead(408, {
+        'content-type': 'application/json',
+        [this.requestIdHeader]: ctx.id,
+        connection: 'close',
+        'content-length': Buffer.byteLength(body),
+      })
+      res.end(body)
+    }
+    this.#req.socket.destroy()
+    this.#decision = BODY_TIMEOUT
+    this.finish(408, true)
+  }
+}
+
+function onBodyTimeout(x: Exchange): void {
+  x.bodyTimedOut()
+}
+
+function carryOutLater(x: Exchange): void {
+  x.carryOut()
+}
+
+function warnTarpit(core: Core): void {
+  const now = core.clock.now()
+  if (now - core.warnedTarpit < 60_000) return
+  core.warnedTarpit = now
+  const t = core.tarpit
+  notice({
+    kind: 'tarpit-full',
+    level: 'warn',
+    msg: `tarpit full (${t.active} answers, ${t.bytes} bytes held): delayed answers overflow with ${t.options.overflow === 'close' ? 'a closed connection' : 'a plain 429'}`,
+    overflowed: t.overflowed,
+  })
+}
+
+function warnForwarding(core: Core, r: Runtime, ctx: RequestContext): void {
+  const now = core.clock.now()
+  if (now - core.warnedForwarding < 60_000) return
+  core.warnedForwarding = now
+  notice({
+    kind: 'untrusted-forwarding',
+    level: 'warn',
+    msg: r.config.server.trustedProxies.length
+      ? 'forwarding headers from a client that is not a trusted proxy were ignored'
+      : 'forwarding headers arrived but server.trustedProxies is empty: they were ignored (set trustedProxies if Bulwark runs behind a proxy)',
+    ip: ctx.identity.ip,
+  })
 }

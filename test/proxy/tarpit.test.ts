@@ -7,6 +7,7 @@ import { connect, type Socket } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Gateway } from '../../src/proxy/gateway.js'
 import { createTarpit } from '../../src/proxy/tarpit.js'
+import { decisionChannel, type DecisionMessage } from '../../src/telemetry/channels.js'
 import { gwConfig, rawGet, startGw, startUpstream, type Upstream } from './helpers.js'
 
 describe('tarpit: caps', () => {
@@ -170,13 +171,22 @@ describe('tarpit: through the gateway', () => {
     expect(gw.tarpit.active).toBe(1)
   })
 
-  it('frees the slot when the client leaves', async () => {
+  it('frees the slot when the client leaves, and still reports the request', async () => {
     gw = await start({ maxConcurrent: 1, overflow: '429' })
+    const seen: DecisionMessage[] = []
+    const onDecision = (m: unknown) => seen.push(m as DecisionMessage)
+    decisionChannel.subscribe(onDecision)
     const h = hold()
     await until(() => gw!.tarpit.active === 1, 'a held answer')
+    expect(seen).toEqual([])
     h.socket.destroy()
     await until(() => gw!.tarpit.active === 0, 'the slot to be freed')
     expect(gw.tarpit.bytes).toBe(0)
+    await until(() => seen.length === 1, 'the decision event')
+    decisionChannel.unsubscribe(onDecision)
+    // Nothing was sent (status 0), and the event still says what the gateway decided and why.
+    expect(seen[0]!.outcome).toMatchObject({ status: 0, byGateway: true })
+    expect(seen[0]!.decision.action).toBe('deceive')
     hold()
     await until(() => gw!.tarpit.active === 1, 'the slot to be taken again')
   })
