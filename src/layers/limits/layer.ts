@@ -128,24 +128,24 @@ export const limits: LayerType<LimitsSpec> = {
       }
     }
 
-    /** One store step with the rule's failure policy applied. */
+    /** One store step with the rule's failure policy applied. `member` for distinct counts. */
     function step(
       rule: Rule,
       key: string,
-      ctx: RequestContext,
+      member: string,
       now: number,
       s: Store,
     ): MaybePromise<Verdict | undefined> {
       let r: MaybePromise<LimitResult | number>
       try {
-        r = call(rule, key, ctx, now, s)
+        r = call(rule, key, member, now, s)
       } catch (err) {
-        return recover(rule, key, ctx, now, err)
+        return recover(rule, key, member, now, err)
       }
       if (r instanceof Promise)
         return r.then(
           (v) => judge(rule, key, now, v),
-          (err) => recover(rule, key, ctx, now, err),
+          (err) => recover(rule, key, member, now, err),
         )
       return judge(rule, key, now, r)
     }
@@ -153,18 +153,18 @@ export const limits: LayerType<LimitsSpec> = {
     function recover(
       rule: Rule,
       key: string,
-      ctx: RequestContext,
+      member: string,
       now: number,
       err: unknown,
     ): MaybePromise<Verdict | undefined> {
       const f = storeFailed(rule, err)
-      return f === 'local' ? step(rule, key, ctx, now, local) : f
+      return f === 'local' ? step(rule, key, member, now, local) : f
     }
 
     function call(
       rule: Rule,
       key: string,
-      ctx: RequestContext,
+      member: string,
       now: number,
       s: Store,
     ): MaybePromise<LimitResult | number> {
@@ -174,12 +174,7 @@ export const limits: LayerType<LimitsSpec> = {
         case 'outcomes':
           return s.peek(key, rule.limit, now)
         case 'distinct':
-          return s.addDistinct(
-            key,
-            ctx.locals.get(`${PENDING}.member.${rule.name}`) as string,
-            rule.limit.windowMs,
-            now,
-          )
+          return s.addDistinct(key, member, rule.limit.windowMs, now)
       }
     }
 
@@ -220,6 +215,10 @@ export const limits: LayerType<LimitsSpec> = {
       blocked.set(key, entry)
     }
 
+    /**
+     * One rule for one request. Synchronous unless a facet or the store is asynchronous (a body
+     * field, Redis): the common path allocates no closures.
+     */
     function evaluate(
       rule: Rule,
       ctx: RequestContext,
@@ -227,46 +226,59 @@ export const limits: LayerType<LimitsSpec> = {
       params: Readonly<Record<string, string>>,
     ): MaybePromise<Verdict | undefined> {
       const parts = facetValues(rule.key, ctx, params)
-      const go = (
-        values: FacetValue[] | Refusal | undefined,
-      ): MaybePromise<Verdict | undefined> => {
-        if (values === undefined) return undefined
-        if (values instanceof Refusal) return refusal(values)
-        const key = `${rule.spec.id}|${values.join('|')}`
-        const memo = blocked.get(key)
-        if (memo) {
-          if (memo.until > now) {
-            // A flood against one key is answered from memory; the verdict (reason, headers,
-            // hashed partition key) is rebuilt at most once a second, for a fresh Retry-After.
-            if (now - memo.builtAt >= 1_000) {
-              memo.verdict = verdictFor(rule, key, {
-                ...memo.result,
-                retryAfterMs: memo.until - now,
-              })
-              memo.builtAt = now
-            }
-            return memo.verdict
+      return parts instanceof Promise
+        ? parts.then((values) => withKey(rule, ctx, now, params, values))
+        : withKey(rule, ctx, now, params, parts)
+    }
+
+    function withKey(
+      rule: Rule,
+      ctx: RequestContext,
+      now: number,
+      params: Readonly<Record<string, string>>,
+      values: FacetValue[] | Refusal | undefined,
+    ): MaybePromise<Verdict | undefined> {
+      if (values === undefined) return undefined
+      if (values instanceof Refusal) return refusal(values)
+      const key =
+        values.length === 1 ? `${rule.spec.id}|${values[0]}` : `${rule.spec.id}|${values.join('|')}`
+      const memo = blocked.get(key)
+      if (memo) {
+        if (memo.until > now) {
+          // A flood against one key is answered from memory; the verdict (reason, headers,
+          // hashed partition key) is rebuilt at most once a second, for a fresh Retry-After.
+          if (now - memo.builtAt >= 1_000) {
+            memo.verdict = verdictFor(rule, key, {
+              ...memo.result,
+              retryAfterMs: memo.until - now,
+            })
+            memo.builtAt = now
           }
-          blocked.delete(key)
+          return memo.verdict
         }
-        if (rule.spec.count === 'outcomes') {
-          const pending = (ctx.locals.get(PENDING) as [Rule, string][] | undefined) ?? []
-          pending.push([rule, key])
-          ctx.locals.set(PENDING, pending)
-        }
-        if (rule.distinct) {
-          const member = rule.distinct(ctx, params)
-          const withMember = (m: FacetValue): MaybePromise<Verdict | undefined> => {
-            if (m instanceof Refusal) return refusal(m)
-            if (m === undefined) return undefined
-            ctx.locals.set(`${PENDING}.member.${rule.name}`, m)
-            return step(rule, key, ctx, now, store)
-          }
-          return member instanceof Promise ? member.then(withMember) : withMember(member)
-        }
-        return step(rule, key, ctx, now, store)
+        blocked.delete(key)
       }
-      return parts instanceof Promise ? parts.then(go) : go(parts)
+      if (rule.spec.count === 'outcomes') {
+        const pending = (ctx.locals.get(PENDING) as [Rule, string][] | undefined) ?? []
+        pending.push([rule, key])
+        ctx.locals.set(PENDING, pending)
+      }
+      if (!rule.distinct) return step(rule, key, '', now, store)
+      const member = rule.distinct(ctx, params)
+      return member instanceof Promise
+        ? member.then((m) => withMember(rule, key, now, m))
+        : withMember(rule, key, now, member)
+    }
+
+    function withMember(
+      rule: Rule,
+      key: string,
+      now: number,
+      m: FacetValue,
+    ): MaybePromise<Verdict | undefined> {
+      if (m instanceof Refusal) return refusal(m)
+      if (m === undefined) return undefined
+      return step(rule, key, m, now, store)
     }
 
     /**
@@ -306,9 +318,17 @@ export const limits: LayerType<LimitsSpec> = {
         if (hits.length === 0) return undefined
         const now = clock.now()
         if (hits.length === 1) return evaluate(rules[hits[0]!.value]!, ctx, now, hits[0]!.params)
-        const results = hits.map((h) => evaluate(rules[h.value]!, ctx, now, h.params))
-        if (results.some((r) => r instanceof Promise)) return Promise.all(results).then(compact)
-        return compact(results as (Verdict | undefined)[])
+        let verdicts: Verdict[] | undefined
+        let pending: MaybePromise<Verdict | undefined>[] | undefined
+        for (let i = 0; i < hits.length; i++) {
+          const h = hits[i]!
+          const r = evaluate(rules[h.value]!, ctx, now, h.params)
+          if (r instanceof Promise) (pending ??= []).push(r)
+          else if (r !== undefined) (verdicts ??= []).push(r)
+        }
+        if (!pending) return verdicts
+        if (verdicts) pending.push(...verdicts)
+        return Promise.all(pending).then(compact)
       },
       observe: function limitsObserve(ctx, outcome) {
         const pending = ctx.locals.get(PENDING) as [Rule, string][] | undefined
@@ -363,16 +383,29 @@ function facetValues(
   ctx: RequestContext,
   params: Readonly<Record<string, string>>,
 ): MaybePromise<FacetValue[] | Refusal | undefined> {
-  const values: MaybePromise<FacetValue>[] = getters.map((g) => g(ctx, params))
-  const done = (vs: FacetValue[]) => {
-    for (const v of vs) {
+  const values: FacetValue[] = new Array(getters.length)
+  let waiting: MaybePromise<FacetValue>[] | undefined
+  for (let i = 0; i < getters.length; i++) {
+    const v = getters[i]!(ctx, params)
+    if (v instanceof Promise) {
+      waiting ??= values.slice(0, i)
+      waiting.push(v)
+    } else if (waiting) waiting.push(v)
+    else {
       if (v instanceof Refusal) return v
       if (v === undefined) return undefined
+      values[i] = v
     }
-    return vs
   }
-  if (values.some((v) => v instanceof Promise)) return Promise.all(values).then(done)
-  return done(values as FacetValue[])
+  return waiting ? Promise.all(waiting).then(settleValues) : values
+}
+
+function settleValues(vs: FacetValue[]): FacetValue[] | Refusal | undefined {
+  for (const v of vs) {
+    if (v instanceof Refusal) return v
+    if (v === undefined) return undefined
+  }
+  return vs
 }
 
 function describeKey(facets: readonly string[], key: string): string {
