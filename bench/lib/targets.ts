@@ -177,6 +177,8 @@ async function benchRedis(ctx: TargetContext): Promise<string | undefined> {
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
     { stdio: 'ignore' },
   )
+  // Killed when the bench exits, and never what keeps it running once the results are out.
+  child.unref()
   process.once('exit', () => child.kill('SIGKILL'))
   for (let i = 0; i < 50; i++) {
     if (

@@ -157,6 +157,12 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   server.on('clientError', onClientError)
 
   function onClientError(err: Error & { code?: string }, socket: Socket) {
+    // A client that drops its connection (often an idle keep-alive one) sent nothing malformed:
+    // no answer is possible and nothing is worth a warning.
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+      socket.destroy()
+      return
+    }
     const status =
       err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
     notice({

@@ -2,7 +2,9 @@
  * Requests two parsers could read differently are refused before anything reaches the upstream.
  * Sent over raw sockets: HTTP clients refuse to write most of them.
  */
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { noticeChannel, type NoticeMessage } from '../../src/telemetry/channels.js'
 import type { Gateway } from '../../src/proxy/gateway.js'
 import { rawGet, rawRequest, startGw, startUpstream, type Upstream } from './helpers.js'
 
@@ -113,5 +115,27 @@ describe('proxy: request framing', () => {
 
   it('refuses a request without a Host header with 400', async () => {
     await refused(['GET /a HTTP/1.1', 'Connection: close'], 400)
+  })
+
+  it('does not warn about a client that resets its connection, but does about garbage', async () => {
+    const notices: NoticeMessage[] = []
+    const onNotice = (m: unknown) => notices.push(m as NoticeMessage)
+    noticeChannel.subscribe(onNotice)
+    try {
+      // A keep-alive connection that answered one request, then reset by the client (RST).
+      const socket = connect(gw.port, '127.0.0.1')
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+      socket.write(`GET /kept HTTP/1.1\r\nHost: 127.0.0.1:${gw.port}\r\n\r\n`)
+      await new Promise<void>((resolve) => socket.once('data', () => resolve()))
+      socket.resetAndDestroy()
+      await new Promise((r) => setTimeout(r, 100))
+      expect(notices.filter((n) => n.kind === 'client-error')).toEqual([])
+      // The same channel still reports a request no parser can read.
+      await rawRequest(gw.port, 'NOT HTTP AT ALL\r\n\r\n')
+      await new Promise((r) => setTimeout(r, 50))
+      expect(notices.filter((n) => n.kind === 'client-error')).toHaveLength(1)
+    } finally {
+      noticeChannel.unsubscribe(onNotice)
+    }
   })
 })
