@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Config } from '../config/schema.js'
 import { ACTIONS, type Action, type FacetValues } from '../engine/types.js'
+import { isSecretDigest, secretDigest } from '../identity/facets.js'
 import { flagKey, parseFlagKey } from '../identity/flags.js'
 import type { Gateway } from '../proxy/gateway.js'
 import type { Metrics } from '../telemetry/metrics.js'
@@ -127,9 +128,9 @@ export const API: Readonly<Record<string, Handler>> = {
   },
 
   'GET /api/identity': async (_req, res, url, p) => {
-    const facet = facetParam(url.searchParams.get('facet'))
-    const value = url.searchParams.get('value')
-    if (!value) throw new HttpError(400, 'expected ?facet=<facet>&value=<value>')
+    const raw = url.searchParams.get('value')
+    if (!raw) throw new HttpError(400, 'expected ?facet=<facet>&value=<value>')
+    const { name: facet, value } = eventFacet(facetParam(url.searchParams.get('facet')), raw)
     const view = describeIdentity(p.recent, facet, value)
     const keys = [
       flagKey(facet, value),
@@ -197,7 +198,7 @@ export function filterFrom(url: URL): EventFilter {
     ...(q.get('rule') ? { rule: q.get('rule')! } : {}),
     ...(q.get('route') ? { route: q.get('route')! } : {}),
     ...(q.get('q') ? { text: q.get('q')! } : {}),
-    ...(facet !== null && value ? { facet: { name: facetParam(facet), value } } : {}),
+    ...(facet !== null && value ? { facet: eventFacet(facetParam(facet), value) } : {}),
     ...(q.has('after') ? { after: number(url, 'after', 0, Number.MAX_SAFE_INTEGER, 0) } : {}),
     ...(q.has('since') ? { since: number(url, 'since', 0, Number.MAX_SAFE_INTEGER, 0) } : {}),
   }
@@ -222,9 +223,19 @@ export function facetValues(raw: unknown): FacetValues {
     if (!values.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 512))
       throw new HttpError(400, `facets.${name}: expected a string or a list of strings`)
     n += values.length
-    out[name] = values as string[]
+    // Session ids and API keys are known by their digest only: accept the value or the digest.
+    out[name] =
+      name === 'session' || name === 'apiKey'
+        ? (values as string[]).map((x) => (isSecretDigest(x) ? x : secretDigest(x)))
+        : (values as string[])
   }
   if (n === 0) throw new HttpError(400, 'expected at least one facet value')
   if (n > 100) throw new HttpError(400, 'at most 100 facet values at once')
   return out
+}
+
+/** An events filter on a facet; a session id or API key is matched by its digest. */
+function eventFacet<N extends string>(name: N, value: string): { name: N; value: string } {
+  const secret = (name === 'session' || name === 'apiKey') && !isSecretDigest(value)
+  return { name, value: secret ? secretDigest(value) : value }
 }

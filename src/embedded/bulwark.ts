@@ -20,7 +20,7 @@ import {
   type RequestContext,
   type Verdict,
 } from '../engine/types.js'
-import { canonicalAccount } from '../identity/facets.js'
+import { canonicalAccount, secretDigest } from '../identity/facets.js'
 import { createStore } from '../store/create.js'
 import type { Store } from '../store/store.js'
 import { decisionChannel, notice } from '../telemetry/channels.js'
@@ -172,8 +172,9 @@ export async function createBulwark(opts: BulwarkOptions): Promise<Bulwark> {
       const account = canonicalAccount(who.account)
       if (account !== undefined) id.account = account
     }
-    if (who.session) id.session = who.session
-    if (who.apiKey) id.apiKey = who.apiKey
+    // Credentials are known by their digest only, as in the proxy.
+    if (who.session) id.session = secretDigest(who.session)
+    if (who.apiKey) id.apiKey = secretDigest(who.apiKey)
   }
 
   function finish(p: WithState<Prepared>, decision: Decision): Inspection {

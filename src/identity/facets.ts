@@ -61,6 +61,22 @@ export function canonicalAccount(v: string): string | undefined {
  * const facets = identityFacets(spec)
  * const getAccount = facets.getter('account')
  */
+/**
+ * Session ids and API keys are credentials: Bulwark keys its state, flags, events and logs on
+ * this digest of them (`~` and 22 base64url characters of SHA-256), never on the value, so a log
+ * line, a Redis key or the dashboard cannot be replayed against the API.
+ * @example
+ * secretDigest('s3cr3t-session') // '~…' (23 characters)
+ */
+export function secretDigest(value: string): string {
+  return `~${sha256(value).slice(0, 22)}`
+}
+
+/** Whether `value` already is a {@link secretDigest} (the admin API accepts both forms). */
+export function isSecretDigest(value: string): boolean {
+  return /^~[A-Za-z0-9_-]{22}$/.test(value)
+}
+
 export function identityFacets(spec: IdentitySpec) {
   const accountFromBody = spec.account.flatMap((s) => ('body' in s ? [s] : []))
   const bodyRoutes = compileRoutes(
@@ -70,6 +86,23 @@ export function identityFacets(spec: IdentitySpec) {
   const fpHeaders = spec.fingerprint.headers
   const fpCache = new Map<string, string>()
   const fpSet = new Set(fpHeaders)
+  // Clients send the same cookie and key request after request: digest each distinct one once.
+  const secretCache = new Map<string, string>()
+  function digest(value: string): string {
+    let d = secretCache.get(value)
+    if (d === undefined) {
+      if (secretCache.size >= 10_000) secretCache.clear()
+      secretCache.set(value, (d = secretDigest(value)))
+    }
+    return d
+  }
+  const apiKeyHeader = spec.apiKey?.header ?? 'x-api-key'
+
+  /** The API key exactly as sent (for canary checks); the `apiKey` facet is its digest. */
+  function apiKeyValue(ctx: RequestContext): string | undefined {
+    const v = ctx.headers[apiKeyHeader]
+    return typeof v === 'string' && v !== '' ? v : undefined
+  }
 
   function account(ctx: RequestContext): MaybePromise<FacetValue> {
     const id = ctx.identity
@@ -164,18 +197,16 @@ export function identityFacets(spec: IdentitySpec) {
         return (ctx) => {
           if (ctx.identity.session !== undefined) return ctx.identity.session
           const v = cookie(ctx, name)
-          if (typeof v === 'string') ctx.identity.session = v
-          return v
+          return typeof v === 'string' ? (ctx.identity.session = digest(v)) : v
         }
       }
       case 'apiKey': {
-        const name = spec.apiKey?.header ?? 'x-api-key'
+        const name = apiKeyHeader
         return (ctx) => {
           if (ctx.identity.apiKey !== undefined) return ctx.identity.apiKey
           const v = ctx.headers[name]
           if (Array.isArray(v)) return new Refusal(`header ${name} given more than once`)
-          if (v) ctx.identity.apiKey = v
-          return v || undefined
+          return v ? (ctx.identity.apiKey = digest(v)) : undefined
         }
       }
     }
@@ -219,7 +250,7 @@ export function identityFacets(spec: IdentitySpec) {
     throw new TypeError(`unknown facet ${JSON.stringify(ref)}`)
   }
 
-  return { getter }
+  return { getter, apiKeyValue }
 }
 
 export type IdentityFacets = ReturnType<typeof identityFacets>

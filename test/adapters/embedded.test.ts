@@ -17,6 +17,7 @@ import {
 } from '../../src/index.js'
 import { MemoryStore } from '../../src/store/memory.js'
 import { decisions, POLICY } from './helpers.js'
+import { secretDigest } from '../../src/identity/facets.js'
 
 const T0 = 1_800_000_000_000
 let open: Bulwark[] = []
@@ -208,7 +209,7 @@ describe('identify: the app says who the user is', () => {
     const p = b.prepare(get('/orders'))
     expect(p.refusal).toBeUndefined()
     b.identify(p, { account: 'dave', session: 's1' })
-    expect(p.context.identity).toMatchObject({ account: 'dave', session: 's1' })
+    expect(p.context.identity).toMatchObject({ account: 'dave', session: secretDigest('s1') })
     expect(isAllowed(await b.inspect(p))).toBe(true)
     expect(() => b.identify(p, { account: 'eve' })).toThrow(
       new TypeError('identify(): the request was inspected already; identify it before inspect()'),

@@ -7,6 +7,7 @@ import diagnostics_channel from 'node:diagnostics_channel'
 import { describe, expect, it } from 'vitest'
 import { createEngine } from '../../src/engine/engine.js'
 import type { Decision, RequestContext } from '../../src/engine/types.js'
+import { secretDigest } from '../../src/identity/facets.js'
 import { flagKey, parseFlagValue } from '../../src/identity/flags.js'
 import { deriveCanaries } from '../../src/layers/deception/canary.js'
 import { DeceptionSpec } from '../../src/layers/deception/spec.js'
@@ -223,7 +224,13 @@ describe('deception: honeypot routes', () => {
         expiresAt: T0 + 600_000,
       })
     }
-    expect(ctx.identity).toMatchObject({ session: 's-123', apiKey: 'k-123' })
+    // Credentials are known by their digest only: flags, keys and events never hold the value.
+    expect(ctx.identity).toMatchObject({
+      session: secretDigest('s-123'),
+      apiKey: secretDigest('k-123'),
+    })
+    expect(ctx.identity.session).toMatch(/^~[\w-]{22}$/)
+    expect(JSON.stringify(ctx.identity)).not.toMatch(/s-123|k-123/)
     expect(ctx.identity.fingerprint).toMatch(/^\S{16}$/)
     t.advance(600_000)
     expect(Object.values(t.flags(ctx)).every((v) => v === undefined)).toBe(true)
@@ -503,7 +510,7 @@ describe('deception: canary credentials', () => {
       'GET /api/x',
       client(20, { headers: { 'x-api-key': canary('api-key') } }),
     )
-    expect(ctx.identity.apiKey).toBe(canary('api-key'))
+    expect(ctx.identity.apiKey).toBe(secretDigest(canary('api-key')))
     expect(t.flags(ctx).apiKey).toBeDefined()
   })
 

@@ -228,7 +228,7 @@ export const deception: LayerType<DeceptionSpec> = {
         const q = fields.inQuery(ctx, hits)
         if (q) return sprung(ctx, q.trap, `hidden field "${q.name}" filled in the query`)
         know(ctx)
-        const key = ctx.identity.apiKey
+        const key = deps.facets.apiKeyValue(ctx)
         const c = scanCanaries(ctx) ?? (key === undefined ? undefined : canaries.lookup(key))
         if (c) return canary(ctx, c, 'the headers or query')
         // An enforced chaos answer ends the check; otherwise the body traps get their turn.
