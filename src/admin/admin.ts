@@ -23,7 +23,6 @@ import { authorize, Sessions, sessionCookie, tokenMatches } from './auth.js'
 import { subscribeFeed } from './feed.js'
 import { FlagIndex } from './flags.js'
 import { HttpError, json, readJson } from './http.js'
-import { countInFlight } from './in-flight.js'
 import { isLoopback } from './loopback.js'
 import { defaultWebRoot, staticFiles } from './static.js'
 import { EventStream } from './sse.js'
@@ -81,9 +80,8 @@ export async function startAdmin(opts: AdminOptions): Promise<Admin> {
   let sessions = token ? new Sessions(token) : undefined
   const now = opts.now ?? Date.now
   const gw = opts.gateway
-  const inFlight = countInFlight(gw.server)
   const metrics = createMetrics({
-    inFlight: () => inFlight.value,
+    inFlight: () => gw.inFlight,
     tarpit: () => gw.tarpit,
     ...(opts.processMetrics === false ? { process: false } : {}),
   })
@@ -183,7 +181,6 @@ export async function startAdmin(opts: AdminOptions): Promise<Admin> {
     server.once('error', (err: NodeJS.ErrnoException) => {
       unsubscribe()
       metrics.close()
-      inFlight.stop()
       reject(
         new BulwarkError(
           'ERR_LISTEN',
@@ -216,7 +213,6 @@ export async function startAdmin(opts: AdminOptions): Promise<Admin> {
     async close() {
       unsubscribe()
       metrics.close()
-      inFlight.stop()
       stream.close()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())

@@ -41,6 +41,8 @@ export interface Gateway {
   readonly engine: Engine
   /** Delayed answers held now, and the caps (`deception.tarpit`). */
   readonly tarpit: TarpitStats
+  /** Requests received and not yet answered (or abandoned by their client). */
+  readonly inFlight: number
   /**
    * Swaps in a new config atomically: requests already in flight finish under the old one.
    * Throws (and keeps the old config) when the new one cannot be compiled.
@@ -198,6 +200,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       return core.runtime.engine
     },
     tarpit,
+    get inFlight() {
+      return core.inFlight
+    },
     async reload(next: Config) {
       const old = core.runtime
       const rt = compile(next, clock, opts.configDir, old)

@@ -98,7 +98,8 @@ describe('proxy: graceful shutdown', () => {
       request(`${url}/slow`, { dispatcher: agent }),
     )
     expect(await tryConnect(gw.port)).toBe('ECONNREFUSED')
-    // close() is still waiting for the request in flight.
+    // close() is still waiting for the request in flight, which the gateway counts.
+    expect(gw.inFlight).toBe(1)
     order.push('released')
     release.resolve()
     const res = await response
@@ -108,6 +109,7 @@ describe('proxy: graceful shutdown', () => {
     expect(await res.body.text()).toBe('done')
     await within(closed, 10_000, 'close() did not resolve after the last request finished')
     expect(order).toEqual(['released', 'closed'])
+    expect(gw.inFlight).toBe(0)
   })
 
   it('does not cut a large in-flight response short', async () => {
