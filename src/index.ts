@@ -13,6 +13,8 @@ export { createEngine, type Engine, type EngineOptions } from './engine/engine.j
 export type { RawRequest, PreparedRequest } from './engine/context.js'
 export { toEffect, errorBody } from './engine/effect.js'
 export { combine } from './engine/decision.js'
+export { enrollTotp } from './layers/auth/enroll-totp.js'
+export type { TotpEnrolment } from './layers/auth/totp.js'
 export { loadGatewayConfig, parseGatewayConfig } from './config/gateway-config.js'
 export { ConfigSpec, type Config } from './config/schema.js'
 export {

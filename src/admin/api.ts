@@ -7,6 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Config } from '../config/schema.js'
 import { ACTIONS, type Action, type FacetValues } from '../engine/types.js'
 import { isSecretDigest, secretDigest } from '../identity/facets.js'
+import { enrollTotp } from '../layers/auth/enroll-totp.js'
+import type { AuthLayer } from '../layers/auth/layer.js'
 import { flagKey, parseFlagKey } from '../identity/flags.js'
 import type { Gateway } from '../proxy/gateway.js'
 import type { Metrics } from '../telemetry/metrics.js'
@@ -144,6 +146,23 @@ export const API: Readonly<Record<string, Handler>> = {
     const body = await readJson(req)
     const facets = facetValues(body.facets)
     json(res, 200, await unblock(p.gateway.engine, facets, p.flags, p.now()))
+  },
+
+  /**
+   * Enrols an account for the built-in TOTP step-up: a new secret (replacing any earlier one),
+   * stored sealed; the answer carries the secret and the `otpauth://` URI to show as a QR code,
+   * once (`cache-control: no-store`).
+   */
+  'POST /api/totp/enroll': async (req, res, _url, p) => {
+    const body = await readJson(req)
+    const account = body.account
+    if (typeof account !== 'string' || account.trim() === '' || account.length > 512)
+      throw new HttpError(400, 'expected { "account": "<the token subject to enrol>" }')
+    const engine = p.gateway.engine
+    if (!engine.layers.some((l) => l.name === 'auth' && (l as AuthLayer).enrollTotp))
+      throw new HttpError(409, 'this config has no auth.totp block: TOTP step-up is off')
+    const { secret, otpauthUrl } = await enrollTotp(engine, account)
+    json(res, 200, { account, secret, otpauthUrl })
   },
 
   'POST /api/reload': async (_req, res, _url, p) => {
