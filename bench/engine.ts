@@ -4,6 +4,7 @@
  * `--redis` (and redis-server on PATH), on a real Redis started for the run.
  */
 import { spawn } from 'node:child_process'
+import { PassThrough } from 'node:stream'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { loadGatewayConfig } from '../src/config/gateway-config.js'
@@ -11,6 +12,11 @@ import { ConfigSpec } from '../src/config/schema.js'
 import type { RawRequest } from '../src/engine/context.js'
 import { createEngine } from '../src/engine/engine.js'
 import { toEffect } from '../src/engine/effect.js'
+import type { Decision } from '../src/engine/types.js'
+import { startAdmin } from '../src/admin/admin.js'
+import { startGateway } from '../src/proxy/gateway.js'
+import { decisionChannel } from '../src/telemetry/channels.js'
+import { createLogger, subscribeLog } from '../src/telemetry/log.js'
 import { upstreamHeaders } from '../src/proxy/forward.js'
 import { MemoryStore } from '../src/store/memory.js'
 import { RedisStore } from '../src/store/redis.js'
@@ -98,6 +104,30 @@ async function main() {
     const { ctx } = demo.prepare(rawGet(`/api/products/${i % 50}`, i))
     return demo.inspect(ctx)
   })
+
+  // The data path's cost of the admin listener: what its subscribers (metrics, recent events,
+  // traffic summary, live feed) add to every request's decision event, next to the log's.
+  const outcome = { status: 200, ms: 2, byGateway: false }
+  const published = (i: number) => {
+    const { ctx } = empty.prepare(rawGet('/api/products/7', i))
+    const decision = empty.inspect(ctx) as Decision
+    empty.observe(ctx, outcome, decision)
+    if (decisionChannel.hasSubscribers) decisionChannel.publish({ ctx, decision, outcome })
+  }
+  const log = subscribeLog(createLogger('info', new PassThrough()), false)
+  console.log('\nadmin listener (per request: prepare + inspect + observe + decision event)')
+  await measure('log subscriber only', 300_000, published)
+  const gw = await startGateway(empty.config, { port: 0, host: '127.0.0.1' })
+  const admin = await startAdmin({
+    config: { ...empty.config.admin, enabled: true },
+    gateway: gw,
+    port: 0,
+    processMetrics: false,
+  })
+  await measure('log + admin subscribers', 300_000, published)
+  await admin.close()
+  await gw.close()
+  log.unsubscribe()
 
   const limit: Limit = { algorithm: 'gcra', limit: 1_000_000, windowMs: 60_000 }
   const sliding: Limit = { algorithm: 'sliding-window', limit: 1_000_000, windowMs: 60_000 }
