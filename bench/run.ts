@@ -246,6 +246,7 @@ async function measure(
   scenario: Scenario,
   options: Options,
   round: number,
+  seq = -1,
 ): Promise<RunSample> {
   const cpu0 = readCpuMicros(target.handle.pid)
   const up0 = readCpuMicros(upstream.pid)
@@ -274,6 +275,7 @@ async function measure(
   const otherUs = busy0 === null || busy1 === null ? null : Math.max(0, busy1 - busy0 - ownUs)
   return {
     round,
+    seq,
     ...load,
     cpuUsPerReq: cpuUs === null || load.requests === 0 ? null : cpuUs / load.requests,
     cpuPercent: cpuUs === null ? null : (cpuUs / wallUs) * 100,
@@ -332,23 +334,34 @@ async function runScenario(
     }
   }
 
+  // The baseline runs between every two other targets (B t1 B t2 B … tn B): each target's run
+  // is compared with the baseline runs on either side of it, so the machine's drift cancels.
+  const base = live.find((t) => t.spec.name === BASELINE)
+  const others = live.filter((t) => t !== base)
+  let seq = 0
+  const run = async (t: LiveTarget, round: number) => {
+    if (!alive(t)) return
+    const sample = await measure(t, upstream, scenario, options, round, seq++)
+    result(t).runs.push(sample)
+    trimLog(t.handle)
+    process.stderr.write(
+      `  round ${round + 1}/${options.rounds}  ${t.spec.name.padEnd(18)} ` +
+        `${sample.reqPerSec.toFixed(0).padStart(7)} req/s  ` +
+        `${sample.cpuUsPerReq === null ? '-' : sample.cpuUsPerReq.toFixed(1)} CPU µs/req  ` +
+        `load-gen ${sample.loadGenCpuPercent.toFixed(0)}% CPU  ` +
+        `other ${sample.otherCpuPercent === null ? '-' : sample.otherCpuPercent.toFixed(0)}% CPU\n`,
+    )
+    await sleep(200)
+  }
   for (let round = 0; round < options.rounds; round++) {
     // Rotate the order every round so no target always runs first (or right after another).
-    const order = live.map((_, i) => live[(i + round) % live.length])
+    const order = others.map((_, i) => others[(i + round) % others.length]!)
+    if (round === 0 && base) await run(base, round)
     for (const t of order) {
-      if (!alive(t)) continue
-      const sample = await measure(t, upstream, scenario, options, round)
-      result(t).runs.push(sample)
-      trimLog(t.handle)
-      process.stderr.write(
-        `  round ${round + 1}/${options.rounds}  ${t.spec.name.padEnd(18)} ` +
-          `${sample.reqPerSec.toFixed(0).padStart(7)} req/s  ` +
-          `${sample.cpuUsPerReq === null ? '-' : sample.cpuUsPerReq.toFixed(1)} CPU µs/req  ` +
-          `load-gen ${sample.loadGenCpuPercent.toFixed(0)}% CPU  ` +
-          `other ${sample.otherCpuPercent === null ? '-' : sample.otherCpuPercent.toFixed(0)}% CPU\n`,
-      )
-      await sleep(200)
+      await run(t, round)
+      if (base) await run(base, round)
     }
+    if (!base && order.length === 0) break
   }
 
   const baselineRuns = results.find((r) => r.name === BASELINE)?.runs ?? []

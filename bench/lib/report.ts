@@ -7,8 +7,14 @@ import { median } from './stats.js'
 
 /** One measured run of one target: the load result plus CPU accounting. */
 export interface RunSample extends LoadResult {
-  /** Round index, 0-based; runs of the same round are paired for ratios. */
+  /** Round index, 0-based. */
   round: number
+  /**
+   * Order of the run in the whole bench (0, 1, 2…). A target's run is compared with the baseline
+   * runs right before and after it, so the machine's drift (which on a shared machine is often
+   * larger than the difference being measured) cancels out.
+   */
+  seq: number
   /** CPU time (user + system) of the target process per response, in µs. */
   cpuUsPerReq: number | null
   /** CPU time of the target process over wall time, in % of one core. */
@@ -79,16 +85,25 @@ function pairedRatios(
 ): number[] {
   const ratios: number[] = []
   for (const run of runs) {
-    const base = baseline.find((b) => b.round === run.round)
+    // The baseline runs adjacent in time: their mean cancels a linear drift of the machine.
+    let before: RunSample | undefined
+    let after: RunSample | undefined
+    for (const b of baseline) {
+      if (b.seq < run.seq && (before === undefined || b.seq > before.seq)) before = b
+      if (b.seq > run.seq && (after === undefined || b.seq < after.seq)) after = b
+    }
+    const values = [before, after]
+      .map((b) => (b === undefined ? null : pick(b)))
+      .filter((v): v is number => v !== null && v > 0)
     const a = pick(run)
-    const b = base === undefined ? null : pick(base)
-    if (a !== null && b !== null && b > 0) ratios.push(a / b)
+    if (a === null || values.length === 0) continue
+    ratios.push(a / (values.reduce((x, y) => x + y, 0) / values.length))
   }
   return ratios
 }
 
 /**
- * Summarises a target's runs; ratios use the baseline's runs of the same rounds.
+ * Summarises a target's runs; each ratio uses the baseline's runs just before and after it.
  *
  * @param runs - The target's runs.
  * @param baseline - The baseline's runs in the same scenario (empty when it was not measured).
