@@ -13,6 +13,7 @@ import { flagKey, parseFlagKey, parseFlagValue } from '../identity/flags.js'
 import type { Store } from '../store/store.js'
 import type { NoticeMessage } from '../telemetry/channels.js'
 import { CLIENT_FACETS, type ClientFacet, type RecentEvent } from '../telemetry/recent.js'
+import { OrderedMap } from '../store/ordered-map.js'
 
 export interface FlagInfo {
   readonly key: string
@@ -41,7 +42,7 @@ const MAX_NOTED = 10_000
 
 /** Flags announced by `flag` notices, newest last, bounded. */
 export class FlagIndex {
-  readonly #noted = new Map<string, Noted>()
+  readonly #noted = new OrderedMap<string, Noted>()
 
   /** Records a `flag` notice: `{ key, reason?, rule?, ttlMs? | expiresAt? }`. */
   noted(n: NoticeMessage, now: number): void {
@@ -53,7 +54,7 @@ export class FlagIndex {
           ? now + n.ttlMs
           : undefined
     this.#noted.delete(n.key)
-    if (this.#noted.size >= MAX_NOTED) this.#noted.delete(this.#noted.keys().next().value!)
+    if (this.#noted.size >= MAX_NOTED) this.#noted.deleteOldest()
     this.#noted.set(n.key, {
       at: now,
       ...(typeof n.reason === 'string' ? { reason: n.reason } : {}),

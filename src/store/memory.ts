@@ -7,6 +7,7 @@
 import { gcra } from './gcra.js'
 import { roll, slidingWindow, type WindowState } from './sliding-window.js'
 import type { Limit, LimitResult, Store } from './store.js'
+import { OrderedMap } from './ordered-map.js'
 
 export interface MemoryStoreOptions {
   /** Most keys kept across all kinds of state (default 1,000,000). */
@@ -52,11 +53,11 @@ export class MemoryStore implements Store {
   readonly maxKeys: number
   readonly maxMembers: number
   /** GCRA: key → theoretical arrival time. Expired once it is in the past. */
-  readonly #tats = new Entries<number>()
-  readonly #windows = new Entries<Windowed>()
-  readonly #distinct = new Entries<DistinctState>()
-  readonly #flags = new Entries<FlagState>()
-  readonly #scores = new Entries<ScoreState>()
+  readonly #tats = new OrderedMap<string, number>()
+  readonly #windows = new OrderedMap<string, Windowed>()
+  readonly #distinct = new OrderedMap<string, DistinctState>()
+  readonly #flags = new OrderedMap<string, FlagState>()
+  readonly #scores = new OrderedMap<string, ScoreState>()
 
   constructor(opts: MemoryStoreOptions = {}) {
     const maxKeys = opts.maxKeys ?? 1_000_000
@@ -191,7 +192,13 @@ export class MemoryStore implements Store {
   }
 
   /** Writes `key` as the newest entry, sweeping a few expired entries and enforcing maxKeys. */
-  #put<V>(map: Entries<V>, key: string, value: V, now: number, expired: (v: V) => boolean) {
+  #put<V>(
+    map: OrderedMap<string, V>,
+    key: string,
+    value: V,
+    now: number,
+    expired: (v: V) => boolean,
+  ) {
     if (map.has(key)) map.delete(key)
     else {
       for (let n = 0; n < SWEEP; n++) {
@@ -206,7 +213,7 @@ export class MemoryStore implements Store {
   }
 
   /** Drops the least recently written key, from `prefer` first. */
-  #evict(prefer: Entries<unknown>) {
+  #evict(prefer: OrderedMap<string, unknown>) {
     const from =
       prefer.size > 0
         ? prefer
@@ -215,40 +222,5 @@ export class MemoryStore implements Store {
           )
     const oldest = from?.oldest()
     if (oldest) from!.delete(oldest[0])
-  }
-}
-
-/**
- * A Map that finds its oldest entry in O(1). `map.keys().next()` does not: V8 leaves deleted
- * slots in place until the table is rehashed and every new iterator walks over them, so with
- * deletions at the head (expiry, eviction) each lookup cost O(deleted) and a store at its
- * `maxKeys` bound slowed to tens of µs per write. One long-lived iterator walks forward instead.
- */
-class Entries<V> extends Map<string, V> {
-  #cursor: Iterator<[string, V]> | undefined
-  /** Where the cursor stopped: the oldest entry, until it is deleted. */
-  #head: [string, V] | undefined
-
-  /** The least recently written entry (every write re-inserts its key). */
-  oldest(): [string, V] | undefined {
-    if (this.#head) return this.#head
-    let next = this.#cursor?.next()
-    if (!next || next.done) {
-      this.#cursor = this.entries()
-      next = this.#cursor.next()
-    }
-    if (next.done) return undefined
-    return (this.#head = next.value)
-  }
-
-  override delete(key: string): boolean {
-    if (this.#head?.[0] === key) this.#head = undefined
-    return super.delete(key)
-  }
-
-  override clear(): void {
-    this.#cursor = undefined
-    this.#head = undefined
-    super.clear()
   }
 }

@@ -3,6 +3,7 @@
  * (oldest written evicted first, like the memory store) and never serving an entry past its
  * expiry, which the verifier sets to min(`exp`, now + `cache.maxAge`).
  */
+import { OrderedMap } from '../../store/ordered-map.js'
 
 interface Entry<V> {
   readonly value: V
@@ -17,7 +18,7 @@ interface Entry<V> {
  */
 export class TokenCache<V> {
   readonly maxEntries: number
-  readonly #map = new Map<string, Entry<V>>()
+  readonly #map = new OrderedMap<string, Entry<V>>()
 
   constructor(maxEntries: number) {
     if (!Number.isInteger(maxEntries) || maxEntries < 0)
@@ -43,7 +44,7 @@ export class TokenCache<V> {
     if (this.#map.has(key)) this.#map.delete(key)
     else if (this.#map.size >= this.maxEntries) {
       // The oldest entry goes first; if it has already expired, so much the better.
-      this.#map.delete(this.#map.keys().next().value!)
+      this.#map.deleteOldest()
     }
     this.#map.set(key, { value, expiresAt })
   }

@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { BehaviorSpec } from './spec.js'
+import { OrderedMap } from '../../store/ordered-map.js'
 
 export type SignalName = keyof BehaviorSpec['signals']
 
@@ -106,7 +107,7 @@ export class Tracker {
 
 /** A bounded map of trackers: the least recently seen client is forgotten first. */
 export class Trackers {
-  readonly #map = new Map<string, Tracker>()
+  readonly #map = new OrderedMap<string, Tracker>()
   readonly #max: number
   readonly #spec: BehaviorSpec
 
@@ -121,7 +122,7 @@ export class Trackers {
       this.#map.delete(key)
     } else {
       t = new Tracker(this.#spec.regularity.samples, this.#spec.errors.samples)
-      if (this.#map.size >= this.#max) this.#map.delete(this.#map.keys().next().value!)
+      if (this.#map.size >= this.#max) this.#map.deleteOldest()
     }
     this.#map.set(key, t)
     return t

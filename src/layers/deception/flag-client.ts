@@ -14,6 +14,7 @@ import {
 } from '../../identity/flags.js'
 import { notice } from '../../telemetry/channels.js'
 import type { Store } from '../../store/store.js'
+import { OrderedMap } from '../../store/ordered-map.js'
 
 const MAX_NOTICED = 10_000
 const NOTICE_EVERY = 60_000
@@ -36,7 +37,7 @@ export function storeFailed(err: unknown, what: string): void {
  */
 export function clientFlagger(store: Store, facets: readonly FlagFacet[]) {
   const keep = facets.length === FLAG_FACETS.length ? undefined : new Set(facets)
-  const noticed = new Map<string, number>()
+  const noticed = new OrderedMap<string, number>()
 
   return function flagClient(
     identity: Readonly<Identity>,
@@ -56,7 +57,7 @@ export function clientFlagger(store: Store, facets: readonly FlagFacet[]) {
     for (const key of identityFlagKeys(id)) {
       const last = noticed.get(key)
       if (last !== undefined && now - last < NOTICE_EVERY) continue
-      if (noticed.size >= MAX_NOTICED) noticed.delete(noticed.keys().next().value!)
+      if (noticed.size >= MAX_NOTICED) noticed.deleteOldest()
       noticed.delete(key)
       noticed.set(key, now)
       notice({ kind: 'flag', level: 'info', msg: reason, key, rule, reason, expiresAt })

@@ -20,6 +20,7 @@ import { notice } from '../../telemetry/channels.js'
 import type { LayerType } from '../layer-type.js'
 import { rateLimitHeaders } from './headers.js'
 import { LimitsSpec, type LimitRuleSpec } from './spec.js'
+import { OrderedMap } from '../../store/ordered-map.js'
 
 interface Rule {
   readonly spec: LimitRuleSpec
@@ -75,7 +76,7 @@ export const limits: LayerType<LimitsSpec> = {
     )
     // rlf's inMemoryBlockOnConsumed: a key already over its limit is answered from memory
     // until it resets, so a flood against one key does not hammer Redis.
-    const blocked = new Map<string, Blocked>()
+    const blocked = new OrderedMap<string, Blocked>()
     const lastNotice = new Map<string, number>()
 
     function verdictFor(rule: Rule, key: string, r: LimitResult): Verdict {
@@ -211,7 +212,7 @@ export const limits: LayerType<LimitsSpec> = {
     }
 
     function remember(key: string, entry: Blocked) {
-      if (blocked.size >= MAX_BLOCKED) blocked.delete(blocked.keys().next().value!)
+      if (blocked.size >= MAX_BLOCKED) blocked.deleteOldest()
       blocked.set(key, entry)
     }
 
