@@ -17,12 +17,16 @@ export class Tracker {
   gapCount = 0
   readonly statuses: Uint16Array
   statusCount = 0
-  /** Per route template: last numeric id, its stride, and how many equal strides in a row. */
-  readonly sweeps = new Map<string, { last: number; stride: number; run: number }>()
+  /**
+   * Per route template: last numeric id, its stride, and how many equal strides in a row.
+   * Made on first use, like `rates` and `fired`: under IP rotation most clients are seen once,
+   * and a tracker is then the allocation that matters.
+   */
+  sweeps: Map<string, { last: number; stride: number; run: number }> | undefined = undefined
   /** Per velocity rule: window start and count. */
-  readonly rates = new Map<number, { start: number; count: number }>()
+  rates: Map<number, { start: number; count: number }> | undefined = undefined
   /** When each accumulating signal last fired, for the cooldown. */
-  readonly fired = new Map<SignalName, number>()
+  fired: Map<SignalName, number> | undefined = undefined
 
   constructor(gapSamples: number, statusSamples: number) {
     this.gaps = new Float64Array(gapSamples)
@@ -73,10 +77,11 @@ export class Tracker {
 
   /** Records a numeric id on a templated route; true when ids advance by a constant small step. */
   id(route: string, value: number, spec: BehaviorSpec['sweep']): boolean {
-    const s = this.sweeps.get(route)
+    const sweeps = (this.sweeps ??= new Map())
+    const s = sweeps.get(route)
     if (!s) {
-      if (this.sweeps.size >= 16) this.sweeps.delete(this.sweeps.keys().next().value!)
-      this.sweeps.set(route, { last: value, stride: 0, run: 0 })
+      if (sweeps.size >= 16) sweeps.delete(sweeps.keys().next().value!)
+      sweeps.set(route, { last: value, stride: 0, run: 0 })
       return false
     }
     const stride = value - s.last
@@ -91,16 +96,18 @@ export class Tracker {
 
   /** Counts a request against a velocity rule; true when over its norm. */
   rate(rule: number, limit: number, windowMs: number, now: number): boolean {
-    let r = this.rates.get(rule)
-    if (!r || now - r.start >= windowMs) this.rates.set(rule, (r = { start: now, count: 0 }))
+    const rates = (this.rates ??= new Map())
+    let r = rates.get(rule)
+    if (!r || now - r.start >= windowMs) rates.set(rule, (r = { start: now, count: 0 }))
     return ++r.count > limit
   }
 
   /** True when `signal` may fire now (and records that it did). */
   cool(signal: SignalName, now: number, cooldownMs: number): boolean {
-    const last = this.fired.get(signal)
+    const fired = (this.fired ??= new Map())
+    const last = fired.get(signal)
     if (last !== undefined && now - last < cooldownMs) return false
-    this.fired.set(signal, now)
+    fired.set(signal, now)
     return true
   }
 }
