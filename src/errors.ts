@@ -6,7 +6,9 @@
  * - misuse of the API throws `TypeError` at once, naming the option;
  * - config problems throw {@link ConfigError} while loading or compiling (never on the hot path;
  *   a reload that fails keeps the old engine);
- * - hostile or malformed requests are data, not exceptions: they become a block verdict.
+ * - hostile or malformed requests are data, not exceptions: they become a block verdict;
+ * - bad input to `bulwark audit` / `replay` (a log or OpenAPI file) throws `InputError`
+ *   (src/logs/input-error.ts), which the CLI prints before exiting 1.
  */
 export type BulwarkErrorCode =
   | 'ERR_CONFIG_INVALID'
@@ -18,6 +20,10 @@ export type BulwarkErrorCode =
   | 'ERR_UPSTREAM_UNREACHABLE'
   | 'ERR_UPSTREAM_TIMEOUT'
   | 'ERR_LISTEN'
+  | 'ERR_LOG_UNREADABLE'
+  | 'ERR_LOG_EMPTY'
+  | 'ERR_OPENAPI_UNREADABLE'
+  | 'ERR_OPENAPI_INVALID'
 
 export class BulwarkError extends Error {
   readonly code: BulwarkErrorCode

@@ -3,20 +3,23 @@
  * or used. The CLI prints the message and exits 1. (Config problems stay `ConfigError`.)
  * @see ../../docs/audit-replay.md#exit-codes
  */
-export type InputErrorCode =
-  'ERR_LOG_UNREADABLE' | 'ERR_LOG_EMPTY' | 'ERR_OPENAPI_UNREADABLE' | 'ERR_OPENAPI_INVALID'
+import { BulwarkError, type BulwarkErrorCode } from '../errors.js'
+
+/** The catalogue's codes for bad input to `audit` and `replay` (docs/errors.md). */
+export type InputErrorCode = Extract<
+  BulwarkErrorCode,
+  `ERR_LOG_${string}` | `ERR_OPENAPI_${string}`
+>
 
 /**
  * @example throw new InputError('ERR_LOG_UNREADABLE', 'access.log', 'cannot read log (EACCES)')
  */
-export class InputError extends Error {
-  readonly code: InputErrorCode
+export class InputError extends BulwarkError {
+  declare readonly code: InputErrorCode
   /** The file at fault (`-` for stdin). */
   readonly file: string
   constructor(code: InputErrorCode, file: string, message: string, options?: ErrorOptions) {
-    super(`${file}: ${message}`, options)
-    this.name = new.target.name
-    this.code = code
+    super(code, `${file}: ${message}`, options)
     this.file = file
   }
 }
