@@ -242,19 +242,21 @@ export function facetValues(raw: unknown): FacetValues {
     if (!values.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 512))
       throw new HttpError(400, `facets.${name}: expected a string or a list of strings`)
     n += values.length
-    // Session ids and API keys are known by their digest only: accept the value or the digest.
-    out[name] =
-      name === 'session' || name === 'apiKey'
-        ? (values as string[]).map((x) => (isSecretDigest(x) ? x : secretDigest(x)))
-        : (values as string[])
+    out[name] = (values as string[]).map((x) => facetValue(name, x))
   }
   if (n === 0) throw new HttpError(400, 'expected at least one facet value')
   if (n > 100) throw new HttpError(400, 'at most 100 facet values at once')
   return out
 }
 
+/** A facet value as the gateway keys it: session ids and API keys by their digest only. */
+function facetValue(name: string, value: string): string {
+  return (name === 'session' || name === 'apiKey') && !isSecretDigest(value)
+    ? secretDigest(value)
+    : value
+}
+
 /** An events filter on a facet; a session id or API key is matched by its digest. */
 function eventFacet<N extends string>(name: N, value: string): { name: N; value: string } {
-  const secret = (name === 'session' || name === 'apiKey') && !isSecretDigest(value)
-  return { name, value: secret ? secretDigest(value) : value }
+  return { name, value: facetValue(name, value) }
 }

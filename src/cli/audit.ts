@@ -15,12 +15,12 @@ import {
   collect,
   EXIT_BAD_INPUT,
   EXIT_OK,
+  passOverLogs,
   positive,
   processIo,
   type CommandIo,
 } from '../logs/command-io.js'
 import { fsReason } from '../logs/input-error.js'
-import { progressBar } from '../logs/progress.js'
 
 /** The parsed command line (option values as typed). */
 export interface AuditCommandOptions {
@@ -47,30 +47,12 @@ export async function audit(opts: AuditCommandOptions, io: CommandIo = processIo
       io.err(`bulwark audit: ${v}`)
       return EXIT_BAD_INPUT
     }
-  const bar = progressBar({
-    label: 'audit',
-    stream: io.progress,
-    ...(opts.progress === false ? { enabled: false } : {}),
-  })
-  let report
-  try {
+  const report = await passOverLogs('audit', opts.log, io, opts.progress, async (onProgress) => {
     let api: ApiSpec | undefined
     if (opts.openapi !== undefined) api = await readOpenApi(opts.openapi)
-    report = await runAudit(opts.log, {
-      ...(api ? { api } : {}),
-      onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.lines),
-    })
-  } catch (err) {
-    return badInput(err, io)
-  } finally {
-    bar.finish()
-  }
-  if (report.records === 0) {
-    io.err(
-      `ERR_LOG_EMPTY\nno request lines in ${opts.log.join(', ')} (${report.lines} lines, ${report.malformed} malformed)`,
-    )
-    return EXIT_BAD_INPUT
-  }
+    return runAudit(opts.log, { ...(api ? { api } : {}), onProgress })
+  })
+  if (typeof report === 'number') return report
   const suggestion = suggestConfig(report, {
     margin: margin as number,
     minLimit: minLimit as number,

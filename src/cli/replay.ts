@@ -12,12 +12,12 @@ import {
   collect,
   EXIT_BAD_INPUT,
   EXIT_OK,
+  passOverLogs,
   positive,
   processIo,
   type CommandIo,
 } from '../logs/command-io.js'
 import { checkLogs } from '../logs/scan.js'
-import { progressBar } from '../logs/progress.js'
 import { formatReplay } from '../replay/format-replay.js'
 import { runReplay } from '../replay/replay.js'
 
@@ -54,30 +54,15 @@ export async function replay(
   } catch (err) {
     return badInput(err, io)
   }
-  const bar = progressBar({
-    label: 'replay',
-    stream: io.progress,
-    ...(opts.progress === false ? { enabled: false } : {}),
-  })
-  let report
-  try {
-    report = await runReplay(config, opts.log, {
+  const report = await passOverLogs('replay', opts.log, io, opts.progress, (onProgress) =>
+    runReplay(config, opts.log, {
       configFile: opts.config,
       top: Math.floor(top as number),
       examples: Math.floor(examples as number),
-      onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.lines),
-    })
-  } catch (err) {
-    return badInput(err, io)
-  } finally {
-    bar.finish()
-  }
-  if (report.records === 0) {
-    io.err(
-      `ERR_LOG_EMPTY\nno request lines in ${opts.log.join(', ')} (${report.lines} lines, ${report.malformed} malformed)`,
-    )
-    return EXIT_BAD_INPUT
-  }
+      onProgress,
+    }),
+  )
+  if (typeof report === 'number') return report
   io.out(opts.json ? JSON.stringify(report, null, 2) : formatReplay(report))
   return EXIT_OK
 }

@@ -3,9 +3,9 @@
  * in-process and read their output and exit code), and how bad input becomes exit code 1.
  * Used by src/cli/audit.ts and src/cli/replay.ts.
  */
-import { ConfigError } from '../errors.js'
-import { InputError } from './input-error.js'
-import type { ProgressStream } from './progress.js'
+import { BulwarkError } from '../errors.js'
+import { progressBar, type ProgressStream } from './progress.js'
+import type { ScanProgress } from './scan.js'
 
 /** Where a command writes: its report, its errors, its progress bar. */
 export interface CommandIo {
@@ -60,9 +60,47 @@ export function positive(value: string | undefined, name: string): number | stri
  * exit code 1; rethrows anything else (a bug, with its stack).
  */
 export function badInput(err: unknown, io: CommandIo): number {
-  if (err instanceof InputError || err instanceof ConfigError) {
+  if (err instanceof BulwarkError) {
     io.err(`${err.code}\n${err.message}`)
     return EXIT_BAD_INPUT
   }
   throw err
+}
+
+/** What a pass over logs reports about the lines it read. */
+interface LogCounts {
+  readonly records: number
+  readonly lines: number
+  readonly malformed: number
+}
+
+/**
+ * Runs one pass over `logs` with a progress bar: its report, or exit code 1 when the input is bad
+ * or holds no request line (`ERR_LOG_EMPTY`).
+ */
+export async function passOverLogs<R extends LogCounts>(
+  label: string,
+  logs: readonly string[],
+  io: CommandIo,
+  progress: boolean | undefined,
+  run: (onProgress: (p: ScanProgress) => void) => Promise<R>,
+): Promise<R | number> {
+  const bar = progressBar({
+    label,
+    stream: io.progress,
+    ...(progress === false ? { enabled: false } : {}),
+  })
+  let report: R
+  try {
+    report = await run((p) => bar.update(p.bytes, p.totalBytes, p.lines))
+  } catch (err) {
+    return badInput(err, io)
+  } finally {
+    bar.finish()
+  }
+  if (report.records > 0) return report
+  io.err(
+    `ERR_LOG_EMPTY\nno request lines in ${logs.join(', ')} (${report.lines} lines, ${report.malformed} malformed)`,
+  )
+  return EXIT_BAD_INPUT
 }

@@ -481,20 +481,9 @@ class Exchange extends UpstreamExchange implements RawRequest {
       requestId: ctx.id,
       ip: ctx.identity.ip,
     })
-    const res = this.res
-    if (!res.headersSent) {
-      const body = errorBody(408, ctx.id)
-      res.writeHead(408, {
-        'content-type': 'application/json',
-        [this.requestIdHeader]: ctx.id,
-        connection: 'close',
-        'content-length': Buffer.byteLength(body),
-      })
-      res.end(body)
-    }
-    this.#req.socket.destroy()
     this.#decision = BODY_TIMEOUT
-    this.finish(408, true)
+    this.respond(408, NO_HEADERS, errorBody(408, ctx.id), true)
+    this.#req.socket.destroy()
   }
 }
 
