@@ -294,7 +294,7 @@ function executable(path: string): boolean {
   }
 }
 
-function onCi(): boolean {
+export function onCi(): boolean {
   const ci = process.env.CI
   return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false'
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { replay } from '../../src/cli/replay.js'
 import { bulwarkLine, T0, tempDir } from '../logs/fixtures.js'
 import { recordingIo } from '../logs/io.js'
+import { onCi } from '../helpers/redis.js'
 
 const CONFIG = `identity:
   account:
