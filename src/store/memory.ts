@@ -6,7 +6,7 @@
  */
 import { gcra } from './gcra.js'
 import { roll, slidingWindow, type WindowState } from './sliding-window.js'
-import type { Limit, LimitResult, Store } from './store.js'
+import type { Limit, LimitResult, LimitStep, StepResult, Store } from './store.js'
 import { OrderedMap } from './ordered-map.js'
 
 export interface MemoryStoreOptions {
@@ -79,6 +79,18 @@ export class MemoryStore implements Store {
       this.#flags.size +
       this.#scores.size
     )
+  }
+
+  batch(steps: readonly LimitStep[], now: number): StepResult[] {
+    const out: StepResult[] = new Array(steps.length)
+    for (let i = 0; i < steps.length; i++) {
+      const s = steps[i]!
+      out[i] =
+        s.op === 'distinct'
+          ? this.addDistinct(s.key, s.member ?? '', s.limit.windowMs, now)
+          : this.#step(s.key, s.limit, now, s.op === 'consume')
+    }
+    return out
   }
 
   consume(key: string, limit: Limit, now: number): LimitResult {

@@ -6,8 +6,18 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { BulwarkError } from '../errors.js'
-import { ADD_SCORE, DISTINCT, GCRA, SCORES, SLIDING_WINDOW } from './scripts.js'
-import { burstOf, type Limit, type LimitResult, type Store } from './store.js'
+import { createHash } from 'node:crypto'
+import { ADD_SCORE, LIMIT_STEPS, SCORES } from './scripts.js'
+import {
+  burstOf,
+  type Limit,
+  type LimitResult,
+  type LimitStep,
+  type StepResult,
+  type Store,
+} from './store.js'
+
+const LIMIT_STEPS_SHA = createHash('sha1').update(LIMIT_STEPS).digest('hex')
 
 export interface RedisStoreOptions {
   /** `redis://host:port/db` for a standalone server. */
@@ -22,30 +32,12 @@ export interface RedisStoreOptions {
   readonly onStatus?: (status: 'ready' | 'error' | 'reconnecting', detail?: string) => void
 }
 
-type ScriptReply = [number, number, number, number, number]
-interface Scripted {
-  bwGcra(key: string, now: number, t: number, burst: number, take: string): Promise<ScriptReply>
-  bwWindow(
-    cur: string,
-    prev: string,
-    limit: number,
-    windowMs: number,
-    elapsed: number,
-    take: string,
-  ): Promise<ScriptReply>
-  bwDistinct(
-    cur: string,
-    prev: string,
-    member: string,
-    windowMs: number,
-    elapsed: number,
-  ): Promise<number>
-}
-
 export class RedisStore implements Store {
   readonly kind = 'redis' as const
   readonly client: Redis | Cluster
   readonly #prefix: string
+  /** Steps waiting for this turn's script call (standalone). */
+  #queue = new StepQueue()
 
   constructor(opts: RedisStoreOptions) {
     const timeout = opts.timeoutMs ?? 100
@@ -76,9 +68,6 @@ export class RedisStore implements Store {
       this.client = new Redis(opts.url ?? 'redis://127.0.0.1:6379', common)
     }
     this.#prefix = opts.prefix ?? 'bw:'
-    this.client.defineCommand('bwGcra', { numberOfKeys: 1, lua: GCRA })
-    this.client.defineCommand('bwWindow', { numberOfKeys: 2, lua: SLIDING_WINDOW })
-    this.client.defineCommand('bwDistinct', { numberOfKeys: 2, lua: DISTINCT })
     this.client.defineCommand('bwAddScore', { numberOfKeys: 1, lua: ADD_SCORE })
     this.client.defineCommand('bwScores', { lua: SCORES })
     const onStatus = opts.onStatus
@@ -108,50 +97,64 @@ export class RedisStore implements Store {
   }
 
   consume(key: string, limit: Limit, now: number): Promise<LimitResult> {
-    return this.#step(key, limit, now, '1')
+    return this.#steps([{ op: 'consume', key, limit }], now).then(first) as Promise<LimitResult>
   }
 
   peek(key: string, limit: Limit, now: number): Promise<LimitResult> {
-    return this.#step(key, limit, now, '0')
+    return this.#steps([{ op: 'peek', key, limit }], now).then(first) as Promise<LimitResult>
   }
 
-  async #step(key: string, limit: Limit, now: number, take: string): Promise<LimitResult> {
-    const c = this.client as unknown as Scripted
-    const tag = this.#tag(key)
-    let r: ScriptReply
-    try {
-      if (limit.algorithm === 'gcra') {
-        r = await c.bwGcra(`${tag}:g`, now, limit.windowMs / limit.limit, burstOf(limit), take)
-      } else {
-        const start = now - (now % limit.windowMs)
-        r = await c.bwWindow(
-          `${tag}:w:${start}`,
-          `${tag}:w:${start - limit.windowMs}`,
-          limit.limit,
-          limit.windowMs,
-          now - start,
-          take,
-        )
-      }
-    } catch (err) {
-      throw storeError(err)
+  addDistinct(key: string, member: string, windowMs: number, now: number): Promise<number> {
+    const limit: Limit = { algorithm: 'sliding-window', limit: 1, windowMs }
+    return this.#steps([{ op: 'distinct', key, limit, member }], now).then(first) as Promise<number>
+  }
+
+  batch(steps: readonly LimitStep[], now: number): Promise<StepResult[]> {
+    if (steps.length === 0) return Promise.resolve([])
+    if (steps.length > 1 && this.client instanceof Cluster) {
+      // Each limit key is its own hash tag, so the steps live in different slots: one script
+      // each, which auto-pipelining still sends in one write per node.
+      return Promise.all(steps.map((s) => this.#steps([s], now).then(first)))
     }
-    return { allowed: r[0] === 1, remaining: r[1], retryAfterMs: r[2], resetMs: r[3], count: r[4] }
+    return this.#steps(steps, now)
   }
 
-  async addDistinct(key: string, member: string, windowMs: number, now: number): Promise<number> {
-    const start = now - (now % windowMs)
-    const tag = this.#tag(key)
+  /**
+   * Queues the steps for this event-loop turn's LIMIT_STEPS call. On a standalone server every
+   * request handled in one turn shares one script call (one command, one write, one reply to
+   * parse, executed atomically in queue order — the same as one after the other); on a
+   * cluster the steps go out at once, since only one limit key's keys share a slot.
+   */
+  #steps(steps: readonly LimitStep[], now: number): Promise<StepResult[]> {
+    const q = this.client instanceof Cluster ? new StepQueue() : this.#queue
+    for (const s of steps) q.add(s, now, this.#tag(s.key))
+    const done = new Promise<StepResult[]>((resolve, reject) =>
+      q.waiters.push({ ops: steps, resolve, reject }),
+    )
+    if (q !== this.#queue || q.waiters.length >= MAX_COALESCED) this.#flush(q)
+    else if (q.waiters.length === 1) setImmediate(this.#flushQueued)
+    return done
+  }
+
+  readonly #flushQueued = () => {
+    if (this.#queue.waiters.length > 0) this.#flush(this.#queue)
+  }
+
+  #flush(q: StepQueue) {
+    if (q === this.#queue) this.#queue = new StepQueue()
+    this.#evalSteps(q.keys, q.argv).then(
+      (r) => q.settle(r),
+      (err: unknown) => q.fail(storeError(err)),
+    )
+  }
+
+  /** EVALSHA, and EVAL (which caches the script again) when Redis does not know it. */
+  async #evalSteps(keys: string[], argv: (string | number)[]): Promise<number[]> {
     try {
-      return await (this.client as unknown as Scripted).bwDistinct(
-        `${tag}:d:${start}`,
-        `${tag}:d:${start - windowMs}`,
-        member,
-        windowMs,
-        now - start,
-      )
+      return (await this.client.evalsha(LIMIT_STEPS_SHA, keys.length, ...keys, ...argv)) as number[]
     } catch (err) {
-      throw storeError(err)
+      if (!String((err as Error)?.message).includes('NOSCRIPT')) throw err
+      return (await this.client.eval(LIMIT_STEPS, keys.length, ...keys, ...argv)) as number[]
     }
   }
 
@@ -240,7 +243,8 @@ export class RedisStore implements Store {
     const tag = this.#tag(key)
     const start = now - (now % windowMs)
     const keys = [`${tag}:g`]
-    for (const s of [start, start - windowMs]) keys.push(`${tag}:w:${s}`, `${tag}:d:${s}`)
+    for (const s of [start, start - windowMs])
+      keys.push(`${tag}:w:${s}`, `${tag}:d:${s}`, `${tag}:d:${s}:u`)
     try {
       await this.client.del(keys)
     } catch (err) {
@@ -249,12 +253,75 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.#flushQueued()
     try {
       await this.client.quit()
     } catch {
       this.client.disconnect()
     }
   }
+}
+
+/** Most requests coalesced into one script call; more start another call at once. */
+const MAX_COALESCED = 256
+
+interface Waiter {
+  readonly ops: readonly LimitStep[]
+  resolve(r: StepResult[]): void
+  reject(err: unknown): void
+}
+
+/** Steps of one LIMIT_STEPS call: its KEYS and ARGV, and who waits for which replies. */
+class StepQueue {
+  readonly keys: string[] = []
+  readonly argv: (string | number)[] = []
+  readonly waiters: Waiter[] = []
+
+  add(s: LimitStep, now: number, tag: string) {
+    const l = s.limit
+    if (s.op === 'distinct') {
+      const start = now - (now % l.windowMs)
+      this.keys.push(`${tag}:d:${start}`, `${tag}:d:${start - l.windowMs}`)
+      this.argv.push('d', s.member ?? '', l.windowMs, now - start)
+    } else if (l.algorithm === 'gcra') {
+      this.keys.push(`${tag}:g`)
+      this.argv.push('g', now, l.windowMs / l.limit, burstOf(l), s.op === 'consume' ? '1' : '0')
+    } else {
+      const start = now - (now % l.windowMs)
+      this.keys.push(`${tag}:w:${start}`, `${tag}:w:${start - l.windowMs}`)
+      this.argv.push('w', l.limit, l.windowMs, now - start, s.op === 'consume' ? '1' : '0')
+    }
+  }
+
+  /** Hands each waiter its replies: five numbers per limit step, one per distinct step. */
+  settle(r: readonly number[]) {
+    let at = 0
+    for (const w of this.waiters) {
+      const out: StepResult[] = new Array(w.ops.length)
+      for (let i = 0; i < w.ops.length; i++) {
+        if (w.ops[i]!.op === 'distinct') out[i] = r[at++]!
+        else {
+          out[i] = {
+            allowed: r[at] === 1,
+            remaining: r[at + 1]!,
+            retryAfterMs: r[at + 2]!,
+            resetMs: r[at + 3]!,
+            count: r[at + 4]!,
+          }
+          at += 5
+        }
+      }
+      w.resolve(out)
+    }
+  }
+
+  fail(err: unknown) {
+    for (const w of this.waiters) w.reject(err)
+  }
+}
+
+function first(r: StepResult[]): StepResult {
+  return r[0]!
 }
 
 function storeError(err: unknown): BulwarkError {

@@ -1,76 +1,111 @@
 /**
- * Lua scripts of the Redis store: each limit step is one script, so one round trip. ioredis
+ * Lua scripts of the Redis store: a request's limit steps are one script call, so one round trip. ioredis
  * loads them once and calls them with EVALSHA (falling back to EVAL after a Redis restart).
  * The arithmetic mirrors gcra.ts and sliding-window.ts exactly; the store contract suite runs
  * the same cases against both stores to keep them in step.
  * Kept as strings rather than .lua files so the build has nothing to copy.
  */
 
-/** KEYS[1] tat · ARGV now, emission interval T, burst, take (1/0). → allowed, remaining, retry, reset, count */
-export const GCRA = `
-local now = tonumber(ARGV[1])
-local t = tonumber(ARGV[2])
-local burst = tonumber(ARGV[3])
-local take = ARGV[4] == '1'
-local tat = tonumber(redis.call('GET', KEYS[1]))
-if not tat or tat < now then tat = now end
-local newTat = tat + t
-local allowAt = newTat - t * burst
-local used = math.ceil((tat - now) / t)
-if now < allowAt then
-  return {0, 0, math.ceil(allowAt - now), math.ceil(tat - now), used + 1}
+/**
+ * Limit steps, any number in one call (a request's rules: one round trip). Each step is an op
+ * letter in ARGV followed by its arguments, and takes its keys from KEYS in order:
+ * - `g` gcra: KEYS tat · ARGV now, emission interval T, burst, take (1/0)
+ * - `w` sliding window: KEYS current window, previous · ARGV limit, windowMs, elapsed, take
+ * - `d` distinct: KEYS current HyperLogLog, previous · ARGV member, windowMs, elapsed (the
+ *   union count is cached under `<current>:u`)
+ * Replies are flat, in step order: five integers for `g` and `w` (allowed, remaining, retry,
+ * reset, count), one for `d` (the estimate).
+ */
+export const LIMIT_STEPS = `
+local out = {}
+local function put(...)
+  for _, v in ipairs({...}) do out[#out + 1] = v end
 end
-local remaining = math.floor((now - allowAt) / t)
-if take then
-  -- %.17g round-trips the double, so Redis computes on exactly the TAT gcra.ts would keep.
-  redis.call('SET', KEYS[1], string.format('%.17g', newTat), 'PX', math.ceil(newTat - now) + 1000)
-  return {1, remaining, 0, math.ceil(newTat - now), used + 1}
-end
-return {1, remaining + 1, 0, math.ceil(tat - now), used + 1}
-`
 
-/** KEYS[1] current window, KEYS[2] previous · ARGV limit, windowMs, elapsed, take. */
-export const SLIDING_WINDOW = `
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local elapsed = tonumber(ARGV[3])
-local take = ARGV[4] == '1'
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-local prev = tonumber(redis.call('GET', KEYS[2]) or '0')
-local weight = (window - elapsed) / window
-local est = prev * weight + cur
-local reset = 0
-if cur > 0 then reset = 2 * window - elapsed elseif prev > 0 then reset = window - elapsed end
-if est + 1 > limit then
-  local retry
-  if cur + 1 > limit then
-    retry = window - elapsed + math.ceil(((cur + 1 - limit) / cur) * window)
-  else
-    retry = math.ceil(((est + 1 - limit) / prev) * window)
+local function gcra(key, now, t, burst, take)
+  local tat = tonumber(redis.call('GET', key))
+  if not tat or tat < now then tat = now end
+  local newTat = tat + t
+  local allowAt = newTat - t * burst
+  local used = math.ceil((tat - now) / t)
+  if now < allowAt then
+    return put(0, 0, math.ceil(allowAt - now), math.ceil(tat - now), used + 1)
   end
-  return {0, 0, math.max(1, math.ceil(retry)), math.ceil(reset), math.floor(est) + 1}
+  local remaining = math.floor((now - allowAt) / t)
+  if take then
+    -- %.17g round-trips the double, so Redis computes on exactly the TAT gcra.ts would keep.
+    redis.call('SET', key, string.format('%.17g', newTat), 'PX', math.ceil(newTat - now) + 1000)
+    return put(1, remaining, 0, math.ceil(newTat - now), used + 1)
+  end
+  put(1, remaining + 1, 0, math.ceil(tat - now), used + 1)
 end
-if take then
-  cur = redis.call('INCR', KEYS[1])
-  if cur == 1 then redis.call('PEXPIRE', KEYS[1], window * 2) end
-  reset = 2 * window - elapsed
-end
-local after = prev * weight + cur
-local remaining = math.floor(limit - after)
-if remaining < 0 then remaining = 0 end
-local count = math.floor(after)
-if not take then count = count + 1 end
-return {1, remaining, 0, math.ceil(reset), count}
-`
 
-/** KEYS[1] current HyperLogLog, KEYS[2] previous · ARGV member, windowMs, elapsed. → estimate */
-export const DISTINCT = `
-local window = tonumber(ARGV[2])
-local elapsed = tonumber(ARGV[3])
-if redis.call('PFADD', KEYS[1], ARGV[1]) == 1 then redis.call('PEXPIRE', KEYS[1], window * 2) end
-local c = redis.call('PFCOUNT', KEYS[1])
-local u = redis.call('PFCOUNT', KEYS[1], KEYS[2])
-return c + math.floor((u - c) * ((window - elapsed) / window))
+local function sliding(curKey, prevKey, limit, window, elapsed, take)
+  local cur = tonumber(redis.call('GET', curKey) or '0')
+  local prev = tonumber(redis.call('GET', prevKey) or '0')
+  local weight = (window - elapsed) / window
+  local est = prev * weight + cur
+  local reset = 0
+  if cur > 0 then reset = 2 * window - elapsed elseif prev > 0 then reset = window - elapsed end
+  if est + 1 > limit then
+    local retry
+    if cur + 1 > limit then
+      retry = window - elapsed + math.ceil(((cur + 1 - limit) / cur) * window)
+    else
+      retry = math.ceil(((est + 1 - limit) / prev) * window)
+    end
+    return put(0, 0, math.max(1, math.ceil(retry)), math.ceil(reset), math.floor(est) + 1)
+  end
+  if take then
+    cur = redis.call('INCR', curKey)
+    if cur == 1 then redis.call('PEXPIRE', curKey, window * 2) end
+    reset = 2 * window - elapsed
+  end
+  local after = prev * weight + cur
+  local remaining = math.floor(limit - after)
+  if remaining < 0 then remaining = 0 end
+  local count = math.floor(after)
+  if not take then count = count + 1 end
+  put(1, remaining, 0, math.ceil(reset), count)
+end
+
+-- PFCOUNT of two keys merges both HyperLogLogs (16k registers) on every call; the previous
+-- window no longer changes, so the union only changes when PFADD changed the current one, and
+-- is cached beside it (curKey:u) until then.
+local function distinct(curKey, prevKey, member, window, elapsed)
+  local unionKey = curKey .. ':u'
+  local u
+  if redis.call('PFADD', curKey, member) == 1 then
+    redis.call('PEXPIRE', curKey, window * 2)
+  else
+    u = tonumber(redis.call('GET', unionKey))
+  end
+  local c = redis.call('PFCOUNT', curKey)
+  if not u then
+    if redis.call('EXISTS', prevKey) == 1 then u = redis.call('PFCOUNT', curKey, prevKey) else u = c end
+    redis.call('SET', unionKey, u, 'PX', window * 2)
+  end
+  if u < c then u = c end
+  put(c + math.floor((u - c) * ((window - elapsed) / window)))
+end
+
+local k, a = 1, 1
+while a <= #ARGV do
+  local op = ARGV[a]
+  if op == 'g' then
+    gcra(KEYS[k], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4] == '1')
+    k, a = k + 1, a + 5
+  elseif op == 'w' then
+    sliding(KEYS[k], KEYS[k + 1], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4] == '1')
+    k, a = k + 2, a + 5
+  elseif op == 'd' then
+    distinct(KEYS[k], KEYS[k + 1], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]))
+    k, a = k + 2, a + 4
+  else
+    return redis.error_reply('bulwark: unknown limit step ' .. tostring(op))
+  end
+end
+return out
 `
 
 /** KEYS[1] score hash · ARGV delta, halfLifeMs, now. → new value (as a string: a float) */

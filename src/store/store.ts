@@ -29,8 +29,29 @@ export interface LimitResult {
   readonly count: number
 }
 
+/**
+ * One limit step of a {@link Store.batch}: `consume`, `peek` or `addDistinct` (`member` set,
+ * counted over `limit.windowMs`).
+ */
+export interface LimitStep {
+  readonly op: 'consume' | 'peek' | 'distinct'
+  readonly key: string
+  readonly limit: Limit
+  /** The value counted once per window, for `distinct`. */
+  readonly member?: string
+}
+
+/** What a step gives: a {@link LimitResult}, or the distinct count for `distinct`. */
+export type StepResult = LimitResult | number
+
 export interface Store {
   readonly kind: 'memory' | 'redis'
+  /**
+   * Runs several limit steps as one: on Redis one script, one round trip (standalone; on a
+   * cluster one call per step, since the steps' keys live in different slots). Results in the
+   * order of `steps`, each what the single call would have given.
+   */
+  batch(steps: readonly LimitStep[], now: number): MaybePromise<StepResult[]>
   /** Counts one request against `key` and says whether it was within the limit. */
   consume(key: string, limit: Limit, now: number): MaybePromise<LimitResult>
   /** Says whether one more request would be within the limit, without counting it. */

@@ -21,6 +21,10 @@ const rule = (extra: Record<string, unknown> = {}) => ({
 })
 
 function engineOn(url: string, extra: Record<string, unknown> = {}) {
+  return engineWith(url, [rule(extra)])
+}
+
+function engineWith(url: string, rules: Record<string, unknown>[]) {
   const store = new RedisStore({
     url,
     timeoutMs: 200,
@@ -31,7 +35,7 @@ function engineOn(url: string, extra: Record<string, unknown> = {}) {
       upstreams: { app: { url: 'http://127.0.0.1:9' } },
       routes: [{ path: '/*', upstream: 'app' }],
       identity: { account: [{ body: 'username', paths: ['/api/login'] }] },
-      limits: { rules: [rule(extra)] },
+      limits: { rules },
     }),
     { store },
   )
@@ -76,6 +80,34 @@ describeRedis('limits on Redis', () => {
     await store.close()
   })
 
+  it("runs all of a request's rules in one script call: one round trip, each rule judged on its own", async () => {
+    const { store, send } = engineWith(redis.url, [
+      rule({ id: 'account', limit: 2 }),
+      rule({ id: 'ip', key: ['ip'], algorithm: 'gcra', limit: 100 }),
+      rule({ id: 'names', key: ['ip'], count: 'distinct', distinct: 'account', limit: 3 }),
+      rule({ id: 'failed', key: ['ip'], count: 'outcomes', outcomes: [401], limit: 5 }),
+    ])
+    await store.ready()
+    const scripts = async () =>
+      [
+        ...(await store.client.info('commandstats')).matchAll(
+          /cmdstat_(?:evalsha|eval):calls=(\d+)/g,
+        ),
+      ].reduce((n, m) => n + Number(m[1]), 0)
+    const fired: string[][] = []
+    const before = await scripts()
+    for (const name of ['ann', 'ann', 'ann', 'bo', 'cy', 'di']) {
+      const d = await send({ json: { username: name }, ip: '198.51.100.7' })
+      fired.push(d.verdicts.map((v) => v.rule))
+    }
+    const after = await scripts()
+    // Six requests, four rules each: six script calls (INFO itself is not a script).
+    expect(after - before).toBe(6)
+    // …and each rule still counted and judged on its own.
+    expect(fired).toEqual([[], [], ['limits.account'], [], [], ['limits.names']])
+    await store.close()
+  })
+
   describe('when Redis is unreachable', () => {
     // A port nothing listens on: every call fails at once.
     const down = 'redis://127.0.0.1:1'
@@ -92,6 +124,25 @@ describeRedis('limits on Redis', () => {
       const d = await send({ json: { username: 'x' } })
       expect(d.action).toBe('block')
       expect(d.decisive).toMatchObject({ status: 503, rule: 'limits.per-account' })
+      await store.close()
+    })
+
+    it('each rule of a failed batch does what its own onStoreError says', async () => {
+      const { store, send } = engineWith(down, [
+        rule({ id: 'opened', onStoreError: 'open', limit: 1 }),
+        rule({ id: 'local', key: ['ip'], onStoreError: 'local', limit: 2 }),
+        rule({ id: 'closed', key: ['ip'], onStoreError: 'closed', mode: 'monitor' }),
+      ])
+      const seen: string[][] = []
+      for (let i = 0; i < 3; i++) {
+        const d = await send({ json: { username: 'z' }, ip: '203.0.113.9' })
+        seen.push(d.verdicts.map((v) => `${v.rule}:${v.action}${v.monitor ? '(monitor)' : ''}`))
+      }
+      expect(seen).toEqual([
+        ['limits.closed:block(monitor)'],
+        ['limits.closed:block(monitor)'],
+        ['limits.local:throttle', 'limits.closed:block(monitor)'],
+      ])
       await store.close()
     })
 

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BulwarkError } from '../../src/errors.js'
 import { RedisStore, type RedisStoreOptions } from '../../src/store/redis.js'
-import type { Limit, Store } from '../../src/store/store.js'
+import type { Limit, LimitResult, Store } from '../../src/store/store.js'
 import {
   describeRedis,
   startRedis,
@@ -68,7 +68,8 @@ describeRedis('RedisStore', () => {
       return { store, cleanup: () => store.close() }
     })
 
-    it('makes one round trip per call: one EVALSHA (EVAL the first time on a connection)', async () => {
+    it('makes one round trip per call, and per batch: one EVALSHA (EVAL once Redis has forgotten the script)', async () => {
+      await admin.script('FLUSH')
       const store = await connect({ url: server.url, timeoutMs: 1_000 })
       const monitor = await admin.monitor()
       const seen: { args: string[]; source: string }[] = []
@@ -77,14 +78,26 @@ describeRedis('RedisStore', () => {
       )
       const k = 'limits.rt|account:bob'
       const calls: [expected: string, call: () => unknown][] = [
-        ['eval', () => store.consume(k, G5, B)],
+        ['evalsha eval', () => store.consume(k, G5, B)],
         ['evalsha', () => store.consume(k, G5, B)],
         ['evalsha', () => store.peek(k, G5, B)],
-        ['eval', () => store.consume(k, S10, B)],
+        ['evalsha', () => store.consume(k, S10, B)],
         ['evalsha', () => store.consume(k, S10, B + W)],
         ['evalsha', () => store.peek(k, S10, B + W)],
-        ['eval', () => store.addDistinct(k, 'a', W, B)],
+        ['evalsha', () => store.addDistinct(k, 'a', W, B)],
         ['evalsha', () => store.addDistinct(k, 'b', W, B + W)],
+        [
+          'evalsha',
+          () =>
+            store.batch(
+              [
+                { op: 'consume', key: `${k}-2`, limit: G5 },
+                { op: 'peek', key: `${k}-3`, limit: S10 },
+                { op: 'distinct', key: `${k}-4`, limit: S10, member: 'x' },
+              ],
+              B,
+            ),
+        ],
         ['set', () => store.flag(k, 'block', 60_000, B)],
         ['mget', () => store.flagged([k, 'x', 'y'], B)],
         ['del', () => store.unflag(k)],
@@ -110,11 +123,53 @@ describeRedis('RedisStore', () => {
         monitor.disconnect()
         await store.close()
       }
-      expect(sent).toEqual(calls.map(([expected]) => [expected]))
+      expect(sent).toEqual(calls.map(([expected]) => expected.split(' ')))
       // The scripts' own commands ran inside Redis, not as round trips.
       expect(seen.some((e) => e.source === 'lua' && e.args[0]?.toLowerCase() === 'pfadd')).toBe(
         true,
       )
+    })
+
+    it('coalesces the calls of one event-loop turn into one script call, run in call order', async () => {
+      const store = await connect({ url: server.url, timeoutMs: 1_000 })
+      const scripts = async () =>
+        [...(await admin.info('commandstats')).matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)]
+          .map((m) => Number(m[1]))
+          .reduce((a, b) => a + b, 0)
+      try {
+        await store.consume('limits.warm|ip:x', G5, B) // loads the script on this connection
+        const before = await scripts()
+        const k = 'limits.coalesce|account:dora'
+        // Seven calls in one turn against a burst of 5 (plus unrelated keys and a batch).
+        const calls = [
+          ...Array.from({ length: 7 }, () => store.consume(k, G5, B)),
+          store.addDistinct(`${k}-d`, 'a', W, B),
+          store.batch(
+            [
+              { op: 'peek', key: k, limit: G5 },
+              { op: 'consume', key: `${k}-s`, limit: S10 },
+            ],
+            B,
+          ),
+        ]
+        const got = await Promise.all(calls)
+        expect((await scripts()) - before).toBe(1)
+        expect(got.slice(0, 7).map((r) => (r as LimitResult).allowed)).toEqual([
+          true,
+          true,
+          true,
+          true,
+          true,
+          false,
+          false,
+        ])
+        expect(got[7]).toBe(1)
+        const [peeked, sliding] = got[8] as LimitResult[]
+        expect(peeked!.allowed).toBe(false)
+        expect(sliding).toMatchObject({ allowed: true, remaining: 9, count: 1 })
+      } finally {
+        await store.close()
+      }
     })
 
     it('hash-tags every key, so all keys of one limit share a cluster slot', async () => {
@@ -138,7 +193,9 @@ describeRedis('RedisStore', () => {
           `bw:{${k}}:w:${B}`,
           `bw:{${k}}:w:${B + W}`,
           `bw:{${k}}:d:${B}`,
+          `bw:{${k}}:d:${B}:u`,
           `bw:{${k}}:d:${B + W}`,
+          `bw:{${k}}:d:${B + W}:u`,
           `bw:{flags}:${k}`,
         ].sort(),
       )
@@ -272,7 +329,7 @@ describeRedis('RedisStore', () => {
         for (const [node, redis] of masters.entries()) {
           for (const key of await redis.keys(`bw:{${k}}:*`)) found.push({ node, key })
         }
-        expect(found).toHaveLength(5)
+        expect(found).toHaveLength(7)
         expect(new Set(found.map((f) => f.node)).size).toBe(1)
         const slots = await Promise.all(
           found.map((f) => masters[0]!.call('CLUSTER', 'KEYSLOT', f.key)),

@@ -398,6 +398,43 @@ export function storeContract(name: string, make: () => Promise<ContractStore>):
         }
       }
     })
+
+    it('a batch gives, in order, what the same calls one by one give (and counts the same)', async () => {
+      const limits: Limit[] = [G5, S10, { algorithm: 'gcra', limit: 7, windowMs: 1_000, burst: 3 }]
+      const random = mulberry32(20_261_125)
+      // Two identical key sets: one driven by batches, one by single calls.
+      const batched = (n: string) => key(`b-${n}`)
+      const single = (n: string) => key(`s-${n}`)
+      let now = B + 17
+      for (let i = 0; i < 40; i++) {
+        now += Math.floor(random() * 4_000)
+        const plan = limits.map((limit, n) => ({
+          n: String(n),
+          limit,
+          op: (['consume', 'peek', 'distinct'] as const)[Math.floor(random() * 3)]!,
+          member: `m${Math.floor(random() * 6)}`,
+        }))
+        const got = await store.batch(
+          plan.map((p) => ({ op: p.op, key: batched(p.n), limit: p.limit, member: p.member })),
+          now,
+        )
+        const want: unknown[] = []
+        for (const p of plan) {
+          const k = single(p.n)
+          want.push(
+            p.op === 'distinct'
+              ? await store.addDistinct(k, p.member, p.limit.windowMs, now)
+              : p.op === 'consume'
+                ? await consume(k, p.limit, now)
+                : await peek(k, p.limit, now),
+          )
+        }
+        expect({ step: i, got }).toEqual({ step: i, got: want })
+      }
+      // The batched steps really counted: the keys are as full as the singly driven ones.
+      expect(await peek(batched('0'), G5, now)).toEqual(await peek(single('0'), G5, now))
+      expect(await store.batch([], now)).toEqual([])
+    })
   })
 }
 

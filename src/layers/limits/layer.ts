@@ -15,7 +15,7 @@ import type {
 import { Refusal, type FacetGetter, type FacetValue } from '../../identity/facets.js'
 import { compileRoutes } from '../../request/routes.js'
 import { MemoryStore } from '../../store/memory.js'
-import type { Limit, LimitResult, Store } from '../../store/store.js'
+import type { Limit, LimitResult, LimitStep, StepResult, Store } from '../../store/store.js'
 import { notice } from '../../telemetry/channels.js'
 import type { LayerType } from '../layer-type.js'
 import { rateLimitHeaders } from './headers.js'
@@ -39,6 +39,28 @@ interface Blocked {
   verdict: Verdict
   builtAt: number
 }
+
+/**
+ * A rule's store step for one request, waiting to run: alone, or with the request's other
+ * rules in one {@link Store.batch} (one Redis round trip however many rules match).
+ */
+class Pending implements LimitStep {
+  readonly rule: Rule
+  readonly op: LimitStep['op']
+  readonly key: string
+  readonly limit: Limit
+  readonly member: string
+  constructor(rule: Rule, op: LimitStep['op'], key: string, limit: Limit, member: string) {
+    this.rule = rule
+    this.op = op
+    this.key = key
+    this.limit = limit
+    this.member = member
+  }
+}
+
+/** What one rule makes of a request before the store is asked: a verdict, nothing, or a step. */
+type Planned = Verdict | undefined | Pending
 
 /** Outcome rules waiting for the upstream's status, per request. */
 const PENDING = 'limits.pending'
@@ -137,7 +159,7 @@ export const limits: LayerType<LimitsSpec> = {
       now: number,
       s: Store,
     ): MaybePromise<Verdict | undefined> {
-      let r: MaybePromise<LimitResult | number>
+      let r: MaybePromise<StepResult>
       try {
         r = call(rule, key, member, now, s)
       } catch (err) {
@@ -168,7 +190,7 @@ export const limits: LayerType<LimitsSpec> = {
       member: string,
       now: number,
       s: Store,
-    ): MaybePromise<LimitResult | number> {
+    ): MaybePromise<StepResult> {
       switch (rule.spec.count) {
         case 'requests':
           return s.consume(key, rule.limit, now)
@@ -179,12 +201,7 @@ export const limits: LayerType<LimitsSpec> = {
       }
     }
 
-    function judge(
-      rule: Rule,
-      key: string,
-      now: number,
-      v: LimitResult | number,
-    ): Verdict | undefined {
+    function judge(rule: Rule, key: string, now: number, v: StepResult): Verdict | undefined {
       const r: LimitResult =
         typeof v === 'number'
           ? {
@@ -217,15 +234,15 @@ export const limits: LayerType<LimitsSpec> = {
     }
 
     /**
-     * One rule for one request. Synchronous unless a facet or the store is asynchronous (a body
-     * field, Redis): the common path allocates no closures.
+     * One rule for one request, up to the store step it needs. Synchronous unless a facet is
+     * (a body field): the common path allocates no closures.
      */
-    function evaluate(
+    function plan(
       rule: Rule,
       ctx: RequestContext,
       now: number,
       params: Readonly<Record<string, string>>,
-    ): MaybePromise<Verdict | undefined> {
+    ): MaybePromise<Planned> {
       const parts = facetValues(rule.key, ctx, params)
       return parts instanceof Promise
         ? parts.then((values) => withKey(rule, ctx, now, params, values))
@@ -238,7 +255,7 @@ export const limits: LayerType<LimitsSpec> = {
       now: number,
       params: Readonly<Record<string, string>>,
       values: FacetValue[] | Refusal | undefined,
-    ): MaybePromise<Verdict | undefined> {
+    ): MaybePromise<Planned> {
       if (values === undefined) return undefined
       if (values instanceof Refusal) return refusal(values)
       const key =
@@ -260,26 +277,92 @@ export const limits: LayerType<LimitsSpec> = {
         blocked.delete(key)
       }
       if (rule.spec.count === 'outcomes') {
-        const pending = (ctx.locals.get(PENDING) as [Rule, string][] | undefined) ?? []
-        pending.push([rule, key])
+        const pending = (ctx.locals.get(PENDING) as Pending[] | undefined) ?? []
+        pending.push(new Pending(rule, 'consume', key, rule.limit, ''))
         ctx.locals.set(PENDING, pending)
+        return new Pending(rule, 'peek', key, rule.limit, '')
       }
-      if (!rule.distinct) return step(rule, key, '', now, store)
+      if (!rule.distinct) return new Pending(rule, 'consume', key, rule.limit, '')
       const member = rule.distinct(ctx, params)
       return member instanceof Promise
-        ? member.then((m) => withMember(rule, key, now, m))
-        : withMember(rule, key, now, member)
+        ? member.then((m) => withMember(rule, key, m))
+        : withMember(rule, key, member)
     }
 
-    function withMember(
-      rule: Rule,
-      key: string,
-      now: number,
-      m: FacetValue,
-    ): MaybePromise<Verdict | undefined> {
+    function withMember(rule: Rule, key: string, m: FacetValue): Planned {
       if (m instanceof Refusal) return refusal(m)
       if (m === undefined) return undefined
-      return step(rule, key, m, now, store)
+      return new Pending(rule, 'distinct', key, rule.limit, m)
+    }
+
+    /** The request's planned rules, their store steps run: one batch when there are several. */
+    function settle(
+      plans: readonly Planned[],
+      now: number,
+    ): MaybePromise<Verdict | Verdict[] | undefined> {
+      let verdicts: Verdict[] | undefined
+      let steps: Pending[] | undefined
+      for (let i = 0; i < plans.length; i++) {
+        const p = plans[i]
+        if (p instanceof Pending) (steps ??= []).push(p)
+        else if (p !== undefined) (verdicts ??= []).push(p)
+      }
+      if (!steps) return verdicts
+      if (steps.length === 1 || store.kind === 'memory') {
+        // Synchronous on the memory store; one rule on Redis is one call anyway.
+        let waiting: Promise<Verdict | undefined>[] | undefined
+        for (const p of steps) {
+          const v = step(p.rule, p.key, p.member, now, store)
+          if (v instanceof Promise) (waiting ??= []).push(v)
+          else if (v !== undefined) (verdicts ??= []).push(v)
+        }
+        if (!waiting) return verdicts
+        return Promise.all(verdicts ? [...waiting, ...verdicts] : waiting).then(compact)
+      }
+      let r: MaybePromise<StepResult[]>
+      try {
+        r = store.batch(steps, now)
+      } catch (err) {
+        return recoverAll(steps, now, err, verdicts)
+      }
+      const all = steps
+      if (!(r instanceof Promise)) return judgeAll(all, r, now, verdicts)
+      return r.then(
+        (results) => judgeAll(all, results, now, verdicts),
+        (err) => recoverAll(all, now, err, verdicts),
+      )
+    }
+
+    function settleOne(p: Planned, now: number): MaybePromise<Verdict | undefined> {
+      return p instanceof Pending ? step(p.rule, p.key, p.member, now, store) : p
+    }
+
+    function judgeAll(
+      steps: readonly Pending[],
+      results: readonly StepResult[],
+      now: number,
+      verdicts: Verdict[] | undefined,
+    ): Verdict[] | undefined {
+      for (let i = 0; i < steps.length; i++) {
+        const p = steps[i]!
+        const v = judge(p.rule, p.key, now, results[i]!)
+        if (v !== undefined) (verdicts ??= []).push(v)
+      }
+      return verdicts
+    }
+
+    /** A failed batch: each rule's own `onStoreError` decides. */
+    function recoverAll(
+      steps: readonly Pending[],
+      now: number,
+      err: unknown,
+      verdicts: Verdict[] | undefined,
+    ): MaybePromise<Verdict[] | undefined> {
+      const out: MaybePromise<Verdict | undefined>[] = verdicts ? [...verdicts] : []
+      for (const p of steps) out.push(recover(p.rule, p.key, p.member, now, err))
+      return out.some((v) => v instanceof Promise)
+        ? Promise.all(out).then(compact)
+        : compact(out as (Verdict | undefined)[])
     }
 
     /**
@@ -318,34 +401,40 @@ export const limits: LayerType<LimitsSpec> = {
         const hits = matcher.allHits(ctx.method, ctx.pathKey)
         if (hits.length === 0) return undefined
         const now = clock.now()
-        if (hits.length === 1) return evaluate(rules[hits[0]!.value]!, ctx, now, hits[0]!.params)
-        let verdicts: Verdict[] | undefined
-        let pending: MaybePromise<Verdict | undefined>[] | undefined
+        if (hits.length === 1) {
+          const p = plan(rules[hits[0]!.value]!, ctx, now, hits[0]!.params)
+          if (p instanceof Promise) return p.then((x) => settleOne(x, now))
+          return settleOne(p, now)
+        }
+        const plans: MaybePromise<Planned>[] = new Array(hits.length)
+        let waiting = false
         for (let i = 0; i < hits.length; i++) {
           const h = hits[i]!
-          const r = evaluate(rules[h.value]!, ctx, now, h.params)
-          if (r instanceof Promise) (pending ??= []).push(r)
-          else if (r !== undefined) (verdicts ??= []).push(r)
+          const p = (plans[i] = plan(rules[h.value]!, ctx, now, h.params))
+          if (p instanceof Promise) waiting = true
         }
-        if (!pending) return verdicts
-        if (verdicts) pending.push(...verdicts)
-        return Promise.all(pending).then(compact)
+        if (waiting) return Promise.all(plans).then((ps) => settle(ps, now))
+        return settle(plans as Planned[], now)
       },
       observe: function limitsObserve(ctx, outcome) {
-        const pending = ctx.locals.get(PENDING) as [Rule, string][] | undefined
+        const pending = ctx.locals.get(PENDING) as Pending[] | undefined
         if (!pending || outcome.byGateway) return
+        let counted: Pending[] | undefined
+        for (const p of pending) if (p.rule.counts!(outcome.status)) (counted ??= []).push(p)
+        if (!counted) return
         const now = clock.now()
-        for (const [rule, key] of pending) {
-          if (!rule.counts!(outcome.status)) continue
-          const onError = (err: unknown) => {
-            if (storeFailed(rule, err) === 'local') void local.consume(key, rule.limit, now)
-          }
-          try {
-            const r = store.consume(key, rule.limit, now)
-            if (r instanceof Promise) r.catch(onError)
-          } catch (err) {
-            onError(err)
-          }
+        const failed = (steps: readonly Pending[], err: unknown) => {
+          for (const p of steps)
+            if (storeFailed(p.rule, err) === 'local') void local.consume(p.key, p.rule.limit, now)
+        }
+        try {
+          const r =
+            counted.length === 1
+              ? store.consume(counted[0]!.key, counted[0]!.rule.limit, now)
+              : store.batch(counted, now)
+          if (r instanceof Promise) r.catch((err: unknown) => failed(counted, err))
+        } catch (err) {
+          failed(counted, err)
         }
       },
       forget: function limitsForget(facets) {
@@ -364,6 +453,7 @@ function product(lists: readonly (readonly string[])[]): string[][] {
 }
 
 function compact(vs: readonly (Verdict | undefined)[]): Verdict[] | undefined {
+  if (vs.length === 0) return undefined
   const out = vs.filter((v): v is Verdict => v !== undefined)
   return out.length ? out : undefined
 }
