@@ -36,6 +36,12 @@ export interface SimResponse {
   readonly body: string
   /** The body parsed as JSON, or undefined when it is not JSON. */
   json(): unknown
+  /**
+   * The observer's knowledge, for what a scenario reports it achieved (never for what a bot
+   * does next): false when the upstream never saw the request — a 200 that was a gateway's
+   * fake; undefined when the target cannot tell.
+   */
+  readonly reached: boolean | undefined
 }
 
 /** Options of one request. */
@@ -113,11 +119,17 @@ export class SimClient {
       const id = res.headers[wire.target.requestIdHeader]
       const seen = wire.target.observe(typeof id === 'string' ? id : undefined)
       this.#tally.record(n, ip, profile.id, res.statusCode, ms, seen)
-      return { status: res.statusCode, headers: res.headers, body: text, json: () => parse(text) }
+      return {
+        status: res.statusCode,
+        headers: res.headers,
+        body: text,
+        json: () => parse(text),
+        reached: seen.reached,
+      }
     } catch (err) {
       this.#tally.record(n, ip, profile.id, 0, performance.now() - start, { reached: false })
       if (wire.cutoff.aborted) throw new Stopped()
-      return { status: 0, headers: {}, body: String(err), json: () => undefined }
+      return { status: 0, headers: {}, body: String(err), json: () => undefined, reached: false }
     }
   }
 }

@@ -1,68 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { createEngine } from '../../src/engine/engine.js'
 import type { Decision } from '../../src/engine/types.js'
 import { flagIdentity } from '../../src/identity/flags.js'
-import { MemoryStore } from '../../src/store/memory.js'
-import { config, raw, type RawInit } from '../helpers/engine.js'
-
-const T0 = 1_800_000_000_000
-const CHROME = {
-  'user-agent':
-    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
-  accept: 'application/json',
-  'accept-language': 'en-GB,en;q=0.9',
-  'accept-encoding': 'gzip, br',
-  'sec-fetch-mode': 'cors',
-  'sec-fetch-site': 'same-origin',
-}
-
-function setup(behavior: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
-  let now = T0
-  const clock = { now: () => now }
-  const store = new MemoryStore()
-  const engine = createEngine(
-    config({
-      upstreams: { app: { url: 'http://127.0.0.1:9' } },
-      routes: [
-        { path: '/*', upstream: 'app' },
-        { path: '/api/products/:id', upstream: 'app' },
-      ],
-      identity: { session: { cookie: 'sid' } },
-      behavior,
-      ...extra,
-    }),
-    { clock, store },
-  )
-  return {
-    engine,
-    store,
-    now: () => now,
-    advance: (ms: number) => (now += ms),
-    /** Sends a request and observes `status`; returns the decision. */
-    async send(line: string, init: RawInit = {}, status = 200): Promise<Decision> {
-      const { ctx, refusal } = engine.prepare(
-        raw(line, { ...init, headers: { ...CHROME, ...init.headers } }),
-      )
-      expect(refusal).toBeUndefined()
-      // session facet: computed by the facet getter, as limits would
-      if (init.headers?.cookie) ctx.identity.session = /sid=([^;]+)/.exec(init.headers.cookie)?.[1]
-      const d = await engine.inspect(ctx)
-      engine.observe(
-        ctx,
-        {
-          status: d.action === 'allow' || d.action === 'log' || d.action === 'delay' ? status : 429,
-          ms: 1,
-          byGateway: false,
-        },
-        d,
-      )
-      return d
-    },
-  }
-}
-
-const sid = (s: string, ip = '203.0.113.10'): RawInit => ({ headers: { cookie: `sid=${s}` }, ip })
-const rule = (d: Decision) => d.verdicts.map((v) => v.rule)
+import { CHROME, rule, setup, sid } from '../helpers/behavior.js'
+import { raw } from '../helpers/engine.js'
 
 describe('behavior: flows', () => {
   const flows = {

@@ -71,6 +71,16 @@ describe('runSimulation against the demo', () => {
     expect(s.reachedUpstream!).toBeLessThan(s.sent)
   })
 
+  it('links an adaptive scraper that changes IP and browser to the identity it had (relay)', () => {
+    const s = row('adaptive-scraping')
+    expect(s.ips, 'it was refused and rotated').toBeGreaterThan(1)
+    // The first identity gets what the per-fingerprint sweep limit allows (30 products); the
+    // next ones are linked to it and refused or fed fakes: the 50-product catalogue never leaks.
+    expect(s.reachedUpstream!).toBeLessThan(40)
+    expect(Object.keys(s.deniedBy!).some((r) => r.startsWith('behavior.'))).toBe(true)
+    expect(s.achieved).toMatch(/more were fakes|^3\d of 50 products/)
+  })
+
   it('answers a scanner itself from its first probe', () => {
     expect(row('vulnerability-scanning')).toMatchObject({ firstDenialAt: 1, successes: 0 })
   })

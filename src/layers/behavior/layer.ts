@@ -18,6 +18,7 @@ import { flagKey, type FlagFacet } from '../../identity/flags.js'
 import { compileRoutes } from '../../request/routes.js'
 import { SEVERITY } from '../../engine/types.js'
 import type { LayerType } from '../layer-type.js'
+import { Relays } from './relay.js'
 import { headerSignals, Trackers, type SignalName, type Tracker } from './signals.js'
 import { BehaviorSpec, type FlowRuleSpec } from './spec.js'
 
@@ -34,6 +35,12 @@ interface Pending {
   readonly fired: SignalName[]
   /** Flows whose first step this request is (recorded when it succeeds). */
   readonly steps: readonly FlowRuleSpec[]
+  /** The client's key for relays (its most specific facet that survives an IP change). */
+  readonly self: string
+  /** The request's risk score, once judged. */
+  score: number
+  /** Risk inherited from a refused client this one took over from (with `relay` fired). */
+  inherited: number
 }
 const PENDING = 'behavior.pending'
 
@@ -58,6 +65,7 @@ export const behavior: LayerType<BehaviorSpec> = {
       true,
     )
     const thresholds = [...spec.thresholds].sort((a, b) => a.score - b.score)
+    const relays = new Relays(spec)
     const weights = spec.facetWeights
     const halfLife = spec.halfLife
 
@@ -79,6 +87,17 @@ export const behavior: LayerType<BehaviorSpec> = {
           : id.apiKey
             ? `k:${id.apiKey}`
             : `f:${id.fingerprint}|${id.ip}`
+    }
+
+    /** A client's key for relays: what it keeps when it changes IP (session, …, fingerprint). */
+    function relayKey(id: Identity): string {
+      return id.session
+        ? `s:${id.session}`
+        : id.account
+          ? `a:${id.account}`
+          : id.apiKey
+            ? `k:${id.apiKey}`
+            : `f:${id.fingerprint}`
     }
 
     return {
@@ -111,7 +130,14 @@ export const behavior: LayerType<BehaviorSpec> = {
         const states = headerSignals(ctx.headers)
         const flows = guarded.all(ctx.method, ctx.pathKey)
         const steps = firstSteps.all(ctx.method, ctx.pathKey)
-        ctx.locals.set(PENDING, { facets: fs, tracker, fired, steps } satisfies Pending)
+        const self = relayKey(id)
+        const pending: Pending = { facets: fs, tracker, fired, steps, self, score: 0, inherited: 0 }
+        ctx.locals.set(PENDING, pending)
+        // A new identity (or one suspected of taking over) on a templated route: was this
+        // exact request refused to someone else a moment ago?
+        const handoffKey = relays.arrive(self, hasParams(ctx.route.params))
+          ? `relay:${ctx.method} ${ctx.pathKey}`
+          : undefined
 
         // One store call for flags (traps, penalties, completed flow steps), one for scores.
         const flagKeys: string[] = []
@@ -123,20 +149,36 @@ export const behavior: LayerType<BehaviorSpec> = {
             if (typeof v === 'string' && v) flowKeys.push(`flow:${flow.id}:${by}:${v}`)
           }
         const scoreKeys = fs.map(([f, v]) => `risk:${f}:${v}`)
-        const flagged = store.flagged([...flagKeys, ...flowKeys], now)
+        const lookups = [...flagKeys, ...flowKeys]
+        if (handoffKey) lookups.push(handoffKey)
+        const flagged = store.flagged(lookups, now)
         const scores = store.scores(scoreKeys, halfLife, now)
-        const judge = (fl: readonly (string | undefined)[], sc: readonly number[]) =>
-          decide(
+        const judge = (fl: readonly (string | undefined)[], sc: readonly number[]) => {
+          const inherited = handoffKey
+            ? relays.judge(
+                self,
+                ctx.pathKey,
+                ctx.route.template,
+                numericId(ctx),
+                fl[lookups.length - 1],
+                now,
+              )
+            : -1
+          if (inherited >= 0) {
+            fired.push('relay')
+            pending.inherited = inherited
+          }
+          return decide(
             ctx,
             now,
-            fs,
-            fired,
+            pending,
             states,
             flows,
             fl.slice(0, flagKeys.length),
-            fl.slice(flagKeys.length),
+            fl.slice(flagKeys.length, flagKeys.length + flowKeys.length),
             sc,
           )
+        }
         if (flagged instanceof Promise || scores instanceof Promise)
           return Promise.all([flagged, scores]).then(
             ([fl, sc]) => judge(fl, sc),
@@ -163,7 +205,9 @@ export const behavior: LayerType<BehaviorSpec> = {
             signals.push('tampering')
         }
         let delta = 0
-        for (const s of signals) if (p.tracker.cool(s, now, spec.cooldown)) delta += spec.signals[s]
+        for (const s of signals)
+          if (p.tracker.cool(s, now, spec.cooldown))
+            delta += spec.signals[s] + (s === 'relay' ? p.inherited : 0)
         // A skipped flow adds its own weight (each flow may weigh differently).
         for (const v of decision.verdicts)
           if (
@@ -186,6 +230,21 @@ export const behavior: LayerType<BehaviorSpec> = {
                 writes.push(store.flag(`flow:${flow.id}:${by}:${v}`, String(now), flow.within, now))
             }
         }
+        // A refusal on a templated route is remembered for a new client that retries it: the
+        // last few of each refused client, which is what a bot that rotates retries first.
+        if (
+          spec.signals.relay > 0 &&
+          !decision.decisive?.monitor &&
+          SEVERITY[decision.action] >= SEVERITY.throttle &&
+          hasParams(ctx.route.params)
+        ) {
+          const k = numericKey(ctx)
+          const handoff = relays.refused(p.self, p.score, k ? p.tracker.stride(k) : 0, now)
+          if (handoff)
+            writes.push(
+              store.flag(`relay:${ctx.method} ${ctx.pathKey}`, handoff, spec.relay.window, now),
+            )
+        }
         for (const w of writes) if (w instanceof Promise) w.catch(() => {})
       },
       async forget(f) {
@@ -207,14 +266,14 @@ export const behavior: LayerType<BehaviorSpec> = {
     function decide(
       ctx: RequestContext,
       now: number,
-      fs: readonly [ScoredFacet, string][],
-      fired: readonly SignalName[],
+      p: Pending,
       states: readonly ('headers' | 'toolAgent')[],
       flows: readonly FlowRuleSpec[],
       flags: readonly (string | undefined)[],
       flowSeen: readonly (string | undefined)[],
       scores: readonly number[],
     ): MaybePromise<Verdict | Verdict[] | undefined> {
+      const { facets: fs, fired } = p
       const out: Verdict[] = []
       // Flows: the guarded step needs a completed first step by any of the `by` facets.
       let k = 0
@@ -286,6 +345,12 @@ export const behavior: LayerType<BehaviorSpec> = {
         parts.trap = round(trap)
       }
       for (const s of fired) parts[s] = (parts[s] ?? 0) + spec.signals[s]
+      // A relay is judged at once: it carries the refused client's risk on this very request.
+      if (fired.includes('relay')) {
+        parts.relay = round(spec.signals.relay + p.inherited)
+        score += spec.signals.relay + p.inherited
+      }
+      p.score = score
 
       let level: (typeof thresholds)[number] | undefined
       for (const t of thresholds) if (score >= t.score) level = t
@@ -346,6 +411,24 @@ function parsePenalty(raw: string): Penalty | undefined {
   } catch {
     return undefined
   }
+}
+
+function hasParams(params: Readonly<Record<string, string>>): boolean {
+  for (const _ in params) return true
+  return false
+}
+
+/** The first numeric path parameter, for relays. */
+function numericId(ctx: RequestContext): number | undefined {
+  const k = numericKey(ctx)
+  return k === undefined ? undefined : Number(ctx.route.params[k.slice(k.indexOf('#') + 1)])
+}
+
+/** The sweep key (`template#param`) of the first numeric path parameter. */
+function numericKey(ctx: RequestContext): string | undefined {
+  for (const k in ctx.route.params)
+    if (/^\d{1,15}$/.test(ctx.route.params[k]!)) return `${ctx.route.template}#${k}`
+  return undefined
 }
 
 function round(n: number): number {

@@ -94,6 +94,12 @@ export class Tracker {
     return s.run >= spec.run
   }
 
+  /** The step of the sweep on `route` while it runs (two equal steps or more), else 0. */
+  stride(route: string): number {
+    const s = this.sweeps?.get(route)
+    return s && s.run >= 2 ? s.stride : 0
+  }
+
   /** Counts a request against a velocity rule; true when over its norm. */
   rate(rule: number, limit: number, windowMs: number, now: number): boolean {
     const rates = (this.rates ??= new Map())

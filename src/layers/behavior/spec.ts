@@ -80,6 +80,12 @@ export const BehaviorSpec = z.strictObject({
       errors: weight.default(25),
       /** Sequential ids on a templated route. */
       sweep: weight.default(30),
+      /**
+       * A new client that picks up exactly where a refused client stopped (retries the request
+       * it was refused, then goes on): the same actor behind a fresh IP and browser. Adds this
+       * weight plus the refused client's own risk (`relay.maxInherited` at most).
+       */
+      relay: weight.default(100),
       /** Faster than the route's norm (`velocity`). */
       velocity: weight.default(15),
       /** Browser claims that its headers contradict (per request, not accumulated). */
@@ -115,6 +121,22 @@ export const BehaviorSpec = z.strictObject({
       /** Consecutive equal steps between numeric ids that count as a sweep. */
       run: z.number().int().min(3).default(6),
       maxStride: z.number().int().min(1).default(5),
+    })
+    .prefault({}),
+  /** The `relay` signal: linking a new identity to the refused one it takes over from. */
+  relay: z
+    .strictObject({
+      /** How long a refused request on a templated route is remembered for a relay. */
+      window: duration.default(5 * 60_000),
+      /**
+       * An identity may be a relay only when one of its first `fresh` requests is a refused
+       * one (identities are session, account, API key or fingerprint: not the IP).
+       */
+      fresh: z.number().int().min(1).max(100).default(1),
+      /** Refused requests remembered per refused client and `window` (a flood is not all kept). */
+      perClient: z.number().int().min(1).max(100).default(4),
+      /** Most of the refused client's risk that its relay inherits. */
+      maxInherited: z.number().min(0).max(10_000).default(300),
     })
     .prefault({}),
   /** Normal rates per route: faster is the `velocity` signal. */

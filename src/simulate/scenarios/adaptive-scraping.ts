@@ -6,7 +6,7 @@
  * @see https://owasp.org/www-project-automated-threats-to-web-applications/assets/oats/EN/OAT-011_Scraping
  */
 import type { Scenario } from '../scenario.js'
-import { PRODUCT_IDS } from './scraping.js'
+import { fakeNote, PRODUCT_IDS } from './scraping.js'
 
 /** Simulated milliseconds between requests at first, per connection; doubled after each refusal. */
 const PACE = 100
@@ -26,6 +26,8 @@ export const adaptiveScraping: Scenario = {
       w.botProfile((p) => !p.mobile),
     )
     const scraped = new Set<number>()
+    /** 200s the gateway made up (deception): the bot believes them, the report does not. */
+    const fakes = new Set<number>()
     const retry: number[] = []
     let next = 0
     let pace = PACE
@@ -45,9 +47,9 @@ export const adaptiveScraping: Scenario = {
             client.profile = w.botProfile((p) => !p.mobile)
             client.jar.clear()
           }
-        } else if (res.status === 200) scraped.add(id)
+        } else if (res.status === 200) (res.reached === false ? fakes : scraped).add(id)
         w.achieved(
-          `${scraped.size} of ${PRODUCT_IDS} products, ${identities} identities, pace ${pace}ms`,
+          `${scraped.size} of ${PRODUCT_IDS} products${fakeNote(fakes, scraped)}, ${identities} identities, pace ${pace}ms`,
         )
         await w.pause(pace)
       }

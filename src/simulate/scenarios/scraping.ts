@@ -25,16 +25,24 @@ export const scraping: Scenario = {
     )
     client.keepCookies = false
     const scraped = new Set<number>()
+    const fakes = new Set<number>()
     let next = 0
     await w.parallel(CONNECTIONS, async () => {
       for (;;) {
         const id = (next++ % PRODUCT_IDS) + 1
         client.ip = proxies.draw()
         const res = await client.send('GET', `/api/products/${id}`)
-        if (res.status === 200) scraped.add(id)
-        w.achieved(`${scraped.size} of ${PRODUCT_IDS} products scraped`)
+        if (res.status === 200) (res.reached === false ? fakes : scraped).add(id)
+        w.achieved(`${scraped.size} of ${PRODUCT_IDS} products scraped${fakeNote(fakes, scraped)}`)
         await w.pause(PACE)
       }
     })
   },
+}
+
+/** ", 12 more were fakes" when the gateway answered products the bot never really got. */
+export function fakeNote(fakes: ReadonlySet<number>, real: ReadonlySet<number>): string {
+  let n = 0
+  for (const id of fakes) if (!real.has(id)) n++
+  return n ? ` (${n} more were fakes)` : ''
 }

@@ -1,0 +1,140 @@
+/**
+ * The `relay` signal: linking a new identity to the refused one it takes over from. A bot that
+ * is refused changes IP, browser headers and cookies, and then — having learnt nothing else —
+ * retries what was refused and carries on. Nothing ties the two identities together but that
+ * behaviour, so the gateway remembers each refused client's last refused requests on templated
+ * routes (in the store, so every instance sees them) and watches new identities:
+ *
+ * 1. a refusal on a templated route is remembered under `relay:<METHOD> <path>` with the refused
+ *    client's key, risk and id stride (at most `perClient` per client and `window`);
+ * 2. an identity whose very first request (`fresh`) is such a path becomes a suspect;
+ * 3. it is confirmed when one of its next few requests is another remembered refusal of the
+ *    same client, or the next id of that client's sweep (the next one or two strides; a few ids
+ *    on when the stride is unknown): people who land on the very page a bot was refused, and
+ *    then open its neighbour, are rare. A confirmed relay inherits the refused client's risk.
+ *
+ * Identities are keyed by what survives an IP change (session, account, API key, fingerprint),
+ * so a phone that changes network is not new, and an office behind one IP is many identities.
+ */
+import { OrderedMap } from '../../store/ordered-map.js'
+import type { BehaviorSpec } from './spec.js'
+
+/** What is remembered of a refusal (the value of a `relay:` flag). */
+export interface Handoff {
+  /** The refused client's relay key. */
+  readonly from: string
+  /** Its risk score when refused. */
+  readonly score: number
+  /** The step between the numeric ids it swept (0 when it did not sweep). */
+  readonly stride: number
+}
+
+/** A new identity that retried a refusal: whom it may be taking over from. */
+interface Suspect extends Handoff {
+  readonly at: number
+  readonly path: string
+  readonly template: string
+  readonly id: number | undefined
+}
+
+/** How many more requests a suspect has to confirm itself. */
+const CONFIRM_WITHIN = 3
+
+export class Relays {
+  readonly #spec: BehaviorSpec
+  /** Requests seen per identity (capped), to know a new one. */
+  readonly #seen = new OrderedMap<string, number>()
+  readonly #suspects = new OrderedMap<string, Suspect>()
+  /** Refusals remembered per refused client in the current window. */
+  readonly #remembered = new OrderedMap<string, { n: number; since: number }>()
+
+  constructor(spec: BehaviorSpec) {
+    this.#spec = spec
+  }
+
+  /**
+   * Counts a request of `self`; true when this request must be looked up as a possible relay
+   * (a templated route, and a new identity or a suspect).
+   */
+  arrive(self: string, templated: boolean): boolean {
+    if (this.#spec.signals.relay <= 0) return false
+    let n = this.#seen.get(self)
+    if (n === undefined) {
+      if (this.#seen.size >= this.#spec.maxTracked) this.#seen.deleteOldest()
+      n = 0
+    } else this.#seen.delete(self)
+    if (n < 1_000) n++
+    this.#seen.set(self, n)
+    return templated && (n <= this.#spec.relay.fresh || this.#suspects.has(self))
+  }
+
+  /**
+   * Judges a looked-up request: `raw` is the handoff remembered under its path, if any.
+   * Returns the risk a confirmed relay inherits, else -1.
+   */
+  judge(
+    self: string,
+    path: string,
+    template: string,
+    id: number | undefined,
+    raw: string | undefined,
+    now: number,
+  ): number {
+    const spec = this.#spec.relay
+    const h = parseHandoff(raw)
+    const s = this.#suspects.get(self)
+    if (s) {
+      const seen = this.#seen.get(self) ?? 0
+      if (now - s.at > spec.window || seen > spec.fresh + CONFIRM_WITHIN) {
+        this.#suspects.delete(self)
+        return -1
+      }
+      const again = h !== undefined && h.from === s.from && path !== s.path
+      // The next id of the refused client's sweep; any id a few steps on when its stride is
+      // unknown (a sweep spread over several connections arrives out of order).
+      const step = id !== undefined && s.id !== undefined ? id - s.id : 0
+      const onward =
+        template === s.template &&
+        step !== 0 &&
+        (s.stride !== 0
+          ? step === s.stride || step === 2 * s.stride
+          : Math.abs(step) <= this.#spec.sweep.maxStride)
+      if (!again && !onward) return -1
+      this.#suspects.delete(self)
+      return Math.min(s.score, spec.maxInherited)
+    }
+    if (h && h.from !== self && (this.#seen.get(self) ?? 0) <= spec.fresh) {
+      if (this.#suspects.size >= this.#spec.maxTracked) this.#suspects.deleteOldest()
+      this.#suspects.set(self, { ...h, at: now, path, template, id })
+    }
+    return -1
+  }
+
+  /**
+   * A refusal of `self` on a templated route: the handoff to remember, or undefined when this
+   * client already has `perClient` remembered in the window.
+   */
+  refused(self: string, score: number, stride: number, now: number): string | undefined {
+    if (this.#spec.signals.relay <= 0) return undefined
+    let r = this.#remembered.get(self)
+    if (!r || now - r.since > this.#spec.relay.window) r = { n: 0, since: now }
+    if (r.n >= this.#spec.relay.perClient) return undefined
+    r.n++
+    this.#remembered.delete(self)
+    if (this.#remembered.size >= this.#spec.maxTracked) this.#remembered.deleteOldest()
+    this.#remembered.set(self, r)
+    return JSON.stringify({ from: self, score: Math.round(score * 10) / 10, stride })
+  }
+}
+
+function parseHandoff(raw: string | undefined): Handoff | undefined {
+  if (raw === undefined) return undefined
+  try {
+    const h = JSON.parse(raw) as Partial<Handoff>
+    return typeof h.from === 'string' && typeof h.score === 'number'
+      ? { from: h.from, score: h.score, stride: typeof h.stride === 'number' ? h.stride : 0 }
+      : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The `relay` signal: a bot refused on one identity comes back on a fresh IP with fresh headers
+ * and no cookies, retries what was refused and goes on. Nothing links the two identities but
+ * that behaviour; the new one inherits the refused one's risk. People who happen to ask for the
+ * same page must not.
+ */
+import { describe, expect, it } from 'vitest'
+import type { Decision } from '../../src/engine/types.js'
+import { setup } from '../helpers/behavior.js'
+import type { RawInit } from '../helpers/engine.js'
+
+const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
+const SAFARI =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15'
+
+/** Products by fingerprint: 3 distinct ids a minute, then 429. */
+const sweepLimit = {
+  limits: {
+    rules: [
+      {
+        id: 'product-sweep',
+        paths: ['/api/products/:id'],
+        key: ['fingerprint'],
+        count: 'distinct',
+        distinct: 'param:id',
+        limit: 3,
+        window: '60s',
+      },
+    ],
+  },
+}
+
+const anon = (ip: string, ua?: string): RawInit => ({
+  ip,
+  ...(ua ? { headers: { 'user-agent': ua } } : {}),
+})
+
+const relayed = (d: Decision) =>
+  d.verdicts.some((v) => (v.data as { signals?: Record<string, number> })?.signals?.relay)
+
+/** A first identity with some risk sweeps until the limit refuses it; returns its refusal. */
+async function firstIdentity(t: ReturnType<typeof setup>) {
+  // 300 points on its IP: an anonymous client is judged by its shared facets (0.3 × 300 = 90:
+  // delayed, not refused, until the limit refuses product 4).
+  await t.store.addScore('risk:ip:198.51.100.1', 300, 10 * 60_000, t.now())
+  let d: Decision | undefined
+  for (const id of [1, 2, 3, 4]) {
+    d = await t.send(`GET /api/products/${id}`, anon('198.51.100.1'))
+    t.advance(200)
+  }
+  expect(d!.verdicts.map((v) => v.rule)).toEqual(['limits.product-sweep', 'behavior.risk'])
+  expect(d!.action).toBe('throttle')
+  return d!
+}
+
+describe('behavior: relay (a new identity taking over from a refused one)', () => {
+  it('a fresh client that retries the refused request and goes on inherits the risk at once', async () => {
+    const t = setup({}, sweepLimit)
+    await firstIdentity(t)
+    t.advance(2_000)
+    // New IP, new browser, no cookies: retries product 4, then goes on to 5.
+    const retry = await t.send('GET /api/products/4', anon('203.0.113.77', FIREFOX))
+    expect(relayed(retry)).toBe(false)
+    const onward = await t.send('GET /api/products/5', anon('203.0.113.77', FIREFOX))
+    expect(relayed(onward)).toBe(true)
+    const risk = onward.verdicts.find((v) => v.rule === 'behavior.risk')!
+    // 100 for the signal + the ~90 (decaying a little) the refused identity carried.
+    const signals = (risk.data as { signals: Record<string, number> }).signals
+    expect(signals.relay).toBeGreaterThan(185)
+    expect(signals.relay).toBeLessThan(190)
+    expect(onward.action).toBe('deceive')
+    expect(risk.reason).toMatch(/relay 18\d/)
+    // …and it stays with the new identity: a penalty on its fingerprint, whatever its IP.
+    const next = await t.send('GET /api/products/40', anon('192.0.2.200', FIREFOX))
+    expect(next.action).toBe('deceive')
+    expect(next.verdicts.map((v) => v.rule)).toContain('behavior.penalty.deceive')
+  })
+
+  it('so does one that retries two of its refused requests (uuids: no ids to follow)', async () => {
+    const t = setup({}, { ...sweepLimit })
+    await firstIdentity(t)
+    await t.send('GET /api/products/5', anon('198.51.100.1')) // refused too
+    const a = await t.send('GET /api/products/4', anon('203.0.113.78', SAFARI))
+    const b = await t.send('GET /api/products/5', anon('203.0.113.78', SAFARI))
+    expect([relayed(a), relayed(b)]).toEqual([false, true])
+  })
+
+  it('a person who happens to open the same product, then browses elsewhere, is left alone', async () => {
+    const t = setup({}, sweepLimit)
+    await firstIdentity(t)
+    const seen: string[] = []
+    for (const path of ['/api/products/4', '/api/products', '/api/products/31', '/api/cart']) {
+      const d = await t.send(`GET ${path}`, anon('203.0.113.5', SAFARI))
+      seen.push(d.action)
+      t.advance(3_000)
+    }
+    expect(seen).toEqual(['allow', 'allow', 'allow', 'allow'])
+  })
+
+  it('is not a relay when the client is the refused one itself (same fingerprint, new IP)', async () => {
+    const t = setup({}, sweepLimit)
+    await firstIdentity(t)
+    await t.send('GET /api/products/4', anon('203.0.113.9'))
+    const d = await t.send('GET /api/products/5', anon('203.0.113.9'))
+    expect(relayed(d)).toBe(false)
+  })
+
+  it('a phone that changes network is not a new identity, whatever it opens next', async () => {
+    const t = setup({}, sweepLimit)
+    // Browses first on Wi-Fi…
+    await t.send('GET /api/products', anon('198.51.100.50', SAFARI))
+    await firstIdentity(t)
+    // …then on the carrier's network: opens the refused product and the one after it.
+    await t.send('GET /api/products/4', anon('100.64.0.9', SAFARI))
+    expect(relayed(await t.send('GET /api/products/5', anon('100.64.0.9', SAFARI)))).toBe(false)
+  })
+
+  it('forgets a refusal after relay.window, and only a new client can be a relay', async () => {
+    const t = setup({ relay: { window: '1m', fresh: 2 } }, sweepLimit)
+    await firstIdentity(t)
+    t.advance(61_000)
+    await t.send('GET /api/products/4', anon('203.0.113.10', FIREFOX))
+    expect(relayed(await t.send('GET /api/products/5', anon('203.0.113.10', FIREFOX)))).toBe(false)
+
+    // A client with history (more than `fresh` requests) retrying a fresh refusal: no relay.
+    const u = setup({ relay: { fresh: 2 } }, sweepLimit)
+    for (const p of ['/api/products', '/api/cart', '/api/products'])
+      await u.send(`GET ${p}`, anon('203.0.113.11', FIREFOX))
+    await firstIdentity(u)
+    await u.send('GET /api/products/4', anon('203.0.113.11', FIREFOX))
+    expect(relayed(await u.send('GET /api/products/5', anon('203.0.113.11', FIREFOX)))).toBe(false)
+  })
+
+  it('remembers at most relay.perClient refusals of one client per window', async () => {
+    const t = setup({ relay: { perClient: 2 } }, sweepLimit)
+    await firstIdentity(t) // refused on 4: remembered (1)
+    for (const id of [5, 6, 7]) await t.send(`GET /api/products/${id}`, anon('198.51.100.1'))
+    // 5 remembered (2); 6 and 7 not.
+    const late = await t.send('GET /api/products/7', anon('203.0.113.12', FIREFOX))
+    const on = await t.send('GET /api/products/8', anon('203.0.113.12', FIREFOX))
+    expect([relayed(late), relayed(on)]).toEqual([false, false])
+    const early = await t.send('GET /api/products/5', anon('203.0.113.13', SAFARI))
+    const on2 = await t.send('GET /api/products/6', anon('203.0.113.13', SAFARI))
+    expect([relayed(early), relayed(on2)]).toEqual([false, true])
+  })
+
+  it('signals.relay: 0 turns it off', async () => {
+    const t = setup({ signals: { relay: 0 } }, sweepLimit)
+    await firstIdentity(t)
+    await t.send('GET /api/products/4', anon('203.0.113.14', FIREFOX))
+    expect(relayed(await t.send('GET /api/products/5', anon('203.0.113.14', FIREFOX)))).toBe(false)
+  })
+})
