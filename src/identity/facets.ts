@@ -145,15 +145,12 @@ export function identityFacets(spec: IdentitySpec) {
   function fingerprint(ctx: RequestContext): string {
     const id = ctx.identity
     if (id.fingerprint !== undefined) return id.fingerprint
-    // The order in which a client sends its headers is as telling as their values.
-    const raw = ctx.rawHeaders
-    let order = ''
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toLowerCase()
-      if (fpSet.has(name)) order += name + ','
-    }
-    let text = order
-    for (const h of fpHeaders) text += '\n' + (ctx.headers[h] ?? '')
+    // The order in which a client sends its headers is as telling as their values. Node keeps
+    // the parsed headers in arrival order (first occurrence), already lower-cased.
+    const headers = ctx.headers
+    let text = ''
+    for (const name in headers) if (fpSet.has(name)) text += name + ','
+    for (let i = 0; i < fpHeaders.length; i++) text += '\n' + (headers[fpHeaders[i]!] ?? '')
     // Clients send the same headers request after request: hash each distinct text once.
     let fp = fpCache.get(text)
     if (fp === undefined) {

@@ -56,9 +56,9 @@ export interface RouteMatcher<T> {
   /** The most specific match (static beats parameter beats wildcard; earlier config wins ties). */
   best(method: string, key: string): RouteHit<T> | undefined
   /** Every matching entry's value, in config order. For layers whose rules all apply. */
-  all(method: string, key: string): T[]
+  all(method: string, key: string): readonly T[]
   /** Like `all`, with each entry's template and parameters. */
-  allHits(method: string, key: string): RouteHit<T>[]
+  allHits(method: string, key: string): readonly RouteHit<T>[]
   /** Number of entries. */
   readonly size: number
 }
@@ -115,10 +115,11 @@ export function compileRoutes<T>(
     }
   }
 
-  function allHits(method: string, key: string): RouteHit<T>[] {
+  function allHits(method: string, key: string): readonly RouteHit<T>[] {
     const found: [Entry<T>, string[]][] = []
     collect(root, splitKey(key), 0, method, found, [])
-    if (found.length > 1) found.sort((a, b) => a[0].order - b[0].order)
+    if (found.length === 0) return NO_HITS
+    inOrder(found)
     const out: RouteHit<T>[] = []
     for (let i = 0; i < found.length; i++) {
       const [e, values] = found[i]!
@@ -128,11 +129,11 @@ export function compileRoutes<T>(
     return out
   }
 
-  function all(method: string, key: string): T[] {
+  function all(method: string, key: string): readonly T[] {
     const found: [Entry<T>, string[]][] = []
     collect(root, splitKey(key), 0, method, found, undefined)
-    if (found.length === 0) return []
-    if (found.length > 1) found.sort((a, b) => a[0].order - b[0].order)
+    if (found.length === 0) return NO_HITS
+    inOrder(found)
     const out: T[] = [found[0]![0].value]
     // An entry with several patterns may match more than once: keep it once.
     for (let i = 1; i < found.length; i++)
@@ -195,6 +196,24 @@ function collect<T>(
 }
 
 const NO_VALUES: string[] = []
+/** What `all` and `allHits` return for no match: shared, so callers must not change it. */
+const NO_HITS: readonly never[] = Object.freeze([])
+
+/**
+ * Sorts matches into config order, in place: an insertion sort, as the matches of one path are
+ * a handful (Array.prototype.sort allocates a work copy on every call).
+ */
+function inOrder(found: [Entry<unknown>, string[]][]) {
+  for (let i = 1; i < found.length; i++) {
+    const x = found[i]!
+    let j = i - 1
+    while (j >= 0 && found[j]![0].order > x[0].order) {
+      found[j + 1] = found[j]!
+      j--
+    }
+    found[j + 1] = x
+  }
+}
 
 function pick<T>(entries: readonly Entry<T>[], method: string): Entry<T> | undefined {
   for (const e of entries) if (allows(e, method)) return e

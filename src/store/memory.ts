@@ -45,6 +45,18 @@ interface FlagState {
   expiresAt: number
 }
 
+function tatExpired(tat: number, now: number): boolean {
+  return tat <= now
+}
+
+function windowExpired(w: { start: number; windowMs: number }, now: number): boolean {
+  return w.start + 2 * w.windowMs <= now
+}
+
+function ttlExpired(x: { expiresAt: number }, now: number): boolean {
+  return x.expiresAt <= now
+}
+
 /** How many of the oldest entries a write looks at for expiry. */
 const SWEEP = 2
 
@@ -105,7 +117,7 @@ export class MemoryStore implements Store {
     if (limit.algorithm === 'gcra') {
       const stored = this.#tats.get(key)
       const step = gcra(stored, limit, now, take)
-      if (step.tat !== undefined) this.#put(this.#tats, key, step.tat, now, (tat) => tat <= now)
+      if (step.tat !== undefined) this.#put(this.#tats, key, step.tat, now, tatExpired)
       return step.result
     }
     let s = this.#windows.get(key)
@@ -121,7 +133,7 @@ export class MemoryStore implements Store {
     }
     roll(s, limit.windowMs, now)
     const r = slidingWindow(s, limit, now, take)
-    if (take) this.#put(this.#windows, key, s, now, (w) => w.start + 2 * w.windowMs <= now)
+    if (take) this.#put(this.#windows, key, s, now, windowExpired)
     return r
   }
 
@@ -140,13 +152,13 @@ export class MemoryStore implements Store {
       s.current.add(member)
       if (s.previous.has(member)) s.previousOnly--
     }
-    this.#put(this.#distinct, key, s, now, (d) => d.start + 2 * d.windowMs <= now)
+    this.#put(this.#distinct, key, s, now, windowExpired)
     const weight = (windowMs - (now - start)) / windowMs
     return s.current.size + Math.floor(s.previousOnly * weight)
   }
 
   flag(key: string, value: string, ttlMs: number, now: number): void {
-    this.#put(this.#flags, key, { value, expiresAt: now + ttlMs }, now, (f) => f.expiresAt <= now)
+    this.#put(this.#flags, key, { value, expiresAt: now + ttlMs }, now, ttlExpired)
   }
 
   flagOnce(key: string, value: string, ttlMs: number, now: number): boolean {
@@ -178,7 +190,7 @@ export class MemoryStore implements Store {
     if (delta === 0) return value
     // Forgotten once it has decayed below 0.01: ten half-lives of 1000 points, or less.
     const expiresAt = now + halfLifeMs * Math.max(1, Math.log2(Math.max(1, Math.abs(value)) / 0.01))
-    this.#put(this.#scores, key, { value, at: now, expiresAt }, now, (x) => x.expiresAt <= now)
+    this.#put(this.#scores, key, { value, at: now, expiresAt }, now, ttlExpired)
     return value
   }
 
@@ -209,19 +221,17 @@ export class MemoryStore implements Store {
     key: string,
     value: V,
     now: number,
-    expired: (v: V) => boolean,
+    expired: (v: V, now: number) => boolean,
   ) {
-    if (map.has(key)) map.delete(key)
-    else {
+    if (!map.has(key)) {
       for (let n = 0; n < SWEEP; n++) {
         const oldest = map.oldest()
-        if (!oldest || !expired(oldest[1])) break
+        if (!oldest || !expired(oldest[1], now)) break
         map.delete(oldest[0])
       }
       if (this.size >= this.maxKeys) this.#evict(map)
     }
-    map.set(key, value)
-    void now
+    map.touch(key, value)
   }
 
   /** Drops the least recently written key, from `prefer` first. */

@@ -13,6 +13,11 @@ export class OrderedMap<K, V> extends Map<K, V> {
   #cursor: Iterator<[K, V]> | undefined
   /** Where the cursor stopped: the oldest entry, until it is deleted. */
   #head: [K, V] | undefined
+  /**
+   * The key `touch` last moved to the end, while it is still the newest. Not a `#` field: the
+   * Map constructor calls `set` for its initial entries before `#` fields exist.
+   */
+  private newest: K | undefined = undefined
 
   /** The oldest entry, or undefined when empty. */
   oldest(): [K, V] | undefined {
@@ -35,20 +40,34 @@ export class OrderedMap<K, V> extends Map<K, V> {
     return oldest !== undefined && this.delete(oldest[0])
   }
 
-  /** Sets `key` as the newest entry. */
+  /**
+   * Sets `key` as the newest entry. Already the newest (one client's requests in a row): the
+   * value is replaced in place — moving it would delete and re-add, and V8 shrinks and regrows
+   * a small Map's table on that, allocating on every request.
+   */
   touch(key: K, value: V): this {
+    if (key === this.newest && super.has(key)) return super.set(key, value)
     this.delete(key)
-    return this.set(key, value)
+    super.set(key, value)
+    this.newest = key
+    return this
+  }
+
+  override set(key: K, value: V): this {
+    if (key !== this.newest) this.newest = undefined
+    return super.set(key, value)
   }
 
   override delete(key: K): boolean {
     if (this.#head !== undefined && this.#head[0] === key) this.#head = undefined
+    if (key === this.newest) this.newest = undefined
     return super.delete(key)
   }
 
   override clear(): void {
     this.#cursor = undefined
     this.#head = undefined
+    this.newest = undefined
     super.clear()
   }
 }

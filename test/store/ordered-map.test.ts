@@ -37,6 +37,23 @@ describe('OrderedMap', () => {
     expect([...m]).toEqual([['a', 10]])
   })
 
+  it('touching the newest key again replaces its value in place; order stays exact', () => {
+    const m = new OrderedMap<string, number>([['a', 1]])
+    m.touch('b', 2)
+    m.touch('b', 3) // already the newest: in place
+    m.set('c', 4) // a plain set of a new key: now c is the newest
+    m.touch('b', 5) // so b moves again
+    expect([...m]).toEqual([
+      ['a', 1],
+      ['c', 4],
+      ['b', 5],
+    ])
+    m.delete('b')
+    m.touch('b', 6)
+    expect([...m.keys()]).toEqual(['a', 'c', 'b'])
+    expect(m.oldest()).toEqual(['a', 1])
+  })
+
   it('evicts in insertion order through many deletions at the head (a bounded cache)', () => {
     const m = new OrderedMap<number, number>()
     const max = 100

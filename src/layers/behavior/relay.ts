@@ -62,9 +62,9 @@ export class Relays {
     if (n === undefined) {
       if (this.#seen.size >= this.#spec.maxTracked) this.#seen.deleteOldest()
       n = 0
-    } else this.#seen.delete(self)
+    }
     if (n < 1_000) n++
-    this.#seen.set(self, n)
+    this.#seen.touch(self, n)
     return templated && (n <= this.#spec.relay.fresh || this.#suspects.has(self))
   }
 

@@ -131,13 +131,11 @@ export class Trackers {
 
   get(key: string): Tracker {
     let t = this.#map.get(key)
-    if (t) {
-      this.#map.delete(key)
-    } else {
+    if (!t) {
       t = new Tracker(this.#spec.regularity.samples, this.#spec.errors.samples)
       if (this.#map.size >= this.#max) this.#map.deleteOldest()
     }
-    this.#map.set(key, t)
+    this.#map.touch(key, t)
     return t
   }
 

@@ -140,11 +140,11 @@ export const deception: LayerType<DeceptionSpec> = {
     }
 
     function chaosFor(
-      ctx: RequestContext,
+      keys: readonly string[],
       values: readonly (string | undefined)[],
       now: number,
     ): Verdict | undefined {
-      const raw = chaosFlag(identityFlagKeys(ctx.identity), values)
+      const raw = chaosFlag(keys, values)
       if (raw === undefined) return undefined
       const f = parseFlagValue(raw)
       return chaosVerdict(chaos!(now), 'rule' in f ? f.rule : f.reason, chaosMonitor)
@@ -182,10 +182,10 @@ export const deception: LayerType<DeceptionSpec> = {
         const r = store.flagged(keys, now)
         if (r instanceof Promise)
           return r.then(
-            (values) => chaosFor(ctx, values, now),
+            (values) => chaosFor(keys, values, now),
             (err) => void storeFailed(err, 'look up flags'),
           )
-        return chaosFor(ctx, r, now)
+        return chaosFor(keys, r, now)
       } catch (err) {
         // Deception is not a gate: a store failure lets the request through, with a notice.
         storeFailed(err, 'look up flags')
