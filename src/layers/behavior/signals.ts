@@ -13,10 +13,14 @@ export type SignalName = keyof BehaviorSpec['signals']
 /** What this process knows about one client (keyed by its strongest facet). */
 export class Tracker {
   lastArrival = 0
-  readonly gaps: Float64Array
+  /** The last gaps between arrivals (a ring), made on the second arrival. */
+  gaps: number[] | undefined = undefined
   gapCount = 0
-  readonly statuses: Uint16Array
+  /** The last answers' statuses (a ring), made on the first answer. */
+  statuses: number[] | undefined = undefined
   statusCount = 0
+  readonly #gapSamples: number
+  readonly #statusSamples: number
   /**
    * Per route template: last numeric id, its stride, and how many equal strides in a row.
    * Made on first use, like `rates` and `fired`: under IP rotation most clients are seen once,
@@ -28,9 +32,10 @@ export class Tracker {
   /** When each accumulating signal last fired, for the cooldown. */
   fired: Map<SignalName, number> | undefined = undefined
 
+  /** Plain arrays made on first use: typed arrays cost an ArrayBuffer each, per new client. */
   constructor(gapSamples: number, statusSamples: number) {
-    this.gaps = new Float64Array(gapSamples)
-    this.statuses = new Uint16Array(statusSamples)
+    this.#gapSamples = gapSamples
+    this.#statusSamples = statusSamples
   }
 
   /**
@@ -48,28 +53,32 @@ export class Tracker {
       this.gapCount = 0
       return 'normal'
     }
-    this.gaps[this.gapCount++ % this.gaps.length] = gap
-    if (this.gapCount < this.gaps.length) return 'normal'
+    const n = this.#gapSamples
+    const gaps = (this.gaps ??= [])
+    gaps[this.gapCount++ % n] = gap
+    if (this.gapCount < n) return 'normal'
     let sum = 0
-    for (const g of this.gaps) sum += g
-    const mean = sum / this.gaps.length
+    for (let i = 0; i < n; i++) sum += gaps[i]!
+    const mean = sum / n
     let sq = 0
-    for (const g of this.gaps) sq += (g - mean) * (g - mean)
-    const cv = Math.sqrt(sq / this.gaps.length) / mean
+    for (let i = 0; i < n; i++) sq += (gaps[i]! - mean) * (gaps[i]! - mean)
+    const cv = Math.sqrt(sq / n) / mean
     return cv < spec.maxCv ? 'regular' : 'normal'
   }
 
   /** Records an answer's status; the signal it adds, if any. */
   outcome(status: number, spec: BehaviorSpec['errors']): 'errors' | undefined {
-    this.statuses[this.statusCount++ % this.statuses.length] = status
-    if (this.statusCount < this.statuses.length) return undefined
+    const n = this.#statusSamples
+    const statuses = (this.statuses ??= [])
+    statuses[this.statusCount++ % n] = status
+    if (this.statusCount < n) return undefined
     let notFound = 0
     let errors = 0
-    for (const s of this.statuses) {
+    for (let i = 0; i < n; i++) {
+      const s = statuses[i]!
       if (s === 404 || s === 405) notFound++
       if (s >= 400) errors++
     }
-    const n = this.statuses.length
     return notFound / n >= spec.notFoundRatio || errors / n >= spec.errorRatio
       ? 'errors'
       : undefined
