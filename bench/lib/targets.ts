@@ -274,7 +274,8 @@ export const TARGETS: readonly TargetSpec[] = [
   },
   {
     name: 'bulwark-limits3-redis',
-    description: 'the same 3 rules on a Redis store started for the run (one round trip per rule)',
+    description:
+      'the same 3 rules on a Redis store started for the run (one script call per request, coalesced across the requests of one event-loop turn)',
     optional: true,
     plan: async (ctx) => {
       const url = await benchRedis(ctx)
