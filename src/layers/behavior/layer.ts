@@ -187,7 +187,7 @@ export const behavior: LayerType<BehaviorSpec> = {
         return judge(flagged, scores)
       },
       observe: function behaviorObserve(ctx: RequestContext, outcome: Outcome, decision: Decision) {
-        const p = ctx.locals.get(PENDING) as Pending | undefined
+        const p = (ctx.locals.get(PENDING) as Pending | undefined) ?? refusedEarly(ctx, decision)
         if (!p) return
         const now = clock.now()
         const signals = p.fired
@@ -203,6 +203,7 @@ export const behavior: LayerType<BehaviorSpec> = {
             signals.push('limit')
           if ((v.data as { signal?: string } | undefined)?.signal === 'tampering')
             signals.push('tampering')
+          if (v.rule.startsWith('auth.') && v.status === 403) signals.push('forbidden')
         }
         let delta = 0
         for (const s of signals)
@@ -261,6 +262,27 @@ export const behavior: LayerType<BehaviorSpec> = {
         }
         return n
       },
+    }
+
+    /**
+     * The working state for a request an earlier layer refused before this one ran (a contract
+     * or auth refusal, a limit's block stop the pipeline): its signals — tampering, forbidden,
+     * limit — must still count against the client, or a bot probing admin routes with a
+     * customer's token, or tampering with parameters, would never build up any risk.
+     */
+    function refusedEarly(ctx: RequestContext, decision: Decision): Pending | undefined {
+      if (SEVERITY[decision.action] < SEVERITY.throttle) return undefined
+      fingerprint(ctx)
+      const id = ctx.identity
+      return {
+        facets: facetsOf(id),
+        tracker: trackers.get(trackKey(id)),
+        fired: [],
+        steps: [],
+        self: relayKey(id),
+        score: 0,
+        inherited: 0,
+      }
     }
 
     function decide(

@@ -72,6 +72,8 @@ export const BehaviorSpec = z.strictObject({
       limit: weight.default(10),
       /** The contract layer refused a tampered request. */
       tampering: weight.default(15),
+      /** An auth rule refused a valid token without the scope or role a route needs (403). */
+      forbidden: weight.default(20),
       /** A flow was skipped (checkout without cart). */
       flow: weight.default(40),
       /** Inter-arrival times as regular as a metronome. */
