@@ -100,7 +100,9 @@ export class Traffic {
     const totals = zero()
     for (const [, counts] of series) counts.forEach((c, a) => (totals[ACTIONS[a]!] += c))
 
-    const minutes = this.#minutes.filter((m) => m.stamp > Math.floor((now - span) / 60_000))
+    // Every minute that overlaps the span: the one `now - span` falls in counts too (it was
+    // left out, so a summary taken just after a minute turned lost routes the series showed).
+    const minutes = this.#minutes.filter((m) => m.stamp >= Math.floor((now - span) / 60_000))
     const routes = new Map<string, number[]>()
     const rules = new Map<string, number>()
     let honeypotHits = 0

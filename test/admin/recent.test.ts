@@ -127,6 +127,17 @@ describe('Traffic', () => {
     expect(t.lastSecond(T + 1_200)).toEqual([1, 0, 0, 0, 0, 0, 1])
   })
 
+  it('keeps the routes of a span that starts inside the previous minute', () => {
+    // T is on a minute boundary (see above); a request 20 s before it and a summary of the last
+    // 60 s taken 10 s after it: the request is in the span, its minute only partly.
+    const t = new Traffic()
+    t.record(T - 20_000, '/early', 'throttle', ['limits.y'])
+    const s = t.summary(T + 10_000, 10_000, 60_000)
+    expect(s.totals.throttle).toBe(1)
+    expect(s.routes.map((r) => r.route)).toEqual(['/early'])
+    expect(s.rules).toEqual([{ rule: 'limits.y', count: 1 }])
+  })
+
   it('forgets what is older than its window as time moves on', () => {
     const t = new Traffic()
     t.record(T, '/a', 'block', ['access.x'])

@@ -78,28 +78,6 @@ export const behavior: LayerType<BehaviorSpec> = {
       return out
     }
 
-    /** The facet a client is tracked by in this process: the most specific one it has. */
-    function trackKey(id: Identity): string {
-      return id.session
-        ? `s:${id.session}`
-        : id.account
-          ? `a:${id.account}`
-          : id.apiKey
-            ? `k:${id.apiKey}`
-            : `f:${id.fingerprint}|${id.ip}`
-    }
-
-    /** A client's key for relays: what it keeps when it changes IP (session, …, fingerprint). */
-    function relayKey(id: Identity): string {
-      return id.session
-        ? `s:${id.session}`
-        : id.account
-          ? `a:${id.account}`
-          : id.apiKey
-            ? `k:${id.apiKey}`
-            : `f:${id.fingerprint}`
-    }
-
     return {
       name: 'behavior',
       check: function behaviorCheck(ctx) {
@@ -433,6 +411,29 @@ function parsePenalty(raw: string): Penalty | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * The facet a client is tracked by in this process: the most specific one it has. Anonymous
+ * clients are a fingerprint on one IP.
+ */
+function trackKey(id: Identity): string {
+  return strongKey(id) ?? `f:${id.fingerprint}|${id.ip}`
+}
+
+/** A client's key for relays: what it keeps when it changes IP (session, …, fingerprint). */
+function relayKey(id: Identity): string {
+  return strongKey(id) ?? `f:${id.fingerprint}`
+}
+
+function strongKey(id: Identity): string | undefined {
+  return id.session
+    ? `s:${id.session}`
+    : id.account
+      ? `a:${id.account}`
+      : id.apiKey
+        ? `k:${id.apiKey}`
+        : undefined
 }
 
 function hasParams(params: Readonly<Record<string, string>>): boolean {
