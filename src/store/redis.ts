@@ -47,8 +47,8 @@ export class RedisStore implements Store {
       maxRetriesPerRequest: 0,
       connectTimeout: Math.max(1_000, timeout * 10),
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
-      // Every command issued in one event-loop turn goes out in one write: a request's rules
-      // (and concurrent requests) share a round trip instead of paying one each.
+      // Every command issued in one event-loop turn goes out in one write (flags and scores of
+      // the behaviour layer; on a cluster, the limit steps too).
       enableAutoPipelining: true,
     }
     if (opts.cluster?.length) {
@@ -65,7 +65,13 @@ export class RedisStore implements Store {
         },
       )
     } else {
-      this.client = new Redis(opts.url ?? 'redis://127.0.0.1:6379', common)
+      this.client = new Redis(opts.url ?? 'redis://127.0.0.1:6379', {
+        ...common,
+        // Limit steps are already one call per event-loop turn (StepQueue); through the
+        // auto-pipeline as well, each call also paid for a Pipeline and one more deferral
+        // (3-rule bench, interleaved A/B: 130 → 123 µs CPU per request, req/s +10 %).
+        autoPipeliningIgnoredCommands: ['evalsha', 'eval'],
+      })
     }
     this.#prefix = opts.prefix ?? 'bw:'
     this.client.defineCommand('bwAddScore', { numberOfKeys: 1, lua: ADD_SCORE })
