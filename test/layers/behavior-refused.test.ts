@@ -97,6 +97,30 @@ describe('behavior: requests refused before it ran', () => {
     expect((await t.send('GET /api/products', as)).action).toBe('allow')
   })
 
+  it('forged tokens (a bad signature) count as tampering; expired ones do not', async () => {
+    const auth = {
+      issuers: [{ issuer: ISS, audience: 'shop-api', keys: [key.jwk] }],
+      rules: [{ id: 'account', paths: ['/api/account'] }],
+    }
+    // Same kid, another key: the signature cannot verify.
+    const forger = await testKey('ES256', 'ec-1')
+    const forged = await sign(forger, ISS, { sub: 'admin' }, { now: T0 / 1000 })
+    const expired = await sign(key, ISS, { sub: 'carol' }, { now: T0 / 1000 - 3_600 })
+    const send = async (token: string, ip: string) => {
+      const t = setup({ auth })
+      const as = { headers: { authorization: `Bearer ${token}` }, ip }
+      for (let i = 0; i < 8; i++) {
+        const d = await t.send('GET /api/account', as)
+        expect(d.decisive).toMatchObject({ rule: 'auth.account', status: 401 })
+        t.advance(1_500)
+      }
+      return riskOf(await t.send('GET /api/products', { ip }))
+    }
+    // 8 × 15 on the fingerprint (0.6) and the IP: ~70.
+    expect(await send(forged, '198.51.100.70')).toBeGreaterThan(60)
+    expect(await send(expired, '198.51.100.71')).toBe(0)
+  })
+
   it('a limit that blocks (and so stops the pipeline) still adds the limit signal', async () => {
     const t = setup({
       limits: {

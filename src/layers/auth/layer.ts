@@ -82,9 +82,17 @@ export const auth: LayerType<AuthSpec> = {
         const lead = leader(hits.map((h) => rules[h.value]!))
         return v.error === 'unavailable'
           ? refuse(lead, 'block', 503, `cannot verify tokens: ${v.reason}`, undefined, UNAVAILABLE)
-          : refuse(lead, 'block', 401, `invalid token: ${v.reason}`, lead.challenge.invalidToken, {
-              error: 'invalid_token',
-            })
+          : refuse(
+              lead,
+              'block',
+              401,
+              `invalid token: ${v.reason}`,
+              lead.challenge.invalidToken,
+              // A forged token is tampering (the behaviour layer's signal); an expired one is not.
+              v.forged
+                ? { error: 'invalid_token', signal: 'tampering' }
+                : { error: 'invalid_token' },
+            )
       }
       const token = v.token
       const claims = token.claims

@@ -39,6 +39,12 @@ export type Verification =
       /** `invalid_token` → 401; `unavailable` (the issuer's keys cannot be had) → 503. */
       readonly error: 'invalid_token' | 'unavailable'
       readonly reason: string
+      /**
+       * The token was made, not just stale or meant for someone else: a bad signature, an
+       * algorithm the issuer does not use (`none`, HS256 against an RSA key), a key URL in the
+       * header. People do not send these; the behaviour layer counts them as tampering.
+       */
+      readonly forged?: true
     }
 
 interface Cached {
@@ -90,13 +96,13 @@ export function tokenVerifier(
       return invalid('malformed token')
     }
     for (const h of UNTRUSTED_HEADERS)
-      if (h in header) return invalid(`token header "${h}" is never trusted`)
+      if (h in header) return forged(`token header "${h}" is never trusted`)
     if (typeof payload.iss !== 'string') return invalid('token has no iss')
     const issuer = issuers.get(payload.iss)
     if (!issuer) return invalid(`issuer ${quoted(payload.iss)} is not configured`)
     const alg = header.alg
     if (typeof alg !== 'string' || !issuer.algorithms.has(alg))
-      return invalid(`alg ${quoted(alg)} is not accepted from ${issuer.name}`)
+      return forged(`alg ${quoted(alg)} is not accepted from ${issuer.name}`)
     const kid = header.kid
     if (kid !== undefined && typeof kid !== 'string') return invalid('kid is not a string')
 
@@ -122,7 +128,10 @@ export function tokenVerifier(
             cache.set(token, { result, keys: issuer.keys }, expiresAt, at)
             return result
           },
-          (err: unknown) => invalid(describe(err)),
+          (err: unknown) =>
+            err instanceof errors.JWSSignatureVerificationFailed
+              ? forged(describe(err))
+              : invalid(describe(err)),
         )
     }
     const found = issuer.keys.find(alg, kid, now)
@@ -162,6 +171,10 @@ function compileIssuer(i: IssuerSpec, clock: Clock): Issuer {
 
 function invalid(reason: string): Verification {
   return { ok: false, error: 'invalid_token', reason }
+}
+
+function forged(reason: string): Verification {
+  return { ok: false, error: 'invalid_token', reason, forged: true }
 }
 
 /** jose's messages name the failed check (`"exp" claim timestamp check failed`); keep them. */
