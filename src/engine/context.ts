@@ -180,6 +180,7 @@ class Context implements RequestContext, BodyState {
   readonly receivedAt: number
   readonly forwardingIgnored: boolean
   upstreamHeaders: Record<string, string> | undefined = undefined
+  documented: RequestContext['documented'] = undefined
   read: Promise<RequestBody | undefined> | undefined = undefined
   value: RequestBody | undefined = undefined
   tooLarge = false

@@ -135,6 +135,13 @@ export interface RequestContext {
   /** The query string without `?` (empty when none). */
   readonly query: string
   readonly route: RouteInfo
+  /**
+   * The OpenAPI operation's path template and parameters (`/api/products/:id`, `{ id: '7' }`),
+   * set by the contract layer when the document describes the request. Lets later layers see
+   * ids under a coarse gateway route (`/api/*`); `route` itself is left as configured, since
+   * limits keyed on `route` count by it.
+   */
+  documented?: { readonly template: string; readonly params: Readonly<Record<string, string>> }
   /** Header names in lower case, as node:http gives them. */
   readonly headers: IncomingHttpHeaders
   /** Names and values in arrival order: name, value, name, value… */

@@ -212,7 +212,8 @@ export function identityFacets(spec: IdentitySpec) {
     const name = ref.slice(colon + 1)
     switch (part) {
       case 'param':
-        return (ctx, params) => params?.[name] ?? ctx.route.params[name]
+        return (ctx, params) =>
+          params?.[name] ?? ctx.route.params[name] ?? ctx.documented?.params[name]
       case 'header': {
         const lower = name.toLowerCase()
         return (ctx) => {

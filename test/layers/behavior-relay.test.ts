@@ -4,6 +4,7 @@
  * that behaviour; the new one inherits the refused one's risk. People who happen to ask for the
  * same page must not.
  */
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { Decision } from '../../src/engine/types.js'
 import { setup } from '../helpers/behavior.js'
@@ -142,6 +143,37 @@ describe('behavior: relay (a new identity taking over from a refused one)', () =
     const early = await t.send('GET /api/products/5', anon('203.0.113.13', SAFARI))
     const on2 = await t.send('GET /api/products/6', anon('203.0.113.13', SAFARI))
     expect([relayed(early), relayed(on2)]).toEqual([false, true])
+  })
+
+  it('reads ids from the OpenAPI document when the gateway routes are coarse (/*)', async () => {
+    // No templated gateway route at all: the contract layer's operation names the id.
+    const t = setup(
+      {},
+      {
+        routes: [{ path: '/*', upstream: 'app' }],
+        contract: {
+          openapi: fileURLToPath(new URL('../fixtures/openapi/petstore-30.yaml', import.meta.url)),
+        },
+        limits: {
+          rules: [
+            {
+              id: 'pet-sweep',
+              paths: ['/v1/pets/*'], // no parameter here: param:petId comes from the document
+              key: ['fingerprint'],
+              count: 'distinct',
+              distinct: 'param:petId',
+              limit: 3,
+              window: '60s',
+            },
+          ],
+        },
+      },
+    )
+    let d: Decision | undefined
+    for (const id of [1, 2, 3, 4]) d = await t.send(`GET /v1/pets/${id}`, anon('198.51.100.1'))
+    expect(d!.verdicts.map((v) => v.rule)).toContain('limits.pet-sweep')
+    await t.send('GET /v1/pets/4', anon('203.0.113.15', FIREFOX))
+    expect(relayed(await t.send('GET /v1/pets/5', anon('203.0.113.15', FIREFOX)))).toBe(true)
   })
 
   it('signals.relay: 0 turns it off', async () => {

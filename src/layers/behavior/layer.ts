@@ -90,12 +90,10 @@ export const behavior: LayerType<BehaviorSpec> = {
         const timing = tracker.arrival(now, spec.regularity)
         if (spec.signals.regularity > 0 && timing === 'regular') fired.push('regularity')
         if (spec.signals.sweep > 0 && timing !== 'burst') {
-          for (const k in ctx.route.params) {
-            const v = ctx.route.params[k]!
-            if (
-              /^\d{1,15}$/.test(v) &&
-              tracker.id(`${ctx.route.template}#${k}`, Number(v), spec.sweep)
-            )
+          const r = idRoute(ctx)
+          for (const k in r?.params) {
+            const v = r.params[k]!
+            if (/^\d{1,15}$/.test(v) && tracker.id(`${r.template}#${k}`, Number(v), spec.sweep))
               fired.push('sweep')
           }
         }
@@ -113,7 +111,7 @@ export const behavior: LayerType<BehaviorSpec> = {
         ctx.locals.set(PENDING, pending)
         // A new identity (or one suspected of taking over) on a templated route: was this
         // exact request refused to someone else a moment ago?
-        const handoffKey = relays.arrive(self, hasParams(ctx.route.params))
+        const handoffKey = relays.arrive(self, idRoute(ctx) !== undefined)
           ? `relay:${ctx.method} ${ctx.pathKey}`
           : undefined
 
@@ -136,7 +134,7 @@ export const behavior: LayerType<BehaviorSpec> = {
             ? relays.judge(
                 self,
                 ctx.pathKey,
-                ctx.route.template,
+                idRoute(ctx)!.template,
                 numericId(ctx),
                 fl[lookups.length - 1],
                 now,
@@ -215,7 +213,7 @@ export const behavior: LayerType<BehaviorSpec> = {
           spec.signals.relay > 0 &&
           !decision.decisive?.monitor &&
           SEVERITY[decision.action] >= SEVERITY.throttle &&
-          hasParams(ctx.route.params)
+          idRoute(ctx) !== undefined
         ) {
           const k = numericKey(ctx)
           const handoff = relays.refused(p.self, p.score, k ? p.tracker.stride(k) : 0, now)
@@ -441,16 +439,29 @@ function hasParams(params: Readonly<Record<string, string>>): boolean {
   return false
 }
 
+/**
+ * The templated route a request's ids are read from: the gateway route when it has
+ * parameters, else the OpenAPI operation the contract layer matched (`/api/*` in the config,
+ * `/api/products/{id}` in the document); undefined when neither names a parameter.
+ */
+function idRoute(ctx: RequestContext): RequestContext['documented'] {
+  if (hasParams(ctx.route.params)) return ctx.route
+  const d = ctx.documented
+  return d && hasParams(d.params) ? d : undefined
+}
+
 /** The first numeric path parameter, for relays. */
 function numericId(ctx: RequestContext): number | undefined {
+  const r = idRoute(ctx)
   const k = numericKey(ctx)
-  return k === undefined ? undefined : Number(ctx.route.params[k.slice(k.indexOf('#') + 1)])
+  return k === undefined ? undefined : Number(r!.params[k.slice(k.lastIndexOf('#') + 1)])
 }
 
 /** The sweep key (`template#param`) of the first numeric path parameter. */
 function numericKey(ctx: RequestContext): string | undefined {
-  for (const k in ctx.route.params)
-    if (/^\d{1,15}$/.test(ctx.route.params[k]!)) return `${ctx.route.template}#${k}`
+  const r = idRoute(ctx)
+  if (!r) return undefined
+  for (const k in r.params) if (/^\d{1,15}$/.test(r.params[k]!)) return `${r.template}#${k}`
   return undefined
 }
 
