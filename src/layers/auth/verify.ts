@@ -7,6 +7,7 @@
  * and dropped early when the issuer stops publishing their key.
  * @see ../../../docs/auth.md#what-a-token-must-be
  */
+import { createHash } from 'node:crypto'
 import {
   decodeJwt,
   decodeProtectedHeader,
@@ -59,6 +60,13 @@ interface Issuer {
   readonly options: JWTVerifyOptions
 }
 
+/**
+ * How long a token that failed its signature or claims check is answered from memory: a bot
+ * replaying one expired or forged token costs one verification a minute, not one a request.
+ * Keyed by a SHA-256 of the token (an attacker's 16 KB tokens do not fill memory).
+ */
+const FAILED_TTL = 60_000
+
 /** Longer than any real access token; node's header limit stops most before this. */
 const MAX_TOKEN = 16 * 1024
 /** Header parameters that point at a key: following them lets the token pick its own key. */
@@ -76,6 +84,7 @@ export function tokenVerifier(
 ): (token: string) => MaybePromise<Verification> {
   const issuers = new Map(spec.issuers.map((i) => [i.issuer, compileIssuer(i, clock)]))
   const cache = new TokenCache<Cached>(spec.cache.maxEntries)
+  const failures = new TokenCache<Verification>(Math.min(spec.cache.maxEntries, 10_000))
   const maxAge = spec.cache.maxAge
 
   return function verify(token) {
@@ -106,6 +115,11 @@ export function tokenVerifier(
     const kid = header.kid
     if (kid !== undefined && typeof kid !== 'string') return invalid('kid is not a string')
 
+    // Only a token whose key was found and that still failed is remembered: an unknown kid may
+    // be a rotation the next JWKS fetch brings in.
+    const digest = failures.maxEntries > 0 ? sha256(token) : ''
+    const failed = digest === '' ? undefined : failures.get(digest, now)
+    if (failed !== undefined) return failed
     const checkWith = (found: Awaited<ReturnType<KeySet['find']>>) => {
       if (found.kind === 'unknown') return invalid(found.reason)
       if (found.kind === 'unavailable')
@@ -128,10 +142,17 @@ export function tokenVerifier(
             cache.set(token, { result, keys: issuer.keys }, expiresAt, at)
             return result
           },
-          (err: unknown) =>
-            err instanceof errors.JWSSignatureVerificationFailed
-              ? forged(describe(err))
-              : invalid(describe(err)),
+          (err: unknown) => {
+            const v =
+              err instanceof errors.JWSSignatureVerificationFailed
+                ? forged(describe(err))
+                : invalid(describe(err))
+            // A token not valid *yet* (nbf) may be fine in a moment: not remembered.
+            const soon = err instanceof errors.JWTClaimValidationFailed && err.claim === 'nbf'
+            if (digest !== '' && !soon)
+              failures.set(digest, v, clock.now() + FAILED_TTL, clock.now())
+            return v
+          },
         )
     }
     const found = issuer.keys.find(alg, kid, now)
@@ -167,6 +188,10 @@ function compileIssuer(i: IssuerSpec, clock: Clock): Issuer {
       ...(i.typ !== undefined ? { typ: i.typ } : {}),
     },
   }
+}
+
+function sha256(token: string): string {
+  return createHash('sha256').update(token).digest('base64url')
 }
 
 function invalid(reason: string): Verification {
