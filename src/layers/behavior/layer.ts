@@ -37,6 +37,8 @@ interface Pending {
   readonly steps: readonly FlowRuleSpec[]
   /** The client's key for relays (its most specific facet that survives an IP change). */
   readonly self: string
+  /** The templated route this request's ids are read from ({@link idRoute}). */
+  readonly ids: IdRoute
   /** The request's risk score, once judged. */
   score: number
   /** Risk inherited from a refused client this one took over from (with `relay` fired). */
@@ -87,13 +89,13 @@ export const behavior: LayerType<BehaviorSpec> = {
         const fs = facetsOf(id)
         const tracker = trackers.get(trackKey(id))
         const fired: SignalName[] = []
+        const ids = idRoute(ctx)
         const timing = tracker.arrival(now, spec.regularity)
         if (spec.signals.regularity > 0 && timing === 'regular') fired.push('regularity')
         if (spec.signals.sweep > 0 && timing !== 'burst') {
-          const r = idRoute(ctx)
-          for (const k in r?.params) {
-            const v = r.params[k]!
-            if (/^\d{1,15}$/.test(v) && tracker.id(`${r.template}#${k}`, Number(v), spec.sweep))
+          for (const k in ids?.params) {
+            const v = ids.params[k]!
+            if (/^\d{1,15}$/.test(v) && tracker.id(`${ids.template}#${k}`, Number(v), spec.sweep))
               fired.push('sweep')
           }
         }
@@ -107,11 +109,20 @@ export const behavior: LayerType<BehaviorSpec> = {
         const flows = guarded.all(ctx.method, ctx.pathKey)
         const steps = firstSteps.all(ctx.method, ctx.pathKey)
         const self = relayKey(id)
-        const pending: Pending = { facets: fs, tracker, fired, steps, self, score: 0, inherited: 0 }
+        const pending: Pending = {
+          facets: fs,
+          tracker,
+          fired,
+          steps,
+          self,
+          ids,
+          score: 0,
+          inherited: 0,
+        }
         ctx.locals.set(PENDING, pending)
         // A new identity (or one suspected of taking over) on a templated route: was this
         // exact request refused to someone else a moment ago?
-        const handoffKey = relays.arrive(self, idRoute(ctx) !== undefined)
+        const handoffKey = relays.arrive(self, ids !== undefined)
           ? `relay:${ctx.method} ${ctx.pathKey}`
           : undefined
 
@@ -134,8 +145,8 @@ export const behavior: LayerType<BehaviorSpec> = {
             ? relays.judge(
                 self,
                 ctx.pathKey,
-                idRoute(ctx)!.template,
-                numericId(ctx),
+                ids!.template,
+                firstNumeric(ids)?.id,
                 fl[lookups.length - 1],
                 now,
               )
@@ -213,10 +224,10 @@ export const behavior: LayerType<BehaviorSpec> = {
           spec.signals.relay > 0 &&
           !decision.decisive?.monitor &&
           SEVERITY[decision.action] >= SEVERITY.throttle &&
-          idRoute(ctx) !== undefined
+          p.ids !== undefined
         ) {
-          const k = numericKey(ctx)
-          const handoff = relays.refused(p.self, p.score, k ? p.tracker.stride(k) : 0, now)
+          const n = firstNumeric(p.ids)
+          const handoff = relays.refused(p.self, p.score, n ? p.tracker.stride(n.key) : 0, now)
           if (handoff)
             writes.push(
               store.flag(`relay:${ctx.method} ${ctx.pathKey}`, handoff, spec.relay.window, now),
@@ -256,6 +267,7 @@ export const behavior: LayerType<BehaviorSpec> = {
         fired: [],
         steps: [],
         self: relayKey(id),
+        ids: idRoute(ctx),
         score: 0,
         inherited: 0,
       }
@@ -439,29 +451,26 @@ function hasParams(params: Readonly<Record<string, string>>): boolean {
   return false
 }
 
+type IdRoute = RequestContext['documented']
+
 /**
  * The templated route a request's ids are read from: the gateway route when it has
  * parameters, else the OpenAPI operation the contract layer matched (`/api/*` in the config,
  * `/api/products/{id}` in the document); undefined when neither names a parameter.
  */
-function idRoute(ctx: RequestContext): RequestContext['documented'] {
+function idRoute(ctx: RequestContext): IdRoute {
   if (hasParams(ctx.route.params)) return ctx.route
   const d = ctx.documented
   return d && hasParams(d.params) ? d : undefined
 }
 
-/** The first numeric path parameter, for relays. */
-function numericId(ctx: RequestContext): number | undefined {
-  const r = idRoute(ctx)
-  const k = numericKey(ctx)
-  return k === undefined ? undefined : Number(r!.params[k.slice(k.lastIndexOf('#') + 1)])
-}
-
-/** The sweep key (`template#param`) of the first numeric path parameter. */
-function numericKey(ctx: RequestContext): string | undefined {
-  const r = idRoute(ctx)
+/** The first numeric path parameter: its sweep key (`template#param`) and value. */
+function firstNumeric(r: IdRoute): { key: string; id: number } | undefined {
   if (!r) return undefined
-  for (const k in r.params) if (/^\d{1,15}$/.test(r.params[k]!)) return `${r.template}#${k}`
+  for (const k in r.params) {
+    const v = r.params[k]!
+    if (/^\d{1,15}$/.test(v)) return { key: `${r.template}#${k}`, id: Number(v) }
+  }
   return undefined
 }
 

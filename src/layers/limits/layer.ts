@@ -151,53 +151,35 @@ export const limits: LayerType<LimitsSpec> = {
       }
     }
 
-    /** One store step with the rule's failure policy applied. `member` for distinct counts. */
-    function step(
-      rule: Rule,
-      key: string,
-      member: string,
-      now: number,
-      s: Store,
-    ): MaybePromise<Verdict | undefined> {
+    /** One rule's store step with the rule's failure policy applied. */
+    function step(p: Pending, now: number, s: Store): MaybePromise<Verdict | undefined> {
       let r: MaybePromise<StepResult>
       try {
-        r = call(rule, key, member, now, s)
+        r = call(p, now, s)
       } catch (err) {
-        return recover(rule, key, member, now, err)
+        return recover(p, now, err)
       }
       if (r instanceof Promise)
         return r.then(
-          (v) => judge(rule, key, now, v),
-          (err) => recover(rule, key, member, now, err),
+          (v) => judge(p.rule, p.key, now, v),
+          (err) => recover(p, now, err),
         )
-      return judge(rule, key, now, r)
+      return judge(p.rule, p.key, now, r)
     }
 
-    function recover(
-      rule: Rule,
-      key: string,
-      member: string,
-      now: number,
-      err: unknown,
-    ): MaybePromise<Verdict | undefined> {
-      const f = storeFailed(rule, err)
-      return f === 'local' ? step(rule, key, member, now, local) : f
+    function recover(p: Pending, now: number, err: unknown): MaybePromise<Verdict | undefined> {
+      const f = storeFailed(p.rule, err)
+      return f === 'local' ? step(p, now, local) : f
     }
 
-    function call(
-      rule: Rule,
-      key: string,
-      member: string,
-      now: number,
-      s: Store,
-    ): MaybePromise<StepResult> {
-      switch (rule.spec.count) {
-        case 'requests':
-          return s.consume(key, rule.limit, now)
-        case 'outcomes':
-          return s.peek(key, rule.limit, now)
+    function call(p: Pending, now: number, s: Store): MaybePromise<StepResult> {
+      switch (p.op) {
+        case 'consume':
+          return s.consume(p.key, p.limit, now)
+        case 'peek':
+          return s.peek(p.key, p.limit, now)
         case 'distinct':
-          return s.addDistinct(key, member, rule.limit.windowMs, now)
+          return s.addDistinct(p.key, p.member, p.limit.windowMs, now)
       }
     }
 
@@ -312,7 +294,7 @@ export const limits: LayerType<LimitsSpec> = {
         // Synchronous on the memory store; one rule on Redis is one call anyway.
         let waiting: Promise<Verdict | undefined>[] | undefined
         for (const p of steps) {
-          const v = step(p.rule, p.key, p.member, now, store)
+          const v = step(p, now, store)
           if (v instanceof Promise) (waiting ??= []).push(v)
           else if (v !== undefined) (verdicts ??= []).push(v)
         }
@@ -334,7 +316,7 @@ export const limits: LayerType<LimitsSpec> = {
     }
 
     function settleOne(p: Planned, now: number): MaybePromise<Verdict | undefined> {
-      return p instanceof Pending ? step(p.rule, p.key, p.member, now, store) : p
+      return p instanceof Pending ? step(p, now, store) : p
     }
 
     function judgeAll(
@@ -359,7 +341,7 @@ export const limits: LayerType<LimitsSpec> = {
       verdicts: Verdict[] | undefined,
     ): MaybePromise<Verdict[] | undefined> {
       const out: MaybePromise<Verdict | undefined>[] = verdicts ? [...verdicts] : []
-      for (const p of steps) out.push(recover(p.rule, p.key, p.member, now, err))
+      for (const p of steps) out.push(recover(p, now, err))
       return out.some((v) => v instanceof Promise)
         ? Promise.all(out).then(compact)
         : compact(out as (Verdict | undefined)[])
