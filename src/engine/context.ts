@@ -64,9 +64,10 @@ const AMBIGUITY_BITS: Readonly<Record<RouteConfig['allowAmbiguous'][number], num
   'dot-above-root': Ambiguity.dotAboveRoot,
 }
 
+const NO_PARAMS: RouteInfo['params'] = Object.freeze({})
 const NO_ROUTE: RouteInfo = Object.freeze({
   template: '*',
-  params: Object.freeze({}),
+  params: NO_PARAMS,
   upstream: undefined,
 })
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -74,6 +75,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 interface CompiledRoute {
   readonly config: RouteConfig
   readonly allowed: number
+  /** The route's view when its pattern has no parameters: the same for every request. */
+  readonly fixed: RouteInfo | undefined
 }
 
 /**
@@ -88,7 +91,13 @@ export function contextFactory(config: Config, clock: Clock) {
     config.routes.map((r) => ({
       paths: [r.path],
       methods: r.methods,
-      value: { config: r, allowed: r.allowAmbiguous.reduce((m, a) => m | AMBIGUITY_BITS[a], 0) },
+      value: {
+        config: r,
+        allowed: r.allowAmbiguous.reduce((m, a) => m | AMBIGUITY_BITS[a], 0),
+        fixed: r.path.includes('/:')
+          ? undefined
+          : Object.freeze({ template: r.path, params: NO_PARAMS, upstream: r.upstream }),
+      },
     })),
     server.pathCase !== 'sensitive',
   )
@@ -125,7 +134,7 @@ export function contextFactory(config: Config, clock: Clock) {
         query = canon.query
         const hit = routes.best(raw.method, canon.key)
         if (hit) {
-          route = {
+          route = hit.value.fixed ?? {
             template: hit.template,
             params: hit.params,
             upstream: hit.value.config.upstream,

@@ -15,7 +15,8 @@ const DEFAULT_STATUS: Readonly<Record<Action, number>> = {
   block: 403,
 }
 
-const NO_HEADERS: HeaderMap = Object.freeze({})
+/** The shared empty header map: compare by identity to skip work for "no headers". */
+export const NO_HEADERS: HeaderMap = Object.freeze({})
 const FORWARD: Effect = Object.freeze({ kind: 'forward', delayMs: 0, headers: NO_HEADERS })
 
 /**

@@ -6,6 +6,7 @@
  * @see ../../README.md#flags
  */
 import type { Identity, MaybePromise } from '../engine/types.js'
+import { KeyCache } from '../store/key-cache.js'
 import type { Store } from '../store/store.js'
 
 /** The identity facets a flag can be about. */
@@ -32,8 +33,13 @@ export interface FlagValue {
  * flagKey('ip', '203.0.113.7') // 'flag:ip:203.0.113.7'
  */
 export function flagKey(facet: FlagFacet, value: string): string {
-  return `flag:${facet}:${value}`
+  return FLAG_KEYS[facet].one(value)
 }
+
+/** Flag keys are looked up on every request (risk, deception): built once per facet value. */
+const FLAG_KEYS = Object.fromEntries(
+  FLAG_FACETS.map((f) => [f, new KeyCache<string>(([v]) => `flag:${f}:${v}`)]),
+) as Record<FlagFacet, KeyCache<string>>
 
 /** `flag:ip:1.2.3.4` → `['ip', '1.2.3.4']`; undefined for keys of another shape. */
 export function parseFlagKey(key: string): [FlagFacet, string] | undefined {

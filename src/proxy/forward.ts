@@ -7,10 +7,12 @@
  * the layers inspected are sent — the upstream never sees a different body.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Pool, type Dispatcher } from 'undici'
+import { Pool, util, type Dispatcher } from 'undici'
 import type { UpstreamConfig } from '../config/schema.js'
-import { errorBody } from '../engine/effect.js'
+import { errorBody, NO_HEADERS } from '../engine/effect.js'
 import type { HeaderMap } from '../engine/types.js'
+
+const { headerNameToString } = util
 
 /** RFC 9110 §7.6.1: connection-specific headers a proxy must not forward. */
 const HOP_BY_HOP = new Set([
@@ -141,23 +143,26 @@ export abstract class UpstreamExchange {
     this.#started = true
     const headers: string[] = []
     const extra = this.answerHeaders()
+    const replaced = extra === NO_HEADERS ? undefined : extra
     const idHeader = this.requestIdHeader
     let connectionTokens: string | undefined
     for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toString('latin1')
-      const lower = name.toLowerCase()
-      if (lower === 'connection') connectionTokens = raw[i + 1]!.toString('latin1').toLowerCase()
+      // Lower case, and one shared string for the common names (no Buffer decode for those).
+      const name = headerNameToString(raw[i]!)
+      if (name === 'connection') connectionTokens = raw[i + 1]!.toString('latin1').toLowerCase()
       // The gateway's own headers (RateLimit, CORS) replace the upstream's of the same name.
-      if (HOP_BY_HOP.has(lower) || extra[lower] !== undefined || lower === idHeader) continue
+      if (HOP_BY_HOP.has(name) || name === idHeader) continue
+      if (replaced !== undefined && replaced[name] !== undefined) continue
       headers.push(name, raw[i + 1]!.toString('latin1'))
     }
     if (connectionTokens) {
       const named = new Set(connectionTokens.split(',').map((s) => s.trim()))
       for (let i = headers.length - 2; i >= 0; i -= 2)
-        if (named.has(headers[i]!.toLowerCase())) headers.splice(i, 2)
+        if (named.has(headers[i]!)) headers.splice(i, 2)
     }
     // An empty value means "remove the upstream's header" (a CORS policy that allows nothing).
-    for (const k in extra) if (extra[k] !== '') headers.push(k, extra[k]!)
+    if (replaced !== undefined)
+      for (const k in replaced) if (replaced[k] !== '') headers.push(k, replaced[k]!)
     headers.push(idHeader, this.requestId)
     this.res.writeHead(status, headers)
     return true

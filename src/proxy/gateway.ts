@@ -11,7 +11,7 @@ import type { Pool } from 'undici'
 import type { Config } from '../config/schema.js'
 import { bodyState, hasBody, type RawRequest } from '../engine/context.js'
 import { refuse } from '../engine/decision.js'
-import { errorBody, toEffect } from '../engine/effect.js'
+import { errorBody, NO_HEADERS, toEffect } from '../engine/effect.js'
 import { createEngine, type Engine } from '../engine/engine.js'
 import type { Clock, Decision, Effect, HeaderMap, RequestContext } from '../engine/types.js'
 import { systemClock } from '../engine/types.js'
@@ -260,11 +260,12 @@ function addForwardingHeaders(
   ctx: RequestContext,
   idHeader: string,
 ): void {
-  // On a dual-stack listener an IPv4 client is ::ffff:a.b.c.d; send it as ctx.identity has it.
-  const sock = normalizeIp(req.socket.remoteAddress ?? '')
   // A trusted proxy saw the client's scheme and host, and its headers pass through: adding this
   // hop's too would send two values (`https, http`) for the backend to choose from.
   const fromProxy = ctx.identity.ipSource !== 'socket'
+  // On a dual-stack listener an IPv4 client is ::ffff:a.b.c.d; send it as ctx.identity has it
+  // (which is the socket's address when no trusted proxy spoke).
+  const sock = fromProxy ? normalizeIp(req.socket.remoteAddress ?? '') : ctx.identity.ip
   const headers = req.headers
   const prior = fromProxy ? headers['x-forwarded-for'] : undefined
   out.push(
@@ -278,7 +279,7 @@ function addForwardingHeaders(
   out.push(idHeader, ctx.id)
 }
 
-const NO_HEADERS: HeaderMap = Object.freeze({})
+
 const ENGINE_ERROR = (err: unknown): Decision =>
   refuse({
     action: 'block',

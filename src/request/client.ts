@@ -57,14 +57,24 @@ export function clientIpResolver(opts: ClientIpOptions) {
   const isTrusted = (ip: string) =>
     anyTrusted && trusted.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4')
 
+  // A keep-alive connection sends many requests from one socket address: its normalised form
+  // and group are worked out once (per address, bounded), not per request.
+  const direct = new Map<string, ClientIp>()
   return function resolveClientIp(
     socketIp: string | undefined,
     headers: IncomingHttpHeaders,
   ): ClientIp {
+    const forwarding = headers['x-forwarded-for'] !== undefined || headers.forwarded !== undefined
+    const known = socketIp === undefined ? undefined : direct.get(socketIp)
+    if (known !== undefined && !forwarding) return known
     const sock = normalizeIp(socketIp ?? '') || '0.0.0.0'
     if (!isTrusted(sock)) {
-      const ignored = headers['x-forwarded-for'] !== undefined || headers.forwarded !== undefined
-      return result(sock, 'socket', 0, ignored, opts.ipv6Prefix)
+      const client = result(sock, 'socket', 0, forwarding, opts.ipv6Prefix)
+      if (!forwarding && socketIp !== undefined) {
+        if (direct.size >= DIRECT_MEMO) direct.clear()
+        direct.set(socketIp, Object.freeze(client))
+      }
+      return client
     }
     const hops =
       opts.header === 'forwarded'
@@ -85,6 +95,9 @@ export function clientIpResolver(opts: ClientIpOptions) {
       : result(sock, 'socket', 0, false, opts.ipv6Prefix)
   }
 }
+
+/** Socket addresses remembered by a resolver; the memo starts over when full. */
+const DIRECT_MEMO = 4096
 
 function result(
   ip: string,

@@ -29,6 +29,8 @@ interface Entry<T> {
   readonly value: T
   readonly paramNames: readonly string[]
   readonly order: number
+  /** The shared hit of a pattern without parameters, made on its first match. */
+  hit?: RouteHit<T>
 }
 
 interface Node<T> {
@@ -99,20 +101,30 @@ export function compileRoutes<T>(
       }
     }
     const methods = p.methods?.length ? new Set(p.methods.map((m) => m.toUpperCase())) : undefined
-    const entry: Entry<T> = { template: pattern, methods, value: p.value, paramNames, order }
+    const entry: Entry<T> = {
+      template: pattern,
+      methods,
+      value: p.value,
+      paramNames,
+      order,
+      hit: undefined,
+    }
     ;(wildcard ? at.rest : at.exact).push(entry)
   }
 
   function best(method: string, key: string): RouteHit<T> | undefined {
-    const segments = splitKey(key)
-    const values: string[] = []
-    const hit = walk(root, segments, 0, method, values)
-    if (!hit) return undefined
-    return {
-      template: hit.entry.template,
-      params: params(hit.entry, hit.values),
-      value: hit.entry.value,
-    }
+    const values = SCRATCH
+    values.length = 0
+    const entry = walk(root, splitKey(key), 0, method, values)
+    if (!entry) return undefined
+    // A pattern without parameters always gives the same hit: made once, shared.
+    if (entry.paramNames.length === 0)
+      return (entry.hit ??= Object.freeze({
+        template: entry.template,
+        params: EMPTY,
+        value: entry.value,
+      }))
+    return { template: entry.template, params: params(entry, values), value: entry.value }
   }
 
   function allHits(method: string, key: string): readonly RouteHit<T>[] {
@@ -144,17 +156,18 @@ export function compileRoutes<T>(
   return { best, all, allHits, size: patterns.length }
 }
 
+/**
+ * The most specific entry below `at`. On a match, `values` holds the matched parameter values
+ * (a failed branch takes its own back out).
+ */
 function walk<T>(
   at: Node<T>,
   segs: readonly string[],
   i: number,
   method: string,
   values: string[],
-): { entry: Entry<T>; values: string[] } | undefined {
-  if (i === segs.length) {
-    const e = pick(at.exact, method) ?? pick(at.rest, method)
-    return e ? { entry: e, values: values.slice() } : undefined
-  }
+): Entry<T> | undefined {
+  if (i === segs.length) return pick(at.exact, method) ?? pick(at.rest, method)
   const seg = segs[i]!
   const st = at.statics.get(seg)
   if (st) {
@@ -164,12 +177,14 @@ function walk<T>(
   if (at.param) {
     values.push(seg)
     const r = walk(at.param, segs, i + 1, method, values)
-    values.pop()
     if (r) return r
+    values.pop()
   }
-  const e = pick(at.rest, method)
-  return e ? { entry: e, values: values.slice() } : undefined
+  return pick(at.rest, method)
 }
+
+/** `best`'s parameter values while it walks (matching is synchronous, so one array will do). */
+const SCRATCH: string[] = []
 
 /** Collects every match; `values` (the parameter values so far) is tracked only when given. */
 function collect<T>(

@@ -18,6 +18,7 @@ import { flagKey, type FlagFacet } from '../../identity/flags.js'
 import { compileRoutes } from '../../request/routes.js'
 import { SEVERITY } from '../../engine/types.js'
 import type { LayerType } from '../layer-type.js'
+import { KeyCache } from '../../store/key-cache.js'
 import { Relays } from './relay.js'
 import { headerSignals, Trackers, type SignalName, type Tracker } from './signals.js'
 import { BehaviorSpec, type FlowRuleSpec } from './spec.js'
@@ -27,9 +28,18 @@ const SCORED: readonly ScoredFacet[] = ['account', 'session', 'apiKey', 'fingerp
 /** Facets that name one client; the others (fingerprint, IP) can be shared by many people. */
 const STRONG: ReadonlySet<ScoredFacet> = new Set(['account', 'session', 'apiKey'])
 
+/** A facet's store keys, built once per value (see {@link KeyCache}). */
+interface FacetKeys {
+  readonly flag: string
+  readonly penalty: string
+  readonly risk: string
+}
+/** A scored facet of the request: its name, its value and its keys. */
+type Facet = readonly [ScoredFacet, string, FacetKeys]
+
 /** Per-request working state, kept on ctx.locals between check and observe. */
 interface Pending {
-  readonly facets: readonly [ScoredFacet, string][]
+  readonly facets: readonly Facet[]
   readonly tracker: Tracker
   /** Signals that fired in check (added to the score in observe, once). */
   readonly fired: SignalName[]
@@ -71,11 +81,19 @@ export const behavior: LayerType<BehaviorSpec> = {
     const weights = spec.facetWeights
     const halfLife = spec.halfLife
 
-    function facetsOf(id: Identity): [ScoredFacet, string][] {
-      const out: [ScoredFacet, string][] = []
+    const keysOf = {} as Record<ScoredFacet, KeyCache<FacetKeys>>
+    for (const f of SCORED)
+      keysOf[f] = new KeyCache(([v]) => ({
+        flag: flagKey(f as FlagFacet, v!),
+        penalty: `penalty:${f}:${v}`,
+        risk: `risk:${f}:${v}`,
+      }))
+
+    function facetsOf(id: Identity): Facet[] {
+      const out: Facet[] = []
       for (const f of SCORED) {
         const v = id[f]
-        if (typeof v === 'string' && v !== '' && weights[f] > 0) out.push([f, v])
+        if (typeof v === 'string' && v !== '' && weights[f] > 0) out.push([f, v, keysOf[f].one(v)])
       }
       return out
     }
@@ -128,14 +146,14 @@ export const behavior: LayerType<BehaviorSpec> = {
 
         // One store call for flags (traps, penalties, completed flow steps), one for scores.
         const flagKeys: string[] = []
-        for (const [f, v] of fs) flagKeys.push(flagKey(f as FlagFacet, v), `penalty:${f}:${v}`)
+        for (const [, , keys] of fs) flagKeys.push(keys.flag, keys.penalty)
         const flowKeys: string[] = []
         for (const flow of flows)
           for (const by of flow.by) {
             const v = id[by]
             if (typeof v === 'string' && v) flowKeys.push(`flow:${flow.id}:${by}:${v}`)
           }
-        const scoreKeys = fs.map(([f, v]) => `risk:${f}:${v}`)
+        const scoreKeys = fs.map(([, , keys]) => keys.risk)
         const lookups = [...flagKeys, ...flowKeys]
         if (handoffKey) lookups.push(handoffKey)
         const flagged = store.flagged(lookups, now)
@@ -208,8 +226,8 @@ export const behavior: LayerType<BehaviorSpec> = {
         // Facets seen together share risk: a bot that rotates IPs keeps its account, session
         // and fingerprint, and every one of them carries the score.
         if (delta > 0)
-          for (const [f, v] of p.facets)
-            writes.push(store.addScore(`risk:${f}:${v}`, delta, halfLife, now))
+          for (const [, , keys] of p.facets)
+            writes.push(store.addScore(keys.risk, delta, halfLife, now))
         if (!outcome.byGateway && outcome.status >= 200 && outcome.status < 300) {
           for (const flow of p.steps)
             for (const by of flow.by) {

@@ -21,6 +21,7 @@ import type { LayerType } from '../layer-type.js'
 import { rateLimitHeaders } from './headers.js'
 import { LimitsSpec, type LimitRuleSpec } from './spec.js'
 import { OrderedMap } from '../../store/ordered-map.js'
+import { KeyCache } from '../../store/key-cache.js'
 
 interface Rule {
   readonly spec: LimitRuleSpec
@@ -30,6 +31,8 @@ interface Rule {
   readonly key: readonly FacetGetter[]
   readonly distinct: FacetGetter | undefined
   readonly counts: ((status: number) => boolean) | undefined
+  /** `id|value|value…` per facet values, built once per client (see {@link KeyCache}). */
+  readonly keys: KeyCache<string>
 }
 
 /** A key over its limit, answered from memory until `until`. */
@@ -87,6 +90,7 @@ export const limits: LayerType<LimitsSpec> = {
       key: r.key.map((k) => facets.getter(k)),
       distinct: r.distinct ? facets.getter(r.distinct) : undefined,
       counts: r.outcomes ? statusMatcher(r.outcomes) : undefined,
+      keys: new KeyCache((parts) => `${r.id}|${parts.join('|')}`),
     }))
     const matcher = compileRoutes(
       rules.map((r, i) => ({
@@ -240,8 +244,7 @@ export const limits: LayerType<LimitsSpec> = {
     ): MaybePromise<Planned> {
       if (values === undefined) return undefined
       if (values instanceof Refusal) return refusal(values)
-      const key =
-        values.length === 1 ? `${rule.spec.id}|${values[0]}` : `${rule.spec.id}|${values.join('|')}`
+      const key = rule.keys.get(values as string[])
       const memo = blocked.get(key)
       if (memo) {
         if (memo.until > now) {
