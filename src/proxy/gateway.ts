@@ -279,7 +279,6 @@ function addForwardingHeaders(
   out.push(idHeader, ctx.id)
 }
 
-
 const ENGINE_ERROR = (err: unknown): Decision =>
   refuse({
     action: 'block',
