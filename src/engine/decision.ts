@@ -24,12 +24,9 @@ export function combine(verdicts: readonly Verdict[]): Decision {
   }
   const action = decisive?.action ?? 'allow'
   const wouldHave = shadow && SEVERITY[shadow.action] > SEVERITY[action] ? shadow.action : undefined
-  return {
-    action,
-    verdicts,
-    ...(decisive ? { decisive } : {}),
-    ...(wouldHave ? { wouldHave } : {}),
-  }
+  if (wouldHave)
+    return decisive ? { action, verdicts, decisive, wouldHave } : { action, verdicts, wouldHave }
+  return decisive ? { action, verdicts, decisive } : { action, verdicts }
 }
 
 /** The decision for a request refused before any layer ran (ambiguous path, 431, 413). */

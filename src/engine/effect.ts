@@ -74,10 +74,13 @@ export function toEffect(decision: Decision, requestId: string): Effect {
  * layer order. A value of '' removes the upstream's header of that name.
  */
 function forwardHeaders(decision: Decision): HeaderMap {
-  let out: Record<string, string> | undefined
+  let out: HeaderMap | undefined
+  let merged: Record<string, string> | undefined
   for (const v of decision.verdicts) {
     if (v.monitor || !v.headers) continue
-    out = out ? Object.assign(out, v.headers) : { ...v.headers }
+    // One verdict's headers are used as they are (read only); a copy only to merge several.
+    if (out === undefined) out = v.headers
+    else out = merged = Object.assign(merged ?? { ...out }, v.headers)
   }
   return out ?? NO_HEADERS
 }

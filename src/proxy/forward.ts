@@ -13,6 +13,7 @@ import { errorBody, NO_HEADERS } from '../engine/effect.js'
 import type { HeaderMap } from '../engine/types.js'
 
 const { headerNameToString } = util
+const DIGITS = /^\d{1,15}$/
 
 /** RFC 9110 §7.6.1: connection-specific headers a proxy must not forward. */
 const HOP_BY_HOP = new Set([
@@ -105,6 +106,10 @@ export abstract class UpstreamExchange {
   #dispatched = false
   #started = false
   #finished = false
+  /** Body bytes still to come when the upstream sent a Content-Length (-1: unknown). */
+  #left = -1
+  /** The body's last chunk, held for `end()` (see {@link onData}). */
+  #last: Buffer | undefined = undefined
 
   constructor(res: ServerResponse) {
     this.res = res
@@ -153,7 +158,9 @@ export abstract class UpstreamExchange {
       // The gateway's own headers (RateLimit, CORS) replace the upstream's of the same name.
       if (HOP_BY_HOP.has(name) || name === idHeader) continue
       if (replaced !== undefined && replaced[name] !== undefined) continue
-      headers.push(name, raw[i + 1]!.toString('latin1'))
+      const value = raw[i + 1]!.toString('latin1')
+      if (name === 'content-length') this.#left = DIGITS.test(value) ? Number(value) : -1
+      headers.push(name, value)
     }
     if (connectionTokens) {
       const named = new Set(connectionTokens.split(',').map((s) => s.trim()))
@@ -169,6 +176,16 @@ export abstract class UpstreamExchange {
   }
 
   onData(chunk: Buffer): boolean {
+    // The chunk that completes a body of known length: the upstream's message ends with it
+    // (undici reports the end in the same parse), so it goes out with `end()` — one write for
+    // head and body, without `write()`'s cork and next-tick uncork. A streamed body (no length,
+    // or more to come) is written as it arrives.
+    if (this.#left === chunk.length && this.#last === undefined) {
+      this.#last = chunk
+      this.#left = 0
+      return true
+    }
+    if (this.#left > 0) this.#left -= chunk.length
     const ok = this.res.write(chunk)
     if (!ok) this.res.once('drain', (this.#onDrain ??= () => this.#resume?.()))
     return ok
@@ -177,7 +194,10 @@ export abstract class UpstreamExchange {
   onComplete() {
     if (this.#finished) return
     this.#finished = true
-    this.res.end()
+    const last = this.#last
+    this.#last = undefined
+    if (last === undefined) this.res.end()
+    else this.res.end(last)
     this.upstreamDone(this.res.statusCode, false)
   }
 

@@ -30,7 +30,15 @@ interface Entry<T> {
   readonly paramNames: readonly string[]
   readonly order: number
   /** The shared hit of a pattern without parameters, made on its first match. */
-  hit?: RouteHit<T>
+  hit: RouteHit<T> | undefined
+  /** `all`'s and `allHits`' answer when this entry is the only match (shared, frozen). */
+  values: readonly T[] | undefined
+  alone: readonly RouteHit<T>[] | undefined
+}
+
+/** A parameterless entry's hit: always the same, so made once. */
+function sharedHit<T>(e: Entry<T>): RouteHit<T> {
+  return (e.hit ??= Object.freeze({ template: e.template, params: EMPTY, value: e.value }))
 }
 
 interface Node<T> {
@@ -108,48 +116,50 @@ export function compileRoutes<T>(
       paramNames,
       order,
       hit: undefined,
+      values: undefined,
+      alone: undefined,
     }
     ;(wildcard ? at.rest : at.exact).push(entry)
   }
 
   function best(method: string, key: string): RouteHit<T> | undefined {
-    const values = SCRATCH
-    values.length = 0
-    const entry = walk(root, splitKey(key), 0, method, values)
+    const entry = walk(root, splitKey(key), 0, 0, method)
     if (!entry) return undefined
     // A pattern without parameters always gives the same hit: made once, shared.
-    if (entry.paramNames.length === 0)
-      return (entry.hit ??= Object.freeze({
-        template: entry.template,
-        params: EMPTY,
-        value: entry.value,
-      }))
-    return { template: entry.template, params: params(entry, values), value: entry.value }
+    if (entry.paramNames.length === 0) return sharedHit(entry)
+    return { template: entry.template, params: params(entry, WALK_VALUES), value: entry.value }
   }
 
   function allHits(method: string, key: string): readonly RouteHit<T>[] {
-    const found: [Entry<T>, string[]][] = []
-    collect(root, splitKey(key), 0, method, found, [])
-    if (found.length === 0) return NO_HITS
-    inOrder(found)
+    const found = collectAll(root, splitKey(key), method, true)
+    if (found === 0) return NO_HITS
+    // The common case, one pattern without parameters: the same answer every time, shared.
+    if (found === 1 && FOUND[0]!.paramNames.length === 0) {
+      const e = FOUND[0] as Entry<T>
+      return (e.alone ??= Object.freeze([sharedHit(e)]))
+    }
     const out: RouteHit<T>[] = []
-    for (let i = 0; i < found.length; i++) {
-      const [e, values] = found[i]!
-      if (i > 0 && found[i - 1]![0].order === e.order) continue
-      out.push({ template: e.template, params: params(e, values), value: e.value })
+    for (let i = 0; i < found; i++) {
+      const e = FOUND[i] as Entry<T>
+      if (i > 0 && FOUND[i - 1]!.order === e.order) continue
+      out.push(
+        e.paramNames.length === 0
+          ? sharedHit(e)
+          : { template: e.template, params: params(e, FOUND_VALUES[i]!), value: e.value },
+      )
     }
     return out
   }
 
   function all(method: string, key: string): readonly T[] {
-    const found: [Entry<T>, string[]][] = []
-    collect(root, splitKey(key), 0, method, found, undefined)
-    if (found.length === 0) return NO_HITS
-    inOrder(found)
-    const out: T[] = [found[0]![0].value]
+    const found = collectAll(root, splitKey(key), method, false)
+    if (found === 0) return NO_HITS
+    const first = FOUND[0] as Entry<T>
+    if (found === 1) return (first.values ??= Object.freeze([first.value]))
+    const out: T[] = [first.value]
     // An entry with several patterns may match more than once: keep it once.
-    for (let i = 1; i < found.length; i++)
-      if (found[i]![0].order !== found[i - 1]![0].order) out.push(found[i]![0].value)
+    for (let i = 1; i < found; i++)
+      if (FOUND[i]!.order !== FOUND[i - 1]!.order) out.push((FOUND[i] as Entry<T>).value)
     return out
   }
 
@@ -157,78 +167,108 @@ export function compileRoutes<T>(
 }
 
 /**
- * The most specific entry below `at`. On a match, `values` holds the matched parameter values
- * (a failed branch takes its own back out).
+ * The most specific entry below `at`. On a match, WALK_VALUES[0..) holds the matched parameter
+ * values (`depth` of them are set so far).
  */
 function walk<T>(
   at: Node<T>,
   segs: readonly string[],
   i: number,
+  depth: number,
   method: string,
-  values: string[],
 ): Entry<T> | undefined {
   if (i === segs.length) return pick(at.exact, method) ?? pick(at.rest, method)
   const seg = segs[i]!
   const st = at.statics.get(seg)
   if (st) {
-    const r = walk(st, segs, i + 1, method, values)
+    const r = walk(st, segs, i + 1, depth, method)
     if (r) return r
   }
   if (at.param) {
-    values.push(seg)
-    const r = walk(at.param, segs, i + 1, method, values)
+    WALK_VALUES[depth] = seg
+    const r = walk(at.param, segs, i + 1, depth + 1, method)
     if (r) return r
-    values.pop()
   }
   return pick(at.rest, method)
 }
 
-/** `best`'s parameter values while it walks (matching is synchronous, so one array will do). */
-const SCRATCH: string[] = []
+/**
+ * Every match of `segs`, in config order, into the shared {@link FOUND} (and, with `withValues`,
+ * each match's parameter values into {@link FOUND_VALUES}); returns how many. Matching is
+ * synchronous and runs no other code, so one set of scratch arrays serves every matcher. They
+ * are reused by count, never truncated: setting an array's length is a runtime call in V8.
+ */
+function collectAll<T>(
+  root: Node<T>,
+  segs: readonly string[],
+  method: string,
+  withValues: boolean,
+): number {
+  nFound = 0
+  collect(root, segs, 0, 0, method, withValues)
+  // Config order, by an insertion sort: the matches of one path are a handful
+  // (Array.prototype.sort allocates a work copy on every call).
+  for (let i = 1; i < nFound; i++) {
+    const e = FOUND[i]!
+    const v = FOUND_VALUES[i]!
+    let j = i - 1
+    while (j >= 0 && FOUND[j]!.order > e.order) {
+      FOUND[j + 1] = FOUND[j]!
+      FOUND_VALUES[j + 1] = FOUND_VALUES[j]!
+      j--
+    }
+    FOUND[j + 1] = e
+    FOUND_VALUES[j + 1] = v
+  }
+  return nFound
+}
 
-/** Collects every match; `values` (the parameter values so far) is tracked only when given. */
+/** `depth` parameter values of the walk so far are in WALK_VALUES[0..depth). */
 function collect<T>(
   at: Node<T>,
   segs: readonly string[],
   i: number,
+  depth: number,
   method: string,
-  out: [Entry<T>, string[]][],
-  values: string[] | undefined,
+  withValues: boolean,
 ) {
-  const snap = values ? values.slice() : NO_VALUES
-  for (const e of at.rest) if (allows(e, method)) out.push([e, snap])
+  if (at.rest.length) found(at.rest, method, depth, withValues)
   if (i === segs.length) {
-    for (const e of at.exact) if (allows(e, method)) out.push([e, snap])
+    if (at.exact.length) found(at.exact, method, depth, withValues)
     return
   }
   const st = at.statics.get(segs[i]!)
-  if (st) collect(st, segs, i + 1, method, out, values)
+  if (st) collect(st, segs, i + 1, depth, method, withValues)
   if (at.param) {
-    values?.push(segs[i]!)
-    collect(at.param, segs, i + 1, method, out, values)
-    values?.pop()
+    WALK_VALUES[depth] = segs[i]!
+    collect(at.param, segs, i + 1, depth + 1, method, withValues)
   }
 }
 
-const NO_VALUES: string[] = []
+function found(
+  entries: readonly Entry<unknown>[],
+  method: string,
+  depth: number,
+  withValues: boolean,
+) {
+  for (const e of entries) {
+    if (!allows(e, method)) continue
+    FOUND[nFound] = e
+    FOUND_VALUES[nFound] =
+      withValues && e.paramNames.length > 0 ? WALK_VALUES.slice(0, depth) : NO_VALUES
+    nFound++
+  }
+}
+
+/** Scratch of {@link collectAll}: the matches, their parameter values, the walk's values. */
+const FOUND: Entry<unknown>[] = []
+const FOUND_VALUES: (readonly string[])[] = []
+const WALK_VALUES: string[] = []
+let nFound = 0
+
+const NO_VALUES: readonly string[] = Object.freeze([])
 /** What `all` and `allHits` return for no match: shared, so callers must not change it. */
 const NO_HITS: readonly never[] = Object.freeze([])
-
-/**
- * Sorts matches into config order, in place: an insertion sort, as the matches of one path are
- * a handful (Array.prototype.sort allocates a work copy on every call).
- */
-function inOrder(found: [Entry<unknown>, string[]][]) {
-  for (let i = 1; i < found.length; i++) {
-    const x = found[i]!
-    let j = i - 1
-    while (j >= 0 && found[j]![0].order > x[0].order) {
-      found[j + 1] = found[j]!
-      j--
-    }
-    found[j + 1] = x
-  }
-}
 
 function pick<T>(entries: readonly Entry<T>[], method: string): Entry<T> | undefined {
   for (const e of entries) if (allows(e, method)) return e
