@@ -169,15 +169,14 @@ export class MemoryStore implements Store {
   }
 
   flagged(keys: readonly string[], now: number): (string | undefined)[] {
-    return keys.map((k) => {
+    const out: (string | undefined)[] = new Array(keys.length)
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!
       const f = this.#flags.get(k)
-      if (!f) return undefined
-      if (f.expiresAt <= now) {
-        this.#flags.delete(k)
-        return undefined
-      }
-      return f.value
-    })
+      if (f !== undefined && f.expiresAt <= now) this.#flags.delete(k)
+      else if (f !== undefined) out[i] = f.value
+    }
+    return out
   }
 
   unflag(key: string): void {
@@ -195,10 +194,12 @@ export class MemoryStore implements Store {
   }
 
   scores(keys: readonly string[], halfLifeMs: number, now: number): number[] {
-    return keys.map((k) => {
-      const s = this.#scores.get(k)
-      return s ? decay(s.value, now - s.at, halfLifeMs) : 0
-    })
+    const out: number[] = new Array(keys.length)
+    for (let i = 0; i < keys.length; i++) {
+      const st = this.#scores.get(keys[i]!)
+      out[i] = st ? decay(st.value, now - st.at, halfLifeMs) : 0
+    }
+    return out
   }
 
   reset(key: string): void {

@@ -445,22 +445,32 @@ function parsePenalty(raw: string): Penalty | undefined {
  * The facet a client is tracked by in this process: the most specific one it has. Anonymous
  * clients are a fingerprint on one IP.
  */
+/** A client's tracker key, its relay key and their parts: built once per client. */
+const CLIENT_KEYS = {
+  s: new KeyCache<string>(([v]) => `s:${v}`),
+  a: new KeyCache<string>(([v]) => `a:${v}`),
+  k: new KeyCache<string>(([v]) => `k:${v}`),
+  f: new KeyCache<string>(([v]) => `f:${v}`),
+  fip: new KeyCache<string>(([fp, ip]) => `f:${fp}|${ip}`),
+}
+
+/** A client's key for timing and sweep trackers: its own identity, else device and network. */
 function trackKey(id: Identity): string {
-  return strongKey(id) ?? `f:${id.fingerprint}|${id.ip}`
+  return strongKey(id) ?? CLIENT_KEYS.fip.get([id.fingerprint ?? '', id.ip])
 }
 
 /** A client's key for relays: what it keeps when it changes IP (session, …, fingerprint). */
 function relayKey(id: Identity): string {
-  return strongKey(id) ?? `f:${id.fingerprint}`
+  return strongKey(id) ?? CLIENT_KEYS.f.one(id.fingerprint ?? '')
 }
 
 function strongKey(id: Identity): string | undefined {
   return id.session
-    ? `s:${id.session}`
+    ? CLIENT_KEYS.s.one(id.session)
     : id.account
-      ? `a:${id.account}`
+      ? CLIENT_KEYS.a.one(id.account)
       : id.apiKey
-        ? `k:${id.apiKey}`
+        ? CLIENT_KEYS.k.one(id.apiKey)
         : undefined
 }
 
