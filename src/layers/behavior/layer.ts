@@ -113,7 +113,10 @@ export const behavior: LayerType<BehaviorSpec> = {
         if (spec.signals.sweep > 0 && timing !== 'burst') {
           for (const k in ids?.params) {
             const v = ids.params[k]!
-            if (/^\d{1,15}$/.test(v) && tracker.id(`${ids.template}#${k}`, Number(v), spec.sweep))
+            if (
+              /^\d{1,15}$/.test(v) &&
+              tracker.id(sweepKey(ids.template, k), Number(v), spec.sweep)
+            )
               fired.push('sweep')
           }
         }
@@ -445,6 +448,12 @@ function parsePenalty(raw: string): Penalty | undefined {
  * The facet a client is tracked by in this process: the most specific one it has. Anonymous
  * clients are a fingerprint on one IP.
  */
+/** A route parameter's sweep key, `template#param`: a handful per config, built once each. */
+const SWEEP_KEYS = new KeyCache<string>(([t, k]) => `${t}#${k}`)
+function sweepKey(template: string, param: string): string {
+  return SWEEP_KEYS.get([template, param])
+}
+
 /** A client's tracker key, its relay key and their parts: built once per client. */
 const CLIENT_KEYS = {
   s: new KeyCache<string>(([v]) => `s:${v}`),
@@ -497,7 +506,7 @@ function firstNumeric(r: IdRoute): { key: string; id: number } | undefined {
   if (!r) return undefined
   for (const k in r.params) {
     const v = r.params[k]!
-    if (/^\d{1,15}$/.test(v)) return { key: `${r.template}#${k}`, id: Number(v) }
+    if (/^\d{1,15}$/.test(v)) return { key: sweepKey(r.template, k), id: Number(v) }
   }
   return undefined
 }

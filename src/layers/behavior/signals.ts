@@ -165,21 +165,45 @@ const BROWSER = /^Mozilla\/5\.0 .*(Chrome|Firefox|Safari|Edg)\//
  * Per-request header signals (not accumulated): what a client says about itself that does not
  * hold together. Returns the names present.
  */
-export function headerSignals(h: IncomingHttpHeaders): ('headers' | 'toolAgent')[] {
+export function headerSignals(h: IncomingHttpHeaders): readonly ('headers' | 'toolAgent')[] {
   const ua = h['user-agent']
-  if (ua === undefined || ua === '') return ['headers']
-  if (TOOL_AGENT.test(ua)) return ['toolAgent']
-  if (BROWSER.test(ua)) {
+  if (ua === undefined || ua === '') return HEADERS
+  const kind = agentKind(ua)
+  if (kind === 'tool') return TOOL
+  if (kind !== 'other') {
     // Every current browser sends Accept-Language, and Sec-Fetch-* (to secure origins) with
     // every request; a script that copied only the User-Agent does not.
-    if (h['accept-language'] === undefined) return ['headers']
+    if (h['accept-language'] === undefined) return HEADERS
     if (
-      /Chrome\/(\d+)/.test(ua) &&
-      Number(/Chrome\/(\d+)/.exec(ua)![1]) >= 80 &&
+      kind === 'chrome80' &&
       h['sec-fetch-mode'] === undefined &&
       h['sec-fetch-site'] === undefined
     )
-      return ['headers']
+      return HEADERS
   }
-  return []
+  return NO_STATES
+}
+
+const HEADERS: readonly 'headers'[] = Object.freeze(['headers'])
+const TOOL: readonly 'toolAgent'[] = Object.freeze(['toolAgent'])
+const NO_STATES: readonly never[] = Object.freeze([])
+
+type AgentKind = 'tool' | 'browser' | 'chrome80' | 'other'
+/** User-Agent strings repeat request after request: each is classified once. */
+const AGENTS = new Map<string, AgentKind>()
+
+function agentKind(ua: string): AgentKind {
+  let kind = AGENTS.get(ua)
+  if (kind !== undefined) return kind
+  if (TOOL_AGENT.test(ua)) kind = 'tool'
+  else if (!BROWSER.test(ua)) kind = 'other'
+  else {
+    const chrome = /Chrome\/(\d+)/.exec(ua)
+    kind = chrome && Number(chrome[1]) >= 80 ? 'chrome80' : 'browser'
+  }
+  // At most 4,096 agents of at most 512 characters are remembered (2 MB at worst).
+  if (ua.length > 512) return kind
+  if (AGENTS.size >= 4_096) AGENTS.clear()
+  AGENTS.set(ua, kind)
+  return kind
 }
