@@ -8,7 +8,7 @@
  *
  * Usage: `node dist/bench/run.js [--duration 4] [--rounds 3] [--connections 32] [--pipelining 1]
  * [--warmup 2] [--only name,name] [--all] [--scenario get,post] [--out file] [--keep-tmp]
- * [--list]`.
+ * [--pin] [--list]`.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -25,6 +25,7 @@ import {
   logTail,
   readCpuMicros,
   readMachineBusyMicros,
+  pinProcess,
   spawnNode,
   stopChild,
   trimLog,
@@ -54,6 +55,10 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --out <file>        JSON output (default bench/results/latest.json)
   --startup-timeout <s>  how long a target may take to answer HTTP (default 20)
   --keep-tmp          keep generated configs and child logs
+  --pin               pin the measured target to the last CPU and the load generator, the
+                      upstream (and Redis) to the others (Linux taskset): steadier CPU µs/req
+                      on a shared machine; req/s is then capped by the load CPUs, so judge by
+                      CPU/req ×base
   --list              list targets and scenarios, then exit
   --help              this text`
 
@@ -70,6 +75,7 @@ interface Options {
   out: string | undefined
   startupTimeoutMs: number
   keepTmp: boolean
+  pin: boolean
 }
 
 /** A started target process (or the shared upstream) ready to be measured. */
@@ -106,6 +112,7 @@ function parseOptions(argv: string[]): Options | 'help' | 'list' {
       out: { type: 'string' },
       'startup-timeout': { type: 'string' },
       'keep-tmp': { type: 'boolean' },
+      pin: { type: 'boolean' },
       all: { type: 'boolean' },
       list: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -146,7 +153,22 @@ function parseOptions(argv: string[]): Options | 'help' | 'list' {
     out: values.out,
     startupTimeoutMs: positive('startup-timeout', values['startup-timeout'], 20) * 1000,
     keepTmp: values['keep-tmp'] === true,
+    pin: values.pin === true,
   }
+}
+
+/**
+ * `--pin`: the measured target gets the last CPU to itself, everything else shares the rest.
+ * Undefined (with a note) on a single CPU or without `taskset`.
+ */
+function cpuPins(): { target: string; load: string } | undefined {
+  const n = cpus().length
+  const ok = n >= 2 && pinProcess(process.pid, `0-${n - 1}`)
+  if (!ok) {
+    console.error('bench: --pin needs two CPUs and taskset (util-linux); running unpinned')
+    return undefined
+  }
+  return { target: String(n - 1), load: n === 2 ? '0' : `0-${n - 2}` }
 }
 
 /** The repository root: the nearest ancestor of this file holding a `package.json`. */
@@ -209,6 +231,7 @@ async function startProcess(
   tmpDir: string,
   children: ChildHandle[],
   timeoutMs: number,
+  pinTo?: string,
 ): Promise<StartOutcome> {
   let lastError = ''
   // Retry on a new port only when the port was taken between probing and binding.
@@ -225,6 +248,8 @@ async function startProcess(
       logFile: join(tmpDir, `${name}.log`),
     })
     children.push(handle)
+    if (pinTo !== undefined && !pinProcess(handle.pid, pinTo))
+      process.stderr.write(`bench: could not pin ${name} to CPU ${pinTo}\n`)
     if (await waitForHttp(handle, `http://127.0.0.1:${port}/`, timeoutMs)) {
       return { kind: 'started', handle, port, plan }
     }
@@ -428,6 +453,13 @@ async function main(): Promise<void> {
     )
     const started = Date.now()
     const loadStart = loadavg()
+    const pins = options.pin ? cpuPins() : undefined
+    if (pins) {
+      pinProcess(process.pid, pins.load)
+      console.error(
+        `bench: pinned: targets on CPU ${pins.target}, load and upstream on ${pins.load}`,
+      )
+    }
 
     // The shared upstream every proxy forwards to (also the `upstream` target).
     const upstreamStart = await startProcess(
@@ -441,6 +473,7 @@ async function main(): Promise<void> {
       tmpDir,
       children,
       options.startupTimeoutMs,
+      pins?.load,
     )
     if (upstreamStart.kind !== 'started') {
       throw new Error(`bench upstream: ${'reason' in upstreamStart ? upstreamStart.reason : ''}`)
@@ -454,11 +487,19 @@ async function main(): Promise<void> {
       process.stderr.write(`bench: starting ${spec.name}\n`)
       const outcome = await startProcess(
         spec.name,
-        (port) => spec.plan({ rootDir, tmpDir, port, upstreamUrl }),
+        (port) =>
+          spec.plan({
+            rootDir,
+            tmpDir,
+            port,
+            upstreamUrl,
+            ...(pins ? { loadCpus: pins.load } : {}),
+          }),
         rootDir,
         tmpDir,
         children,
         options.startupTimeoutMs,
+        pins?.target,
       )
       if (outcome.kind === 'upstream') {
         live.push({ spec, handle: upstream, port: upstreamStart.port, headers: {} })

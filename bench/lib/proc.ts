@@ -2,7 +2,7 @@
  * Child-process plumbing for the bench: spawning Node processes with their output in a log file,
  * waiting for them to answer HTTP, reading their CPU time from `/proc`, and stopping them.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync, statSync, truncateSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { httpOnce } from './net.js'
@@ -67,6 +67,15 @@ export function spawnNode(options: SpawnNodeOptions): ChildHandle {
   } finally {
     closeSync(fd)
   }
+}
+
+/**
+ * Pins a running process, every thread of it, to `cpus` (a taskset list such as `0` or `0-2`).
+ * Threads it starts later inherit the mask. Returns false when `taskset` is missing or refused.
+ */
+export function pinProcess(pid: number, cpus: string): boolean {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' })
+  return r.status === 0
 }
 
 /**

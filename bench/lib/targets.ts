@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse, stringify } from 'yaml'
+import { pinProcess } from './proc.js'
 
 /** What a target's {@link TargetSpec.plan} gets to build its launch plan. */
 export interface TargetContext {
@@ -17,6 +18,8 @@ export interface TargetContext {
   port: number
   /** Base URL of the bench upstream, e.g. `http://127.0.0.1:40123`. */
   upstreamUrl: string
+  /** `--pin`: the CPUs of the load generator, where helper servers (Redis) belong too. */
+  loadCpus?: string
 }
 
 /** Start `node <script> ...args` and measure that process. */
@@ -177,6 +180,7 @@ async function benchRedis(ctx: TargetContext): Promise<string | undefined> {
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
     { stdio: 'ignore' },
   )
+  if (ctx.loadCpus !== undefined && child.pid !== undefined) pinProcess(child.pid, ctx.loadCpus)
   // Killed when the bench exits, and never what keeps it running once the results are out.
   child.unref()
   process.once('exit', () => child.kill('SIGKILL'))
@@ -287,7 +291,7 @@ export const TARGETS: readonly TargetSpec[] = [
   },
   demoTarget(
     'bulwark-demo',
-    'Bulwark with examples/shop/bulwark.yaml as is: its per-IP limit answers most bench requests 429',
+    'Bulwark with examples/shop/bulwark.yaml as is: the flood is throttled (429), then the client is deceived (slow fakes)',
     false,
   ),
   demoTarget(
