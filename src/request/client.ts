@@ -72,7 +72,7 @@ export function clientIpResolver(opts: ClientIpOptions) {
       const client = result(sock, 'socket', 0, forwarding, opts.ipv6Prefix)
       if (!forwarding && socketIp !== undefined) {
         if (direct.size >= DIRECT_MEMO) direct.clear()
-        direct.set(socketIp, Object.freeze(client))
+        direct.set(socketIp, client)
       }
       return client
     }

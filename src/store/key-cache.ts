@@ -5,14 +5,16 @@
  * and a hash computed once: V8 caches a string's hash on the string, and every Map lookup after
  * the first (the memo of blocked keys, the store) reuses it.
  *
- * Bounded: when `max` keys are held the memo starts over (a flood of distinct values costs one
- * Map insert each, and memory stays flat).
+ * A miss must stay cheap too — a bot rotating its IP on every request misses every time — so
+ * the memo is one flat Map keyed by the first part; keys of two parts keep a short list of
+ * second parts per first part (an IP meets a handful of routes); keys of more parts are built
+ * every time. Bounded: at `max` first parts the memo starts over.
  */
 export class KeyCache<V> {
   readonly #make: (parts: readonly string[]) => V
   readonly #max: number
-  #root = new Map<string, unknown>()
-  #size = 0
+  #one = new Map<string, V>()
+  #two = new Map<string, Pairs<V>>()
 
   /** `make` builds the value for a list of parts the memo has not seen (or has forgotten). */
   constructor(make: (parts: readonly string[]) => V, max = 10_000) {
@@ -20,44 +22,41 @@ export class KeyCache<V> {
     this.#max = max
   }
 
-  /** Entries held now. */
+  /** First parts held now. */
   get size(): number {
-    return this.#size
+    return this.#one.size + this.#two.size
   }
 
   /** The value for one part (no array to make): for caches whose keys have one part. */
   one(part: string): V {
-    const hit = this.#root.get(part) as V | undefined
+    const hit = this.#one.get(part)
     if (hit !== undefined) return hit
-    if (this.#size >= this.#max) {
-      this.#root = new Map()
-      this.#size = 0
-    }
+    if (this.#one.size >= this.#max) this.#one = new Map()
     const made = this.#make([part])
-    this.#root.set(part, made)
-    this.#size++
+    this.#one.set(part, made)
     return made
   }
 
-  /** The value for `parts`. Every call of one cache must pass the same number of parts. */
+  /** The value for `parts`. */
   get(parts: readonly string[]): V {
-    let at = this.#root
-    const last = parts.length - 1
-    for (let i = 0; i < last; i++) {
-      let next = at.get(parts[i]!) as Map<string, unknown> | undefined
-      if (next === undefined) at.set(parts[i]!, (next = new Map()))
-      at = next
-    }
-    const hit = at.get(parts[last]!) as V | undefined
-    if (hit !== undefined) return hit
-    if (this.#size >= this.#max) {
-      this.#root = new Map()
-      this.#size = 0
-      return this.get(parts)
+    if (parts.length === 1) return this.one(parts[0]!)
+    if (parts.length !== 2) return this.#make(parts)
+    const first = parts[0]!
+    const second = parts[1]!
+    let pairs = this.#two.get(first)
+    if (pairs !== undefined) {
+      for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === second) return pairs[i + 1] as V
+    } else {
+      if (this.#two.size >= this.#max) this.#two = new Map()
+      this.#two.set(first, (pairs = []))
     }
     const made = this.#make(parts)
-    at.set(parts[last]!, made)
-    this.#size++
+    if (pairs.length < 2 * PAIRS) pairs.push(second, made)
     return made
   }
 }
+
+/** Second parts and their values, flat: `[second, value, second, value, …]`. */
+type Pairs<V> = (string | V)[]
+/** Most second parts remembered per first part; beyond, keys are built every time. */
+const PAIRS = 8
