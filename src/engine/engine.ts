@@ -69,7 +69,8 @@ export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
     clock,
     mode: config.mode,
     store,
-    facets: identityFacets(config.identity),
+    facets: identityFacets(config.identity, config.server.pathCase !== 'sensitive'),
+    foldCase: config.server.pathCase !== 'sensitive',
     localMaxKeys: config.store.maxKeys,
     ...(opts.configDir !== undefined ? { configDir: opts.configDir } : {}),
   }

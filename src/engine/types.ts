@@ -204,4 +204,9 @@ export interface LayerDeps {
   readonly configDir?: string
   /** Size of a layer's local fallback store (rules with `onStoreError: local`). */
   readonly localMaxKeys?: number
+  /**
+   * Whether rule paths match regardless of case: false under `server.pathCase: sensitive`
+   * (the request's `pathKey` keeps its case there), true otherwise (the default).
+   */
+  readonly foldCase?: boolean
 }

@@ -77,11 +77,11 @@ export function isSecretDigest(value: string): boolean {
   return /^~[A-Za-z0-9_-]{22}$/.test(value)
 }
 
-export function identityFacets(spec: IdentitySpec) {
+export function identityFacets(spec: IdentitySpec, foldCase = true) {
   const accountFromBody = spec.account.flatMap((s) => ('body' in s ? [s] : []))
   const bodyRoutes = compileRoutes(
     accountFromBody.map((s, i) => ({ paths: s.paths, value: i })),
-    true,
+    foldCase,
   )
   const fpHeaders = spec.fingerprint.headers
   const fpCache = new Map<string, string>()

@@ -54,7 +54,7 @@ export const access: LayerType<AccessSpec> = {
         methods: r.methods,
         value: i,
       })),
-      true,
+      deps.foldCase ?? true,
     )
     return {
       name: 'access',

@@ -52,7 +52,7 @@ export const auth: LayerType<AuthSpec> = {
         methods: r.methods,
         value: i,
       })),
-      true,
+      deps.foldCase ?? true,
     )
     const credentials = bearerReader(spec.token)
     const verify = tokenVerifier(spec, clock)

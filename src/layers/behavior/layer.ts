@@ -66,15 +66,15 @@ export const behavior: LayerType<BehaviorSpec> = {
     const trackers = new Trackers(spec)
     const guarded = compileRoutes(
       spec.flows.map((f) => ({ paths: f.paths, methods: f.methods, value: f })),
-      true,
+      deps.foldCase ?? true,
     )
     const firstSteps = compileRoutes(
       spec.flows.map((f) => ({ paths: f.after.paths, methods: f.after.methods, value: f })),
-      true,
+      deps.foldCase ?? true,
     )
     const velocity = compileRoutes(
       spec.velocity.map((v, i) => ({ paths: v.paths, methods: v.methods, value: i })),
-      true,
+      deps.foldCase ?? true,
     )
     const thresholds = [...spec.thresholds].sort((a, b) => a.score - b.score)
     const relays = new Relays(spec)

@@ -70,7 +70,7 @@ export const cors: LayerType<CorsSpec> = {
     })
     const matcher = compileRoutes(
       rules.map((r, i) => ({ paths: r.spec.paths.length ? r.spec.paths : ['/*'], value: i })),
-      true,
+      deps.foldCase ?? true,
     )
 
     function preflight(rule: Rule, ctx: RequestContext, origin: string, method: string): Verdict {

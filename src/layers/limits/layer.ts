@@ -98,7 +98,7 @@ export const limits: LayerType<LimitsSpec> = {
         methods: r.spec.methods,
         value: i,
       })),
-      true,
+      deps.foldCase ?? true,
     )
     // rlf's inMemoryBlockOnConsumed: a key already over its limit is answered from memory
     // until it resets, so a flood against one key does not hammer Redis.
