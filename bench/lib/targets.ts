@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse, stringify } from 'yaml'
+import { getFreePort } from './net.js'
 import { pinProcess } from './proc.js'
 
 /** What a target's {@link TargetSpec.plan} gets to build its launch plan. */
@@ -170,11 +171,15 @@ function threeRules(ctx: TargetContext, store: Record<string, unknown>): Record<
   }
 }
 
-/** Starts a redis-server for the run (killed when the bench exits); skip when there is none. */
-async function benchRedis(ctx: TargetContext): Promise<string | undefined> {
+/**
+ * Starts a redis-server for the run (killed when the bench exits) on a free port. Resolves its
+ * URL, or why there is none.
+ */
+async function benchRedis(ctx: TargetContext): Promise<{ url: string } | { reason: string }> {
   const { spawnSync, spawn } = await import('node:child_process')
-  if (spawnSync('redis-server', ['--version']).status !== 0) return undefined
-  const port = ctx.port + 1
+  if (spawnSync('redis-server', ['--version']).status !== 0)
+    return { reason: 'redis-server not found (apt-get install -y redis-server)' }
+  const port = await getFreePort()
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -184,17 +189,17 @@ async function benchRedis(ctx: TargetContext): Promise<string | undefined> {
   // Killed when the bench exits, and never what keeps it running once the results are out.
   child.unref()
   process.once('exit', () => child.kill('SIGKILL'))
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 100; i++) {
     if (
       spawnSync('redis-cli', ['-p', String(port), 'ping'])
         .stdout?.toString()
         .includes('PONG')
     )
-      return `redis://127.0.0.1:${port}`
+      return { url: `redis://127.0.0.1:${port}` }
     await new Promise((r) => setTimeout(r, 100))
   }
   child.kill('SIGKILL')
-  return undefined
+  return { reason: `redis-server on port ${port} did not answer PING within 10 s` }
 }
 
 /**
@@ -282,8 +287,9 @@ export const TARGETS: readonly TargetSpec[] = [
       'the same 3 rules on a Redis store started for the run (one script call per request, coalesced across the requests of one event-loop turn)',
     optional: true,
     plan: async (ctx) => {
-      const url = await benchRedis(ctx)
-      if (!url) return { kind: 'skip', reason: 'redis-server not found' }
+      const redis = await benchRedis(ctx)
+      if ('reason' in redis) return { kind: 'skip', reason: redis.reason }
+      const url = redis.url
       const file = join(ctx.tmpDir, 'bulwark-limits3-redis.yaml')
       writeFileSync(file, stringify(threeRules(ctx, { type: 'redis', url, timeout: '500ms' })))
       return bulwarkServe(ctx, file)
