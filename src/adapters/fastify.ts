@@ -77,7 +77,10 @@ export const bulwarkFastify: FastifyPluginCallback<FastifyBulwarkOptions> = func
         return Promise.resolve(bytes.length > cap ? null : bytes)
       })
       inspect(request, raw).then(
-        (r) => later(r.delayMs, () => (r.kind === 'answer' ? answer(reply, r) : next())),
+        (r) =>
+          afterDelay(bulwark, request, reply, r, (x) =>
+            x.kind === 'answer' ? answer(reply, x) : next(),
+          ),
         next,
       )
     })
@@ -90,11 +93,11 @@ export const bulwarkFastify: FastifyPluginCallback<FastifyBulwarkOptions> = func
       })
       inspect(request, raw).then(
         (r) =>
-          later(r.delayMs, () => {
-            if (r.kind === 'answer') {
+          afterDelay(bulwark, request, reply, r, (x) => {
+            if (x.kind === 'answer') {
               // Unread body bytes are discarded, so the connection can be reused.
               if (!request.raw.complete) payload.resume()
-              return answer(reply, r)
+              return answer(reply, x)
             }
             next(null, buffered ? replay(buffered, payload) : payload)
           }),
@@ -151,9 +154,34 @@ function answer(reply: FastifyReply, r: Answer): void {
   void reply.code(r.status).headers(r.headers).send(Buffer.from(r.body))
 }
 
-function later(ms: number, fn: () => void): void {
-  if (ms > 0) setTimeout(fn, ms)
-  else fn()
+/**
+ * Runs `go` after the inspection's delay. A delayed answer (a fake, chaos) waits in the tarpit
+ * under its caps; when the tarpit is full the connection is closed (`overflow: close`) or `go`
+ * gets a plain 429 at once — as the proxy does.
+ */
+function afterDelay(
+  bulwark: Bulwark,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  r: Inspection,
+  go: (r: Inspection) => void,
+): void {
+  if (r.delayMs <= 0) return go(r)
+  if (r.kind !== 'answer') {
+    setTimeout(go, r.delayMs, r)
+    return
+  }
+  const release = bulwark.hold(r, () => go(r))
+  if (release) {
+    reply.raw.once('close', release)
+    return
+  }
+  if (bulwark.tarpit.options.overflow === 'close') {
+    request.raw.socket?.destroy()
+    bulwark.observe(r, 0)
+    return
+  }
+  go(bulwark.overflow(r))
 }
 
 /** The bytes the layers read, as the payload Fastify's parser reads next. */

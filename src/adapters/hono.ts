@@ -60,7 +60,18 @@ export function bulwarkHono(
       typeof who === 'string' ? { account: who } : who,
     )
     c.set('bulwark', r)
-    if (r.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, r.delayMs))
+    if (r.delayMs > 0 && r.kind === 'answer') {
+      // A delayed answer (a fake, chaos) waits in the tarpit under its caps; when that is full,
+      // a plain 429 goes out at once.
+      const held = await new Promise<boolean>((resolve) => {
+        if (!bulwark.hold(r, () => resolve(true))) resolve(false)
+      })
+      if (!held) {
+        const o = bulwark.overflow(r)
+        bulwark.observe(o, o.status)
+        return c.newResponse(o.body, o.status as 429, o.headers)
+      }
+    } else if (r.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, r.delayMs))
     if (r.kind === 'answer') {
       bulwark.observe(r, r.status)
       return c.newResponse(r.body, r.status as 200, r.headers)

@@ -14,24 +14,47 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Bulwark } from '../embedded/bulwark.js'
 import type { Answer, Inspection, Proceed } from '../embedded/inspection.js'
 
-/** Sends Bulwark's own answer (after its delay) and observes it. */
+/**
+ * Sends Bulwark's own answer and observes it. A delayed answer (a fake, chaos) waits in the
+ * tarpit under its caps; when the tarpit is full the connection is closed (`overflow: close`)
+ * or a plain 429 goes out at once — as the proxy does.
+ */
 export function sendAnswer(
   bulwark: Bulwark,
   req: IncomingMessage,
   res: ServerResponse,
   r: Answer,
 ): void {
-  after(r.delayMs, res, bulwark, r, () => {
+  const send = (a: Answer) => {
     if (res.headersSent) {
       res.destroy()
-      return bulwark.observe(r, 0)
+      return bulwark.observe(a, 0)
     }
-    res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(r.body) })
-    res.end(r.body)
+    res.writeHead(a.status, { ...a.headers, 'content-length': Buffer.byteLength(a.body) })
+    res.end(a.body)
     // Unread body bytes are discarded (as the proxy does), so the connection can be reused.
     if (!req.complete) req.resume()
-    bulwark.observe(r, r.status)
+    bulwark.observe(a, a.status)
+  }
+  if (r.delayMs <= 0) return send(r)
+  const onClose = () => {
+    release?.()
+    bulwark.observe(r, 0)
+  }
+  const release = bulwark.hold(r, () => {
+    res.off('close', onClose)
+    if (res.destroyed) return bulwark.observe(r, 0)
+    send(r)
   })
+  if (release) {
+    res.once('close', onClose)
+    return
+  }
+  if (bulwark.tarpit.options.overflow === 'close') {
+    req.socket?.destroy()
+    return bulwark.observe(r, 0)
+  }
+  send(bulwark.overflow(r))
 }
 
 /**

@@ -25,7 +25,10 @@ import { createStore } from '../store/create.js'
 import type { Store } from '../store/store.js'
 import { decisionChannel, notice } from '../telemetry/channels.js'
 import { resolveConfig, type ConfigSource } from './config-source.js'
-import { toInspection, type Inspection } from './inspection.js'
+import { toInspection, type Answer, type Inspection } from './inspection.js'
+import { createTarpit, type TarpitOptions, type TarpitStats } from '../proxy/tarpit.js'
+import { TarpitSpec } from '../layers/deception/spec.js'
+import { errorBody } from '../engine/effect.js'
 import { toRawRequest, type BulwarkRequest } from './request.js'
 
 /** Options of {@link createBulwark}, besides where the config comes from. */
@@ -99,6 +102,18 @@ export interface Bulwark {
    * requests in flight finish on the old one. Throws, keeping the old one, on a bad config.
    */
   reload(source?: ConfigSource): Promise<void>
+  /**
+   * Holds a delayed answer (a deception fake, chaos) under the tarpit's caps
+   * (`deception.tarpit`, as in the proxy): calls `fire` after `answer.delayMs` and returns the
+   * release to call when the client leaves first. Returns undefined when a cap is reached: then
+   * answer at once with {@link Bulwark.overflow} (or close the connection, when the config's
+   * `overflow` is `close` and the adapter can). Adapters call this; apps need not.
+   */
+  hold(answer: Answer, fire: () => void): (() => void) | undefined
+  /** The cheapest answer for a held answer that found the tarpit full: a plain 429. */
+  overflow(answer: Answer): Answer
+  /** Delayed answers held now, and the caps. */
+  readonly tarpit: TarpitStats
   /** Closes the engine and the store it made. */
   close(): Promise<void>
 }
@@ -195,12 +210,28 @@ export async function createBulwark(opts: BulwarkOptions): Promise<Bulwark> {
     return finish(p, refuse(v))
   }
 
+  // One tarpit for the Bulwark's life: answers held under an old config count against the caps.
+  const tarpit = createTarpit(tarpitOptions(config))
+
   return {
     get config() {
       return config
     },
     get engine() {
       return engine
+    },
+    tarpit,
+    hold(answer, fire) {
+      return tarpit.hold(answer.delayMs, Buffer.byteLength(answer.body), fire)
+    },
+    overflow(answer) {
+      return {
+        ...answer,
+        status: 429,
+        delayMs: 0,
+        headers: { 'content-type': 'application/json', 'x-request-id': answer.id },
+        body: errorBody(429, answer.id),
+      }
     },
     prepare,
     identify,
@@ -253,6 +284,7 @@ export async function createBulwark(opts: BulwarkOptions): Promise<Bulwark> {
       config = nextConfig
       store = nextStore
       engine = nextEngine
+      tarpit.configure(tarpitOptions(nextConfig))
       setTimeout(() => {
         void old.engine.close()
         if (old.store !== nextStore) void old.store.close()
@@ -264,3 +296,9 @@ export async function createBulwark(opts: BulwarkOptions): Promise<Bulwark> {
     },
   }
 }
+
+/** The tarpit's caps: `deception.tarpit`, or its defaults when there is no deception block. */
+function tarpitOptions(config: Config): TarpitOptions {
+  return config.deception?.tarpit ?? DEFAULT_TARPIT
+}
+const DEFAULT_TARPIT: TarpitOptions = TarpitSpec.parse({})
