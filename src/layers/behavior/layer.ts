@@ -148,16 +148,21 @@ export const behavior: LayerType<BehaviorSpec> = {
           : undefined
 
         // One store call for flags (traps, penalties, completed flow steps), one for scores.
-        const flagKeys: string[] = []
-        for (const [, , keys] of fs) flagKeys.push(keys.flag, keys.penalty)
-        const flowKeys: string[] = []
+        // Flag lookups in one list: each facet's trap flag and penalty, then the flows' first
+        // steps (from `flowAt`), then the relay handoff (last).
+        const lookups: string[] = []
+        const scoreKeys: string[] = new Array(fs.length)
+        for (let i = 0; i < fs.length; i++) {
+          const keys = fs[i]![2]
+          lookups.push(keys.flag, keys.penalty)
+          scoreKeys[i] = keys.risk
+        }
+        const flowAt = lookups.length
         for (const flow of flows)
           for (const by of flow.by) {
             const v = id[by]
-            if (typeof v === 'string' && v) flowKeys.push(`flow:${flow.id}:${by}:${v}`)
+            if (typeof v === 'string' && v) lookups.push(`flow:${flow.id}:${by}:${v}`)
           }
-        const scoreKeys = fs.map(([, , keys]) => keys.risk)
-        const lookups = [...flagKeys, ...flowKeys]
         if (handoffKey) lookups.push(handoffKey)
         const flagged = store.flagged(lookups, now)
         const scores = store.scores(scoreKeys, halfLife, now)
@@ -176,16 +181,7 @@ export const behavior: LayerType<BehaviorSpec> = {
             fired.push('relay')
             pending.inherited = inherited
           }
-          return decide(
-            ctx,
-            now,
-            pending,
-            states,
-            flows,
-            fl.slice(0, flagKeys.length),
-            fl.slice(flagKeys.length, flagKeys.length + flowKeys.length),
-            sc,
-          )
+          return decide(ctx, now, pending, states, flows, fl, flowAt, sc)
         }
         if (flagged instanceof Promise || scores instanceof Promise)
           return Promise.all([flagged, scores]).then(
@@ -301,7 +297,7 @@ export const behavior: LayerType<BehaviorSpec> = {
       states: readonly ('headers' | 'toolAgent')[],
       flows: readonly FlowRuleSpec[],
       flags: readonly (string | undefined)[],
-      flowSeen: readonly (string | undefined)[],
+      flowAt: number,
       scores: readonly number[],
     ): MaybePromise<Verdict | Verdict[] | undefined> {
       const { facets: fs, fired } = p
@@ -313,7 +309,8 @@ export const behavior: LayerType<BehaviorSpec> = {
         const present = flow.by.filter(
           (b) => typeof ctx.identity[b] === 'string' && ctx.identity[b],
         )
-        for (let i = 0; i < present.length; i++) if (flowSeen[k + i] !== undefined) seen = true
+        for (let i = 0; i < present.length; i++)
+          if (flags[flowAt + k + i] !== undefined) seen = true
         k += present.length
         if (seen) continue
         const direct = flow.action
@@ -330,17 +327,25 @@ export const behavior: LayerType<BehaviorSpec> = {
       // Score: a client with its own session, account or API key is judged by those, plus at
       // most `sharedFacetCap` from what it shares with others (fingerprint, IP); an anonymous
       // client only has the shared facets.
-      const own = fs.some(([f]) => STRONG.has(f))
+      let own = false
+      for (let i = 0; i < fs.length; i++) if (STRONG.has(fs[i]![0])) own = true
       let strong = 0
       let shared = 0
       let strongFacet = ''
       let sharedFacet = ''
-      fs.forEach(([f, v], i) => {
+      for (let i = 0; i < fs.length; i++) {
+        const [f, v] = fs[i]!
         const s = (scores[i] ?? 0) * weights[f]
         if (STRONG.has(f)) {
-          if (s > strong) [strong, strongFacet] = [s, `${f} ${v}`]
-        } else if (s > shared) [shared, sharedFacet] = [s, `${f} ${v}`]
-      })
+          if (s > strong) {
+            strong = s
+            strongFacet = `${f} ${v}`
+          }
+        } else if (s > shared) {
+          shared = s
+          sharedFacet = `${f} ${v}`
+        }
+      }
       if (own) shared = Math.min(shared, spec.sharedFacetCap)
       const parts: Record<string, number> = {}
       if (strong > 0) parts[`risk of ${strongFacet}`] = round(strong)
@@ -355,7 +360,8 @@ export const behavior: LayerType<BehaviorSpec> = {
       // account, weak on an IP that many people may share.
       let trap = 0
       let penalty: Penalty | undefined
-      fs.forEach(([f], i) => {
+      for (let i = 0; i < fs.length; i++) {
+        const f = fs[i]![0]
         const weak = own && !STRONG.has(f)
         if (flags[i * 2] !== undefined)
           trap = Math.max(
@@ -370,7 +376,7 @@ export const behavior: LayerType<BehaviorSpec> = {
           const p = parsePenalty(pen)
           if (p && (!penalty || SEVERITY[p.action] > SEVERITY[penalty.action])) penalty = p
         }
-      })
+      }
       if (trap > 0) {
         score += trap
         parts.trap = round(trap)
