@@ -228,6 +228,10 @@ class Context implements RequestContext, BodyState {
     return (this.#locals ??= new Map())
   }
 
+  local(key: string): unknown {
+    return this.#locals?.get(key)
+  }
+
   body(): MaybePromise<RequestBody | undefined> {
     if (this.read) return this.read
     const raw = this.#raw

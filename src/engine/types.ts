@@ -156,6 +156,8 @@ export interface RequestContext {
   body(): MaybePromise<RequestBody | undefined>
   /** Scratch space for layers that share per-request facts (parsed JSON, verified claims). */
   readonly locals: Map<string, unknown>
+  /** A value stored in `locals`, read without making the Map when nothing was stored. */
+  local(key: string): unknown
   /** Forwarding headers came from a client that is not a trusted proxy and were ignored. */
   readonly forwardingIgnored: boolean
   /**

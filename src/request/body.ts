@@ -30,7 +30,7 @@ const CACHE = 'bulwark.body.fields'
  * for a body that must be refused.
  */
 export async function bodyFields(ctx: RequestContext): Promise<BodyFields> {
-  const cached = ctx.locals.get(CACHE) as Promise<BodyFields> | undefined
+  const cached = ctx.local(CACHE) as Promise<BodyFields> | undefined
   if (cached) return cached
   const p = Promise.resolve(ctx.body()).then((b) => (b ? parseBody(b) : EMPTY))
   ctx.locals.set(CACHE, p)

@@ -191,7 +191,7 @@ export const behavior: LayerType<BehaviorSpec> = {
         return judge(flagged, scores)
       },
       observe: function behaviorObserve(ctx: RequestContext, outcome: Outcome, decision: Decision) {
-        const p = (ctx.locals.get(PENDING) as Pending | undefined) ?? refusedEarly(ctx, decision)
+        const p = (ctx.local(PENDING) as Pending | undefined) ?? refusedEarly(ctx, decision)
         if (!p) return
         const now = clock.now()
         const signals = p.fired

@@ -20,5 +20,5 @@ export function setCorsHeaders(ctx: RequestContext, headers: HeaderMap): void {
  * headers: { 'content-type': 'application/problem+json', ...corsHeadersOf(ctx) }
  */
 export function corsHeadersOf(ctx: RequestContext): HeaderMap | undefined {
-  return ctx.locals.get(KEY) as HeaderMap | undefined
+  return ctx.local(KEY) as HeaderMap | undefined
 }

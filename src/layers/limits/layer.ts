@@ -262,7 +262,7 @@ export const limits: LayerType<LimitsSpec> = {
         blocked.delete(key)
       }
       if (rule.spec.count === 'outcomes') {
-        const pending = (ctx.locals.get(PENDING) as Pending[] | undefined) ?? []
+        const pending = (ctx.local(PENDING) as Pending[] | undefined) ?? []
         pending.push(new Pending(rule, 'consume', key, rule.limit, ''))
         ctx.locals.set(PENDING, pending)
         return new Pending(rule, 'peek', key, rule.limit, '')
@@ -402,7 +402,7 @@ export const limits: LayerType<LimitsSpec> = {
         return settle(plans as Planned[], now)
       },
       observe: function limitsObserve(ctx, outcome) {
-        const pending = ctx.locals.get(PENDING) as Pending[] | undefined
+        const pending = ctx.local(PENDING) as Pending[] | undefined
         if (!pending || outcome.byGateway) return
         let counted: Pending[] | undefined
         for (const p of pending) if (p.rule.counts!(outcome.status)) (counted ??= []).push(p)
