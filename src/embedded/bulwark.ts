@@ -225,13 +225,16 @@ export async function createBulwark(opts: BulwarkOptions): Promise<Bulwark> {
       return tarpit.hold(answer.delayMs, Buffer.byteLength(answer.body), fire)
     },
     overflow(answer) {
-      return {
+      const cheap: WithState<Answer> = {
         ...answer,
         status: 429,
         delayMs: 0,
         headers: { 'content-type': 'application/json', 'x-request-id': answer.id },
         body: errorBody(429, answer.id),
+        // The same request: observing either answer counts once.
+        [STATE]: stateOf(answer, 'overflow()'),
       }
+      return cheap
     },
     prepare,
     identify,

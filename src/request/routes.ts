@@ -232,9 +232,9 @@ function collect<T>(
   method: string,
   withValues: boolean,
 ) {
-  if (at.rest.length) found(at.rest, method, depth, withValues)
+  if (at.rest.length) addMatches(at.rest, method, depth, withValues)
   if (i === segs.length) {
-    if (at.exact.length) found(at.exact, method, depth, withValues)
+    if (at.exact.length) addMatches(at.exact, method, depth, withValues)
     return
   }
   const st = at.statics.get(segs[i]!)
@@ -245,7 +245,8 @@ function collect<T>(
   }
 }
 
-function found(
+/** Appends the entries that allow `method` to {@link FOUND}. */
+function addMatches(
   entries: readonly Entry<unknown>[],
   method: string,
   depth: number,

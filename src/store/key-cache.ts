@@ -41,8 +41,11 @@ export class KeyCache<V> {
   get(parts: readonly string[]): V {
     if (parts.length === 1) return this.one(parts[0]!)
     if (parts.length !== 2) return this.#make(parts)
-    const first = parts[0]!
-    const second = parts[1]!
+    return this.two(parts[0]!, parts[1]!, parts)
+  }
+
+  /** The value for two parts (no array to make unless the value must be built). */
+  two(first: string, second: string, parts?: readonly string[]): V {
     let pairs = this.#two.get(first)
     if (pairs !== undefined) {
       for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === second) return pairs[i + 1] as V
@@ -50,7 +53,7 @@ export class KeyCache<V> {
       if (this.#two.size >= this.#max) this.#two = new Map()
       this.#two.set(first, (pairs = []))
     }
-    const made = this.#make(parts)
+    const made = this.#make(parts ?? [first, second])
     if (pairs.length < 2 * PAIRS) pairs.push(second, made)
     return made
   }

@@ -450,14 +450,10 @@ function parsePenalty(raw: string): Penalty | undefined {
   }
 }
 
-/**
- * The facet a client is tracked by in this process: the most specific one it has. Anonymous
- * clients are a fingerprint on one IP.
- */
 /** A route parameter's sweep key, `template#param`: a handful per config, built once each. */
 const SWEEP_KEYS = new KeyCache<string>(([t, k]) => `${t}#${k}`)
 function sweepKey(template: string, param: string): string {
-  return SWEEP_KEYS.get([template, param])
+  return SWEEP_KEYS.two(template, param)
 }
 
 /** A client's tracker key, its relay key and their parts: built once per client. */
@@ -469,9 +465,12 @@ const CLIENT_KEYS = {
   fip: new KeyCache<string>(([fp, ip]) => `f:${fp}|${ip}`),
 }
 
-/** A client's key for timing and sweep trackers: its own identity, else device and network. */
+/**
+ * The key a client is tracked by in this process (timing, sweeps): the most specific facet it
+ * has. Anonymous clients are a fingerprint on one IP.
+ */
 function trackKey(id: Identity): string {
-  return strongKey(id) ?? CLIENT_KEYS.fip.get([id.fingerprint ?? '', id.ip])
+  return strongKey(id) ?? CLIENT_KEYS.fip.two(id.fingerprint ?? '', id.ip)
 }
 
 /** A client's key for relays: what it keeps when it changes IP (session, …, fingerprint). */
