@@ -56,6 +56,11 @@ export const ServerSpec = z.strictObject({
   requestIdHeader: z.string().toLowerCase().default('x-request-id'),
   /** Keep a request id the client (or a trusted proxy) sent instead of making a new one. */
   trustRequestId: z.boolean().default(false),
+  /**
+   * Requests carrying a header that re-routes a request inside some backends (X-Original-URL,
+   * X-HTTP-Method-Override…): `refuse` answers 400, `strip` forwards the request without it.
+   */
+  overrideHeaders: z.enum(['refuse', 'strip']).default('refuse'),
 })
 
 export const UpstreamSpec = z.strictObject({

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Config, RouteConfig } from '../config/schema.js'
-import { clientIpResolver } from '../request/client.js'
+import { clientIpResolver, OVERRIDE_HEADERS } from '../request/client.js'
 import { Ambiguity, canonicalPath, describeAmbiguity } from '../request/path.js'
 import { compileRoutes } from '../request/routes.js'
 import type {
@@ -30,9 +30,12 @@ export interface RawRequest {
   readonly headers: IncomingHttpHeaders
   readonly rawHeaders: readonly string[]
   readonly remoteAddress: string | undefined
+  /** `1.1`, `1.0`: with Transfer-Encoding, an HTTP/1.0 request is refused (RFC 9112 §6.1). */
+  readonly httpVersion?: string
   /**
    * Reads the whole body up to `cap` bytes. Resolves `null` when the body is larger (the
-   * listener stops reading), an empty buffer when there is none.
+   * listener stops reading), an empty buffer when there is none; rejects when the body cannot
+   * be read (the client went away, or broke the framing).
    */
   readBody(cap: number): Promise<Buffer | null>
 }
@@ -50,6 +53,8 @@ export interface BodyState {
   read: Promise<RequestBody | undefined> | undefined
   value: RequestBody | undefined
   tooLarge: boolean
+  /** The body could not be read: the client went away mid-body or broke its framing. */
+  unreadable: boolean
 }
 
 const AMBIGUITY_BITS: Readonly<Record<RouteConfig['allowAmbiguous'][number], number>> = {
@@ -107,6 +112,7 @@ export function contextFactory(config: Config, clock: Clock) {
     ipv6Prefix: server.ipv6Prefix,
   })
   const idHeader = server.requestIdHeader
+  const checkFraming = framingCheck(config)
 
   return function prepare(raw: RawRequest): PreparedRequest {
     const receivedAt = clock.now()
@@ -116,7 +122,7 @@ export function contextFactory(config: Config, clock: Clock) {
         ? incomingId
         : randomUUID()
     const client = resolveIp(raw.remoteAddress, raw.headers)
-    let refusal = checkFraming(raw, server.maxHeaders)
+    let refusal = checkFraming(raw)
 
     let path = '/'
     let pathKey = '/'
@@ -193,6 +199,7 @@ class Context implements RequestContext, BodyState {
   read: Promise<RequestBody | undefined> | undefined = undefined
   value: RequestBody | undefined = undefined
   tooLarge = false
+  unreadable = false
   #locals: Map<string, unknown> | undefined = undefined
   readonly #raw: RawRequest
   readonly #cap: number
@@ -236,20 +243,31 @@ class Context implements RequestContext, BodyState {
     if (this.read) return this.read
     const raw = this.#raw
     if (!hasBody(raw.headers)) return undefined
-    this.read = raw.readBody(this.#cap).then((bytes) => {
-      if (bytes === null) {
-        this.tooLarge = true
+    this.read = raw.readBody(this.#cap).then(
+      (bytes) => this.#got(bytes),
+      (err: Error & { code?: unknown }) => {
+        // A stream error (ECONNRESET, HPE_INVALID_CHUNK_SIZE…) is the client's doing: a 400.
+        // Anything else (an embedding that consumed the body first) stays an engine error.
+        if (typeof err?.code !== 'string') throw err
+        this.unreadable = true
         return undefined
-      }
-      const rawType = raw.headers['content-type']
-      this.value = {
-        bytes,
-        contentType: mediaType(rawType),
-        ...(rawType ? { rawContentType: rawType } : {}),
-      }
-      return this.value
-    })
+      },
+    )
     return this.read
+  }
+
+  #got(bytes: Buffer | null): RequestBody | undefined {
+    if (bytes === null) {
+      this.tooLarge = true
+      return undefined
+    }
+    const rawType = this.#raw.headers['content-type']
+    this.value = {
+      bytes,
+      contentType: mediaType(rawType),
+      ...(rawType ? { rawContentType: rawType } : {}),
+    }
+    return this.value
   }
 }
 
@@ -270,25 +288,128 @@ function ambiguous(reason: string, status: number, rule = 'request.ambiguous'): 
   return { action: 'block', rule, reason, monitor: false, status }
 }
 
-/** Refuses requests whose framing two parsers could read differently. */
-function checkFraming(raw: RawRequest, maxHeaders: number): Verdict | undefined {
-  const raws = raw.rawHeaders
-  if (raws.length > maxHeaders * 2)
-    return ambiguous(`${raws.length / 2} headers > ${maxHeaders}`, 431, 'request.too-many-headers')
-  let hosts = 0
-  for (let i = 0; i < raws.length; i += 2) {
-    const name = raws[i]!
-    if (name.length === 4 && name.toLowerCase() === 'host') hosts++
+/**
+ * Headers of which a second copy makes a request ambiguous: one parser keeps the first, another
+ * the last. (Two Authorization headers are the auth layer's to refuse, with a WWW-Authenticate.)
+ */
+const SINGLE = { 'content-type': 1, 'content-encoding': 2, origin: 4 } as const
+const OVERRIDES: ReadonlySet<string> = new Set(OVERRIDE_HEADERS)
+/**
+ * Headers a client may not have dropped on the way by naming them in `Connection`: the policy
+ * reads them (plus the identity headers the config names).
+ */
+const PROTECTED = [
+  'host',
+  'content-length',
+  'content-type',
+  'content-encoding',
+  'authorization',
+  'cookie',
+  'origin',
+  'user-agent',
+]
+/** RFC 9112 §3.2 / RFC 3986: IP-literal or reg-name, optional port. */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]*)(?::[0-9]{0,5})?$/
+
+/**
+ * Compiles the check that refuses requests whose framing or headers two parsers could read
+ * differently: two Hosts or a malformed one, Content-Length with Transfer-Encoding, chunked on
+ * HTTP/1.0, a second Content-Type / Content-Encoding / Authorization / Origin, a header that
+ * re-routes the request inside some backends (under `overrideHeaders: refuse`), a `Connection`
+ * that asks for a header the request carries to be dropped on the way (the policy judged it).
+ */
+function framingCheck(config: Config) {
+  const server = config.server
+  const maxHeaders = server.maxHeaders
+  const id = config.identity
+  const kept = new Set<string>([
+    ...PROTECTED,
+    server.requestIdHeader,
+    ...(id?.apiKey ? [id.apiKey.header] : []),
+    ...(id?.account ?? []).flatMap((src) => ('header' in src ? [src.header] : [])),
+  ])
+  const refuseOverrides = server.overrideHeaders === 'refuse'
+  let goodHost = ''
+  return function checkFraming(raw: RawRequest): Verdict | undefined {
+    const raws = raw.rawHeaders
+    if (raws.length > maxHeaders * 2)
+      return ambiguous(
+        `${raws.length / 2} headers > ${maxHeaders}`,
+        431,
+        'request.too-many-headers',
+      )
+    let hosts = 0
+    let seen = 0
+    for (let i = 0; i < raws.length; i += 2) {
+      const name = raws[i]!
+      // Only names of the lengths looked for are lower-cased (most headers are not).
+      switch (name.length) {
+        case 4:
+          if (name.toLowerCase() === 'host') hosts++
+          break
+        case 6:
+        case 12:
+        case 13:
+        case 14:
+        case 16:
+        case 17:
+        case 22: {
+          const lower = name.toLowerCase()
+          const bit = SINGLE[lower as keyof typeof SINGLE]
+          if (bit !== undefined) {
+            if (seen & bit) return ambiguous(`more than one ${name} header`, 400)
+            seen |= bit
+          } else if (refuseOverrides && OVERRIDES.has(lower))
+            return ambiguous(
+              `header ${name} is refused: the backend could serve another path or method than the one the policy judged (server.overrideHeaders)`,
+              400,
+              'request.override-header',
+            )
+        }
+      }
+    }
+    if (hosts > 1) return ambiguous('more than one Host header', 400)
+    const headers = raw.headers
+    const host = headers.host
+    if (host !== undefined && host !== goodHost) {
+      if (!HOST.test(host)) return ambiguous(`malformed Host header ${JSON.stringify(host)}`, 400)
+      goodHost = host
+    }
+    const te = headers['transfer-encoding']
+    if (te !== undefined) {
+      // RFC 9112 §6.1: a sender must not send Content-Length with Transfer-Encoding; a proxy that
+      // forwards both lets the backend pick the other one (request smuggling).
+      if (headers['content-length'] !== undefined)
+        return ambiguous('Content-Length together with Transfer-Encoding', 400)
+      if (te.trim().toLowerCase() !== 'chunked')
+        return ambiguous(`Transfer-Encoding ${JSON.stringify(te)} is not plain chunked`, 400)
+      if (raw.httpVersion === '1.0')
+        return ambiguous('Transfer-Encoding on an HTTP/1.0 request (RFC 9112 §6.1)', 400)
+    }
+    const connection = headers.connection
+    if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close')
+      return connectionRefusal(connection, headers, kept)
+    return undefined
   }
-  if (hosts > 1) return ambiguous('more than one Host header', 400)
-  const te = raw.headers['transfer-encoding']
-  if (te !== undefined) {
-    // RFC 9112 §6.1: a sender must not send Content-Length with Transfer-Encoding; a proxy that
-    // forwards both lets the backend pick the other one (request smuggling).
-    if (raw.headers['content-length'] !== undefined)
-      return ambiguous('Content-Length together with Transfer-Encoding', 400)
-    if (te.trim().toLowerCase() !== 'chunked')
-      return ambiguous(`Transfer-Encoding ${JSON.stringify(te)} is not plain chunked`, 400)
+}
+
+/**
+ * RFC 9110 §7.6.1 makes a proxy drop the headers `Connection` names. Naming one the policy reads
+ * (`Connection: cookie`, `Connection: host`) would have the backend see another request than
+ * the one the policy judged, so that is refused instead; other names are dropped as the RFC says.
+ */
+function connectionRefusal(
+  value: string,
+  headers: IncomingHttpHeaders,
+  kept: ReadonlySet<string>,
+): Verdict | undefined {
+  for (const token of value.toLowerCase().split(',')) {
+    const name = token.trim()
+    if (!kept.has(name) || headers[name] === undefined) continue
+    return ambiguous(
+      `Connection names the ${name} header the request carries: the backend would not see it`,
+      400,
+    )
   }
   return undefined
 }
@@ -309,6 +430,10 @@ function originForm(raw: RawRequest): string | undefined {
   }
   const host = raw.headers.host?.toLowerCase()
   if (!host || parsed.host.toLowerCase() !== host) return undefined
-  const slash = url.indexOf('/', url.indexOf('//') + 2)
+  // The path starts at the first `/` after the authority, or is empty (`/`) when a `?` comes first.
+  const from = url.indexOf('//') + 2
+  const slash = url.indexOf('/', from)
+  const query = url.indexOf('?', from)
+  if (query >= 0 && (slash < 0 || query < slash)) return '/' + url.slice(query)
   return slash < 0 ? '/' : url.slice(slash)
 }

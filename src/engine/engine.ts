@@ -53,6 +53,13 @@ const TOO_LARGE: Verdict = Object.freeze({
   monitor: false,
   status: 413,
 })
+const UNREADABLE: Verdict = Object.freeze({
+  action: 'block',
+  rule: 'request.body-unreadable',
+  reason: 'the body could not be read: malformed framing, or the client went away mid-body',
+  monitor: false,
+  status: 400,
+})
 
 /**
  * @example
@@ -83,7 +90,9 @@ export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
 
   function decide(ctx: RequestContext, verdicts: Verdict[]): Decision {
     // A body over the cap cannot be inspected, so nothing any layer said about it stands.
-    if (bodyState(ctx)?.tooLarge) return refuse(TOO_LARGE)
+    const body = bodyState(ctx)
+    if (body?.tooLarge) return refuse(TOO_LARGE)
+    if (body?.unreadable) return refuse(UNREADABLE)
     return combine(verdicts)
   }
 

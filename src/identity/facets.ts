@@ -25,6 +25,26 @@ export const FACETS = [
 export type FacetName = (typeof FACETS)[number]
 const PARTS = ['param', 'header', 'query', 'field', 'cookie'] as const
 
+/**
+ * A header an identity is read from, or a Refusal when the request carries it more than once.
+ * Node joins repeats (`a, b`) or keeps the first, while the backend gets every copy and may read
+ * another one: a limit keyed on `victim, <random>` would be a fresh key per request. So the raw
+ * header list is counted, never the joined value trusted.
+ */
+function oneHeader(ctx: RequestContext, lower: string): string | undefined | Refusal {
+  const v = ctx.headers[lower]
+  if (v === undefined) return undefined
+  if (typeof v !== 'string') return new Refusal(`header ${lower} given more than once`)
+  const raw = ctx.rawHeaders
+  let copies = 0
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    if (name.length === lower.length && name.toLowerCase() === lower && ++copies > 1)
+      return new Refusal(`header ${lower} given more than once`)
+  }
+  return v
+}
+
 /** A request the facet cannot be read from without ambiguity: it must be refused with 400. */
 export class Refusal {
   readonly reason: string
@@ -109,10 +129,9 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
     if (id.account !== undefined) return id.account
     for (const src of spec.account) {
       if ('header' in src) {
-        const v = ctx.headers[src.header]
-        if (typeof v === 'string' && (id.account = canonicalAccount(v)) !== undefined)
-          return id.account
-        if (Array.isArray(v)) return new Refusal(`header ${src.header} given more than once`)
+        const v = oneHeader(ctx, src.header)
+        if (v instanceof Refusal) return v
+        if (v !== undefined && (id.account = canonicalAccount(v)) !== undefined) return id.account
       } else if ('query' in src) {
         const values = new URLSearchParams(ctx.query).getAll(src.query)
         if (values.length > 1)
@@ -201,8 +220,8 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
         const name = apiKeyHeader
         return (ctx) => {
           if (ctx.identity.apiKey !== undefined) return ctx.identity.apiKey
-          const v = ctx.headers[name]
-          if (Array.isArray(v)) return new Refusal(`header ${name} given more than once`)
+          const v = oneHeader(ctx, name)
+          if (v instanceof Refusal) return v
           return v ? (ctx.identity.apiKey = digest(v)) : undefined
         }
       }
@@ -216,12 +235,7 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
           params?.[name] ?? ctx.route.params[name] ?? ctx.documented?.params[name]
       case 'header': {
         const lower = name.toLowerCase()
-        return (ctx) => {
-          const v = ctx.headers[lower]
-          return Array.isArray(v)
-            ? new Refusal(`header ${lower} given more than once`)
-            : v || undefined
-        }
+        return (ctx) => oneHeader(ctx, lower) || undefined
       }
       case 'query':
         return (ctx) => {

@@ -56,15 +56,15 @@ export function upstreamHeaders(
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase()
     if (name === 'connection') {
-      connectionTokens = new Set(
-        rawHeaders[i + 1]!.toLowerCase()
-          .split(',')
-          .map((s) => s.trim()),
-      )
+      // Every Connection header counts (`Connection: x-hop` then `Connection: close`).
+      connectionTokens ??= new Set()
+      for (const t of rawHeaders[i + 1]!.toLowerCase().split(',')) connectionTokens.add(t.trim())
       continue
     }
     // A header a layer sets (a verified claim) is never taken from the client.
     if (HOP_BY_HOP.has(name) || drop.has(name) || fromLayers?.[name] !== undefined) continue
+    // CGI/WSGI backends read `X_Forwarded_For` as `X-Forwarded-For`: dropped names stay dropped.
+    if (name.indexOf('_') >= 0 && drop.has(name.replaceAll('_', '-'))) continue
     if (bufferedLength !== undefined && name === 'content-length') continue
     out.push(name, rawHeaders[i + 1]!)
   }
@@ -122,6 +122,8 @@ export abstract class UpstreamExchange {
   protected abstract readonly requestIdHeader: string
   /** Called once with the status the client got (0 when it went away first). */
   protected abstract upstreamDone(status: number, byGateway: boolean): void
+  /** The upstream failed: before answering (`status` 502/504) or mid-body (`status` 0). */
+  protected upstreamFailed(_err: Error & { code?: string }, _status: number): void {}
 
   /** Sends the request through `pool`; the answer streams back to `res`. */
   protected dispatch(pool: Dispatcher, req: UpstreamRequest): void {
@@ -207,11 +209,13 @@ export abstract class UpstreamExchange {
     const res = this.res
     if (this.#started || res.headersSent) {
       // Mid-body failure: the client must not mistake a cut body for a whole one.
+      this.upstreamFailed(err, 0)
       res.destroy(err)
       this.upstreamDone(res.statusCode, false)
       return
     }
     const status = upstreamErrorStatus(err)
+    this.upstreamFailed(err, status)
     const body = errorBody(status, this.requestId)
     res.writeHead(status, {
       'content-type': 'application/json',

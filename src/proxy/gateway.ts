@@ -15,7 +15,12 @@ import { errorBody, NO_HEADERS, toEffect } from '../engine/effect.js'
 import { createEngine, type Engine } from '../engine/engine.js'
 import type { Clock, Decision, Effect, HeaderMap, RequestContext } from '../engine/types.js'
 import { systemClock } from '../engine/types.js'
-import { CLIENT_IP_HEADERS, normalizeIp } from '../request/client.js'
+import {
+  CLIENT_IP_HEADERS,
+  FORWARDING_CLAIM_HEADERS,
+  normalizeIp,
+  OVERRIDE_HEADERS,
+} from '../request/client.js'
 import { decisionChannel, notice } from '../telemetry/channels.js'
 import { createPool, upstreamHeaders, UpstreamExchange } from './forward.js'
 import { readBody } from './read-body.js'
@@ -100,13 +105,14 @@ function compile(
     engine,
     store,
     pools,
+    // (Under `overrideHeaders: refuse` a request with one never gets this far.)
     untrustedDrop: new Set<string>([
       ...CLIENT_IP_HEADERS,
+      ...FORWARDING_CLAIM_HEADERS,
+      ...OVERRIDE_HEADERS,
       idHeader,
-      'x-forwarded-proto',
-      'x-forwarded-host',
     ]),
-    trustedDrop: new Set<string>(['x-forwarded-for', idHeader]),
+    trustedDrop: new Set<string>(['x-forwarded-for', ...OVERRIDE_HEADERS, idHeader]),
   }
 }
 
@@ -120,6 +126,8 @@ interface Core {
   drained: (() => void) | undefined
   warnedForwarding: number
   warnedTarpit: number
+  /** Per upstream: when its last failure was logged, and failures since. */
+  readonly upstreamErrors: Map<string, { at: number; since: number }>
 }
 
 /**
@@ -141,6 +149,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     drained: undefined,
     warnedForwarding: 0,
     warnedTarpit: 0,
+    upstreamErrors: new Map(),
   }
   const tarpit = core.tarpit
 
@@ -306,6 +315,7 @@ class Exchange extends UpstreamExchange implements RawRequest {
   readonly headers: IncomingHttpHeaders
   readonly rawHeaders: readonly string[]
   readonly remoteAddress: string | undefined
+  readonly httpVersion: string
   protected readonly requestIdHeader: string
   protected requestId = ''
   readonly #core: Core
@@ -315,6 +325,8 @@ class Exchange extends UpstreamExchange implements RawRequest {
   #decision: Decision | undefined = undefined
   #effect: Effect | undefined = undefined
   #withBody = false
+  /** Refused before any layer ran (framing): the connection is not reused. */
+  #refused = false
   #settled = false
   #bodyTimer: NodeJS.Timeout | undefined = undefined
   /** A delay's timer, or the tarpit's release: cancelled when the client leaves. */
@@ -331,6 +343,7 @@ class Exchange extends UpstreamExchange implements RawRequest {
     this.headers = req.headers
     this.rawHeaders = req.rawHeaders
     this.remoteAddress = req.socket.remoteAddress
+    this.httpVersion = req.httpVersion
     this.requestIdHeader = this.#rt.config.server.requestIdHeader
   }
 
@@ -356,7 +369,10 @@ class Exchange extends UpstreamExchange implements RawRequest {
       this.#req.once('end', () => clearTimeout(this.#bodyTimer))
     }
     if (ctx.forwardingIgnored) warnForwarding(core, r, ctx)
-    if (refusal) return this.act(refuse(refusal))
+    if (refusal) {
+      this.#refused = true
+      return this.act(refuse(refusal))
+    }
     const d = r.engine.inspect(ctx)
     if (d instanceof Promise)
       d.then(
@@ -392,6 +408,10 @@ class Exchange extends UpstreamExchange implements RawRequest {
 
   protected upstreamDone(status: number, byGateway: boolean): void {
     this.finish(status, byGateway)
+  }
+
+  protected override upstreamFailed(err: Error & { code?: string }, status: number): void {
+    warnUpstream(this.#core, this.#ctx, err, status)
   }
 
   protected answerHeaders(): HeaderMap {
@@ -455,9 +475,15 @@ class Exchange extends UpstreamExchange implements RawRequest {
     })
   }
 
-  /** The gateway's own answer. Unread body bytes are discarded (the connection closes if large). */
+  /**
+   * The gateway's own answer. A body still arriving is discarded and the connection closed
+   * after the answer: the whole-body timeout ends with the request, and a client must not keep
+   * a connection open by trickling a body nobody reads.
+   */
   respond(status: number, headers: HeaderMap, body: string, close: boolean): void {
     const res = this.res
+    const unread = this.#withBody && !this.#req.complete
+    if (this.#refused || unread) close = true
     if (!res.headersSent) {
       res.writeHead(status, {
         'content-type': 'application/json',
@@ -468,7 +494,7 @@ class Exchange extends UpstreamExchange implements RawRequest {
       })
       res.end(body)
     }
-    if (this.#withBody && !this.#req.complete) this.#req.resume()
+    if (unread) this.#req.resume()
     this.finish(status, true)
   }
 
@@ -506,6 +532,40 @@ function warnTarpit(core: Core): void {
     msg: `tarpit full (${t.active} answers, ${t.bytes} bytes held): delayed answers overflow with ${t.options.overflow === 'close' ? 'a closed connection' : 'a plain 429'}`,
     overflowed: t.overflowed,
   })
+}
+
+/**
+ * An upstream failure is an event: the first at once, then at most one per upstream every
+ * 10 s carrying how many failed since (an outage must not flood the log).
+ */
+function warnUpstream(
+  core: Core,
+  ctx: RequestContext,
+  err: Error & { code?: string },
+  status: number,
+): void {
+  const upstream = ctx.route.upstream ?? '?'
+  const now = core.clock.now()
+  let seen = core.upstreamErrors.get(upstream)
+  if (seen === undefined) core.upstreamErrors.set(upstream, (seen = { at: -Infinity, since: 0 }))
+  seen.since++
+  if (now - seen.at < 10_000) return
+  notice({
+    kind: 'upstream-error',
+    level: 'error',
+    msg:
+      status === 0
+        ? `upstream ${upstream} failed mid-answer (${err.code ?? err.message}): the client's connection was cut`
+        : `upstream ${upstream} failed (${err.code ?? err.message}): answered ${status}`,
+    upstream,
+    code: err.code,
+    status,
+    failures: seen.since,
+    requestId: ctx.id,
+    path: ctx.path,
+  })
+  seen.at = now
+  seen.since = 0
 }
 
 function warnForwarding(core: Core, r: Runtime, ctx: RequestContext): void {

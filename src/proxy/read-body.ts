@@ -1,13 +1,14 @@
 /**
  * Reads a request body up to a cap, for layers that inspect it. Beyond the cap it stops
- * reading and resolves null; the caller answers 413.
+ * reading and resolves null; the caller answers 413. Rejects when the body cannot be read (the
+ * client went away, or its chunked framing is malformed).
  */
 import type { IncomingMessage } from 'node:http'
 
 export function readBody(req: IncomingMessage, cap: number): Promise<Buffer | null> {
   const declared = Number(req.headers['content-length'])
   if (Number.isFinite(declared) && declared > cap) return Promise.resolve(null)
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
     const onData = (c: Buffer) => {
@@ -24,9 +25,9 @@ export function readBody(req: IncomingMessage, cap: number): Promise<Buffer | nu
       cleanup()
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
     }
-    const onError = () => {
+    const onError = (err: Error) => {
       cleanup()
-      resolve(null)
+      reject(err)
     }
     function cleanup() {
       req.off('data', onData)

@@ -42,6 +42,43 @@ export const CLIENT_IP_HEADERS = [
   'fastly-client-ip',
   'x-forwarded',
   'forwarded-for',
+  'client-ip',
+  'x-originating-ip',
+  'x-remote-ip',
+  'x-remote-addr',
+  'x-envoy-external-address',
+  'x-original-forwarded-for',
+] as const
+
+/**
+ * Other headers a proxy in front sets to describe the original request (scheme, host, port,
+ * prefix): from a client that is not a trusted proxy they are claims, never passed upstream.
+ */
+export const FORWARDING_CLAIM_HEADERS = [
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-scheme',
+  'x-forwarded-server',
+  'x-forwarded-prefix',
+  'x-forwarded-ssl',
+  'x-host',
+  'x-url-scheme',
+  'front-end-https',
+] as const
+
+/**
+ * Headers that make some backends serve another path or method than the request line names
+ * (IIS/ASP.NET, Symfony, Laminas, method-override middleware): the gateway's policy would have
+ * judged one request and the backend run another. Refused or stripped (`server.overrideHeaders`).
+ */
+export const OVERRIDE_HEADERS = [
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
 ] as const
 
 /**
