@@ -359,3 +359,45 @@ describe('cors: through the gateway, in front of a careless backend', () => {
     expect(r.headers['access-control-allow-origin']).toBeUndefined()
   })
 })
+
+describe('cors: preflights and the auth layer', () => {
+  // Browsers send preflights without credentials (Fetch standard): an auth rule on the path must
+  // not turn the edge's 204 into a 401, or no page on an allowed origin can call the API.
+  const auth = {
+    auth: {
+      issuers: [
+        {
+          issuer: 'https://id.example',
+          audience: ['api'],
+          secret: 's'.repeat(32),
+          algorithms: ['HS256'],
+        },
+      ],
+      rules: [{ id: 'signed-in', paths: ['/api/*'] }],
+    },
+  }
+
+  it('answers an allowed preflight to a signed-in route with 204, not 401', async () => {
+    const send = setup(auth)
+    const d = await send('OPTIONS /api/cart', preflight(SHOP, 'POST', 'Content-Type'))
+    expect(d.effect).toMatchObject({ kind: 'respond', status: 204 })
+    expect(d.decision.action).toBe('allow')
+  })
+
+  it('still asks for a token on the request itself and on a refused preflight', async () => {
+    const send = setup(auth)
+    const actual = await send('POST /api/cart', { headers: { origin: SHOP } })
+    expect(actual.effect).toMatchObject({ kind: 'respond', status: 401 })
+    const evil = await send('OPTIONS /api/cart', preflight('https://evil.example', 'POST'))
+    expect(evil.effect).toMatchObject({ kind: 'respond', status: 403 })
+    // An OPTIONS that is not a preflight (no Access-Control-Request-Method) is not exempt.
+    const bare = await send('OPTIONS /api/cart', { headers: { origin: SHOP } })
+    expect(bare.effect).toMatchObject({ kind: 'respond', status: 401 })
+  })
+
+  it('under a monitor-mode cors rule the preflight is forwarded, so auth applies', async () => {
+    const send = setup(auth, [{ ...RULE, mode: 'monitor' }])
+    const d = await send('OPTIONS /api/cart', preflight(SHOP, 'POST'))
+    expect(d.effect).toMatchObject({ kind: 'respond', status: 401 })
+  })
+})

@@ -12,6 +12,7 @@
  */
 import type { Layer, LayerDeps, MaybePromise, RequestContext, Verdict } from '../../engine/types.js'
 import { canonicalAccount } from '../../identity/facets.js'
+import { preflightAnswered } from '../cors/answer-headers.js'
 import { compileRoutes, type RouteHit } from '../../request/routes.js'
 import type { LayerType } from '../layer-type.js'
 import { bearerReader } from './bearer.js'
@@ -32,6 +33,7 @@ export interface AuthLayer extends Layer {
 }
 
 const UNAVAILABLE = Object.freeze({ error: 'temporarily_unavailable' })
+const NO_HITS: readonly RouteHit<number>[] = Object.freeze([])
 
 /**
  * The `auth` layer type (YAML key `auth`), listed in registry.ts between `access` and `limits`.
@@ -129,7 +131,8 @@ export const auth: LayerType<AuthSpec> = {
       enrollTotp: totp && ((account) => totp.enroll(account, clock.now())),
       check: function authCheck(ctx) {
         const upstream = stripped(ctx)
-        const hits = matcher.allHits(ctx.method, ctx.pathKey)
+        // An allowed CORS preflight is answered at the edge and carries no credentials by design.
+        const hits = preflightAnswered(ctx) ? NO_HITS : matcher.allHits(ctx.method, ctx.pathKey)
         if (hits.length === 0) {
           share(ctx, upstream)
           return undefined

@@ -10,7 +10,7 @@
 import type { HeaderMap, Layer, LayerDeps, RequestContext, Verdict } from '../../engine/types.js'
 import { compileRoutes } from '../../request/routes.js'
 import type { LayerType } from '../layer-type.js'
-import { setCorsHeaders } from './answer-headers.js'
+import { setCorsHeaders, setPreflightAnswered } from './answer-headers.js'
 import { originMatcher, type OriginMatcher } from './origins.js'
 import { CorsSpec, type CorsRuleSpec } from './spec.js'
 
@@ -101,6 +101,7 @@ export const cors: LayerType<CorsSpec> = {
       }
       if (r.credentials) headers[ACAC] = 'true'
       if (asked.length) headers['access-control-allow-headers'] = asked.join(', ')
+      if (!rule.monitor) setPreflightAnswered(ctx)
       return {
         action: 'allow',
         rule: rule.name,
