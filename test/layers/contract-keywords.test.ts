@@ -52,6 +52,15 @@ const CASES: readonly Case[] = [
   { name: 'path minimum', req: 'GET /items/0', error: err('path', 'id', 'minimum') },
   { name: 'path type', req: 'GET /items/abc', error: err('path', 'id', 'type') },
   { name: 'path integer, not a fraction', req: 'GET /items/1.5', error: err('path', 'id', 'type') },
+  // Forms a backend reads differently (`parseInt('1e3')` is 1, Go refuses `7.0`) or inexactly.
+  { name: 'path integer, not 1e3', req: 'GET /items/1e3', error: err('path', 'id', 'type') },
+  { name: 'path integer, not 7.0', req: 'GET /items/7.0', error: err('path', 'id', 'type') },
+  { name: 'path integer, not +7', req: 'GET /items/+7', error: err('path', 'id', 'type') },
+  {
+    name: 'path integer, not beyond 2^53',
+    req: 'GET /items/9007199254740993',
+    error: err('path', 'id', 'type'),
+  },
   { name: 'mixed segment', req: 'GET /files/logo.png' },
   { name: 'mixed segment enum', req: 'GET /files/logo.gif', error: err('path', 'ext', 'enum') },
   { name: 'path pattern', req: 'GET /files/Logo_1.png', error: err('path', 'name', 'pattern') },
@@ -69,6 +78,11 @@ const CASES: readonly Case[] = [
     error: err('query', 'q', 'maxLength'),
   },
   { name: 'query integer at maximum', req: 'GET /search?q=mug&limit=100' },
+  {
+    name: 'query integer, not 1e2',
+    req: 'GET /search?q=mug&limit=1e2',
+    error: err('query', 'limit', 'type'),
+  },
   {
     name: 'query minimum',
     req: 'GET /search?q=mug&limit=0',
