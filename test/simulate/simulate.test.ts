@@ -2,7 +2,7 @@
  * End to end: people and bots side by side against the in-process demo (the shop behind a
  * gateway running examples/shop/bulwark.yaml) for a few seconds at ten times human speed.
  * Assertions are facts the committed demo config guarantees and that more rules cannot undo:
- * bots are denied at least once, people never are. Counts are never pinned.
+ * the bots below are denied at least once, people never are. Counts are never pinned.
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { ScenarioReport, SimulationReport } from '../../src/simulate/report.js'
@@ -57,12 +57,9 @@ describe('runSimulation against the demo', () => {
     expect(s.successes).toBe(0)
   })
 
-  it('stops credential stuffing from rotating IPs before it reaches the real pair', () => {
-    const s = row('credential-stuffing')
-    expect(s.ips).toBeGreaterThan(10)
-    expect(s.denied).toBeGreaterThan(0)
-    expect(s.successes).toBe(0)
-  })
+  // Credential stuffing from rotating IPs with one stock browser fingerprint is *seen* by the
+  // demo config but not refused: refusing a whole fingerprint would lock out everyone who shares
+  // the browser build (test/layers/limits-demo.test.ts has both facts).
 
   it('stops a product-id sweep from rotating IPs', () => {
     const s = row('scraping')
