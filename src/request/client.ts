@@ -174,8 +174,22 @@ function xffHops(value: string | string[] | undefined): string[] {
   const joined = Array.isArray(value) ? value.join(',') : value
   return joined
     .split(',')
-    .map((s) => s.trim())
+    .map(withoutPort)
     .filter((s) => s !== '')
+}
+
+const V4_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/
+const V6_PORT = /^\[([0-9A-Fa-f:.]+)\]:\d{1,5}$/
+
+/**
+ * An X-Forwarded-For hop without the port some proxies add (`203.0.113.7:51234`,
+ * `[2001:db8::1]:443`, e.g. Azure Application Gateway): with it, the hop is no IP and the
+ * walk would stop at the proxy, making every client behind it one client.
+ */
+function withoutPort(hop: string): string {
+  const s = hop.trim()
+  const m = V4_PORT.exec(s) ?? V6_PORT.exec(s)
+  return m ? m[1]! : s
 }
 
 /** The `for=` values of RFC 7239 `Forwarded` elements, in order. */

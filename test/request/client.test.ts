@@ -28,6 +28,19 @@ describe('client IP', () => {
     expect(trusted('203.0.113.50', { 'x-forwarded-for': '10.0.0.9' }).ip).toBe('203.0.113.50')
   })
 
+  it('reads a hop that carries a port (some proxies add one) as its address', () => {
+    expect(trusted('10.0.0.1', { 'x-forwarded-for': '203.0.113.9:51234' })).toMatchObject({
+      ip: '203.0.113.9',
+      source: 'x-forwarded-for',
+    })
+    expect(
+      trusted('10.0.0.1', { 'x-forwarded-for': '[2001:db8::7]:443, 10.0.0.2:80' }),
+    ).toMatchObject({
+      ip: '2001:db8::7',
+      hop: 2,
+    })
+  })
+
   it('stops at a hop that is not an IP', () => {
     expect(trusted('10.0.0.1', { 'x-forwarded-for': 'unknown' })).toMatchObject({
       ip: '10.0.0.1',
