@@ -14,8 +14,12 @@ export function checkCommand(): Command {
       try {
         const config = await loadGatewayConfig(opts.config)
         // Compile it too: layers check what a schema cannot (an OpenAPI document, its $refs).
-        const engine = createEngine(config, { store: new MemoryStore() })
+        const engine = createEngine(config, {
+          store: new MemoryStore(),
+          configFile: opts.config,
+        })
         await engine.close()
+        for (const w of engine.warnings) console.log(`warning: ${opts.config}: ${w}`)
         const rules = Object.keys(layerTypes).filter(
           (k) => (config as Record<string, unknown>)[k] !== undefined,
         )

@@ -27,7 +27,9 @@ export async function runGateway(config: Config, opts: RunOptions): Promise<Gate
   const gw = await startGateway(config, {
     ...(opts.port !== undefined ? { port: opts.port } : {}),
     ...(opts.host !== undefined ? { host: opts.host } : {}),
-    ...(opts.configFile !== undefined ? { configDir: dirname(resolve(opts.configFile)) } : {}),
+    ...(opts.configFile !== undefined
+      ? { configDir: dirname(resolve(opts.configFile)), configFile: opts.configFile }
+      : {}),
   })
   logger.info(
     { event: 'listening', url: gw.url, mode: config.mode, config: opts.configFile },

@@ -4,6 +4,9 @@
  * @see ../../README.md#concepts
  */
 import type { Config } from '../config/schema.js'
+import { lintConfig } from '../config/lint.js'
+import { ConfigError } from '../errors.js'
+import type { ContractLayer } from '../layers/contract/layer.js'
 import { layerTypes } from '../layers/registry.js'
 import { bodyState, contextFactory, type PreparedRequest, type RawRequest } from './context.js'
 import { combine, refuse } from './decision.js'
@@ -29,6 +32,8 @@ export interface EngineOptions {
   readonly store?: Store
   /** Directory relative file names in the config (an OpenAPI document) resolve against. */
   readonly configDir?: string
+  /** The config file's name, for the errors of checks made when compiling. */
+  readonly configFile?: string
   /** Told about layer failures (which fail closed) and other problems worth a log line. */
   readonly onError?: (err: unknown, where: string, ctx?: RequestContext) => void
 }
@@ -37,6 +42,8 @@ export interface Engine {
   readonly config: Config
   readonly layers: readonly Layer[]
   readonly store: Store
+  /** What compiling found suspicious but allowed (a rule path no documented operation matches). */
+  readonly warnings: readonly string[]
   /** Builds the canonical request view, or a refusal for an ambiguous request. */
   prepare(raw: RawRequest): PreparedRequest
   /** Runs every layer and combines their verdicts. Synchronous while the layers are. */
@@ -87,6 +94,13 @@ export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
     if (spec !== undefined) layers.push(type.create(spec as never, deps))
   }
   const observers = layers.filter((l) => l.observe !== undefined)
+  const contract = layers.find((l) => l.name === 'contract') as ContractLayer | undefined
+  const lint = lintConfig(config, contract?.documented, opts.configFile)
+  if (lint.errors.length) {
+    for (const l of layers) void l.close?.()
+    if (ownStore) void store.close()
+    throw new ConfigError('ERR_CONFIG_INVALID', lint.errors)
+  }
 
   function decide(ctx: RequestContext, verdicts: Verdict[]): Decision {
     // A body over the cap cannot be inspected, so nothing any layer said about it stands.
@@ -111,6 +125,7 @@ export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
   return {
     config,
     layers,
+    warnings: lint.warnings,
     prepare: contextFactory(config, clock),
     inspect(ctx) {
       if (layers.length === 0) return combine([])

@@ -36,6 +36,8 @@ export interface GatewayOptions {
   readonly host?: string
   /** Directory of the config file: relative file names in it resolve here. */
   readonly configDir?: string
+  /** The config file's name, for errors found when compiling it. */
+  readonly configFile?: string
 }
 
 export interface Gateway {
@@ -72,25 +74,35 @@ interface Runtime {
 function compile(
   config: Config,
   clock: Clock,
-  configDir: string | undefined,
+  opts: GatewayOptions,
   previous?: Runtime,
 ): Runtime {
+  const { configDir, configFile } = opts
   const sameStore =
     previous && JSON.stringify(previous.config.store) === JSON.stringify(config.store)
   const store = sameStore ? previous.store : createStore(config.store)
-  const engine = createEngine(config, {
-    clock,
-    store,
-    ...(configDir !== undefined ? { configDir } : {}),
-    onError: (err, where, ctx) =>
-      notice({
-        kind: 'layer-error',
-        level: 'error',
-        msg: `layer failed in ${where}; failing closed`,
-        err: String((err as Error)?.stack ?? err),
-        requestId: ctx?.id,
-      }),
-  })
+  let engine: Engine
+  try {
+    engine = createEngine(config, {
+      clock,
+      store,
+      ...(configDir !== undefined ? { configDir } : {}),
+      ...(configFile !== undefined ? { configFile } : {}),
+      onError: (err, where, ctx) =>
+        notice({
+          kind: 'layer-error',
+          level: 'error',
+          msg: `layer failed in ${where}; failing closed`,
+          err: String((err as Error)?.stack ?? err),
+          requestId: ctx?.id,
+        }),
+    })
+  } catch (err) {
+    // A config refused while compiling (a reload keeps the old one): its new store goes too.
+    if (!sameStore) void store.close()
+    throw err
+  }
+  for (const w of engine.warnings) notice({ kind: 'config-warning', level: 'warn', msg: w })
   const pools = new Map<string, Pool>()
   for (const [name, u] of Object.entries(config.upstreams)) {
     const old = previous?.config.upstreams[name]
@@ -140,7 +152,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const clock = opts.clock ?? systemClock
   const s = config.server
   const core: Core = {
-    runtime: compile(config, clock, opts.configDir),
+    runtime: compile(config, clock, opts),
     clock,
     // One tarpit for the gateway's life: answers held under an old config count against the caps.
     tarpit: createTarpit(tarpitOptions(config)),
@@ -214,7 +226,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     },
     async reload(next: Config) {
       const old = core.runtime
-      const rt = compile(next, clock, opts.configDir, old)
+      const rt = compile(next, clock, opts, old)
       core.runtime = rt
       tarpit.configure(tarpitOptions(next))
       const reused = new Set(rt.pools.values())

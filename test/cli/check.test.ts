@@ -139,6 +139,48 @@ describe.concurrent('bulwark check', () => {
     })
   })
 
+  it('exits 1 for a limit counting a parameter no path names, 0 with a warning for a typo', async ({
+    expect,
+  }) => {
+    const head = [
+      'upstreams: { up: { url: http://127.0.0.1:9 } }',
+      'routes: [{ path: /*, upstream: up }]',
+    ]
+    const never = await file(
+      'never.yaml',
+      [
+        ...head,
+        'limits:',
+        '  rules:',
+        '    - { id: sweep, paths: [/items/*], key: [ip], count: distinct, distinct: param:itemId, limit: 9, window: 1m }',
+        '',
+      ].join('\n'),
+    )
+    expect(await check('--config', never)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        "ERR_CONFIG_INVALID\nnever.yaml limits.rules[0].distinct: param:itemId is never set: no path of this rule, no route names :itemId, so the rule counts nothing (name it in the rule's paths, e.g. /items/:itemId)\n",
+    })
+    const openapi = resolve(import.meta.dirname, '../fixtures/openapi/keywords.yaml')
+    const typo = await file(
+      'typo.yaml',
+      [
+        ...head,
+        `contract: { openapi: ${JSON.stringify(openapi)} }`,
+        'limits:',
+        '  rules:',
+        '    - { id: search, paths: [/serach], key: [ip], limit: 9, window: 1m }',
+        '',
+      ].join('\n'),
+    )
+    const run = await check('--config', typo)
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(
+      /^warning: typo\.yaml: limits\.rules\[0\]\.paths\[0\] "\/serach" matches no documented operation.*\ntypo\.yaml: ok/,
+    )
+  })
+
   it('exits 1 without --config', async ({ expect }) => {
     const run = await check()
     expect(run.code).toBe(1)

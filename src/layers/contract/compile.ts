@@ -35,6 +35,16 @@ export interface CompiledContract {
   readonly operations: number
   /** What ajv ignored (an unknown format…), for one notice at load. */
   readonly warnings: readonly string[]
+  /** What the documents describe, for config checks. */
+  readonly documented: Documented
+}
+
+/** The documented paths as route patterns (`/v1/accounts/:p0`) and their parameters' names. */
+export interface Documented {
+  readonly patterns: readonly string[]
+  /** The same paths as the documents write them (`/v1/accounts/{id}`), for messages. */
+  readonly templates: readonly string[]
+  readonly params: ReadonlySet<string>
 }
 
 /**
@@ -131,6 +141,13 @@ export function compileContract(spec: ContractSpec, baseDir: string): CompiledCo
     folded: spec.caseSensitive ? compileRoutes(patterns, true) : undefined,
     operations,
     warnings,
+    documented: {
+      patterns: list.map((l) => l.pattern),
+      templates: list.map((l) => l.entry.template),
+      params: new Set(
+        list.flatMap((l) => [...l.entry.template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!)),
+      ),
+    },
   }
 }
 

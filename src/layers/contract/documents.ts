@@ -63,7 +63,7 @@ export function loadDocuments(files: readonly string[], baseDir: string): Docume
   // YAML aliases make one object appear in several places: rewrite its refs once.
   const rewritten = new WeakSet<object>()
 
-  function load(path: string, display: string, scope: string): LoadedFile {
+  function load(path: string, display: string, scope: string, keyPath = ''): LoadedFile {
     const url = pathToFileURL(path).href
     const have = loaded.get(url)
     if (have) return have
@@ -74,7 +74,18 @@ export function loadDocuments(files: readonly string[], baseDir: string): Docume
       const reason = err instanceof Error ? err.message.split(', ')[0] : String(err)
       throw new ConfigError(
         'ERR_CONFIG_UNREADABLE',
-        [{ file: display, path: '', message: `cannot read OpenAPI file (${reason})` }],
+        [
+          {
+            file: display,
+            path: keyPath,
+            message: `cannot read OpenAPI file (${reason})`,
+            ...(keyPath
+              ? {
+                  hint: `${keyPath} names it; a relative path resolves against the config file's directory`,
+                }
+              : {}),
+          },
+        ],
         { cause: err },
       )
     }
@@ -180,9 +191,14 @@ export function loadDocuments(files: readonly string[], baseDir: string): Docume
     },
   }
 
-  const roots = files.map((f) => {
+  const roots = files.map((f, i) => {
     const path = isAbsolute(f) ? f : resolve(baseDir, f)
-    return load(path, f, realDir(path))
+    return load(
+      path,
+      f,
+      realDir(path),
+      files.length > 1 ? `contract.openapi[${i}]` : 'contract.openapi',
+    )
   })
   ;(set as { roots: readonly LoadedFile[] }).roots = roots
   for (const p of pending) set.deref(p.target, p.where)

@@ -13,7 +13,7 @@ import { compileRoutes, type RouteHit } from '../../request/routes.js'
 import { notice } from '../../telemetry/channels.js'
 import { corsHeadersOf } from '../cors/answer-headers.js'
 import type { LayerType } from '../layer-type.js'
-import { compileContract, type PathEntry } from './compile.js'
+import { compileContract, type Documented, type PathEntry } from './compile.js'
 import type { Operation } from './operation.js'
 import { pathValues } from './path-template.js'
 import { describeViolation, listed, PROBLEM_TYPE, problemBody } from './problem.js'
@@ -130,8 +130,9 @@ export const contract: LayerType<ContractSpec> = {
       }
     }
 
-    return {
+    const layer: ContractLayer = {
       name: 'contract',
+      documented: c.documented,
       check: function contractCheck(ctx) {
         if (exempt && exempt.best(ctx.method, ctx.pathKey)) return undefined
         // A CORS preflight asks about the method it names; the cors layer answers it.
@@ -153,5 +154,12 @@ export const contract: LayerType<ContractSpec> = {
         return r && refused(ctx, op, r)
       },
     }
+    return layer
   },
+}
+
+/** The contract layer also tells which paths its documents describe (for config checks). */
+export interface ContractLayer extends Layer {
+  /** Documented paths as route patterns (base path included) and their parameters' names. */
+  readonly documented: Documented
 }

@@ -1,0 +1,120 @@
+/**
+ * Checks a schema cannot make: parts of a config that are valid one by one but, put together,
+ * never do what they say. A limit that counts `param:accountId` where no path names
+ * `:accountId` counts nothing (a sweep goes through); a rule path that matches no documented
+ * operation is usually a typo that silently turns the rule off; a honeypot on a documented
+ * route traps real users. Errors stop the config (as a schema error would, on reload too);
+ * warnings are printed by `bulwark check` and logged when the config is loaded.
+ * @see ../../README.md#configuration-reference
+ */
+import type { ConfigIssue } from '../errors.js'
+import type { Documented } from '../layers/contract/compile.js'
+import { compileRoutes } from '../request/routes.js'
+import type { Config } from './schema.js'
+
+export interface LintResult {
+  readonly errors: readonly ConfigIssue[]
+  readonly warnings: readonly string[]
+}
+
+const PARAM = /:([A-Za-z0-9_]+)/g
+
+/**
+ * @param contract what the contract's documents describe, when there is a contract.
+ * @example
+ * lintConfig(config, undefined, 'bulwark.yaml').errors // [{ path: 'limits.rules[1].distinct', … }]
+ */
+export function lintConfig(
+  config: Config,
+  contract: Documented | undefined,
+  file = 'config',
+): LintResult {
+  const errors: ConfigIssue[] = []
+  const warnings: string[] = []
+  const fold = config.server.pathCase !== 'sensitive'
+  const routed = config.routes.map((r) => r.path)
+  const documented = contract?.patterns
+
+  // A route parameter a limit keys on or counts must be named by some path it can come from:
+  // the rule's own paths, a gateway route, or a documented operation.
+  config.limits?.rules.forEach((rule, i) => {
+    const declared = paramNames([...rule.paths, ...routed])
+    for (const name of contract?.params ?? []) declared.add(name)
+    const refs: [string, string][] = rule.key.map((k, j) => [k, `key[${j}]`])
+    if (rule.distinct !== undefined) refs.push([rule.distinct, 'distinct'])
+    for (const [ref, where] of refs) {
+      if (!ref.startsWith('param:')) continue
+      const name = ref.slice('param:'.length)
+      if (declared.has(name)) continue
+      errors.push({
+        file,
+        path: `limits.rules[${i}].${where}`,
+        message: `${ref} is never set: no path of this rule, no route${documented ? ' and no documented operation' : ''} names :${name}, so the rule counts nothing`,
+        hint: declared.size
+          ? `parameters the paths name: ${[...declared].map((n) => `param:${n}`).join(', ')}`
+          : `name it in the rule's paths, e.g. /items/:${name}`,
+      })
+    }
+  })
+
+  if (documented !== undefined && documented.length > 0) {
+    const doc = compileRoutes(
+      documented.map((p) => ({ paths: [p], value: true })),
+      fold,
+    )
+    const described = (pattern: string) => matchesDocumented(pattern, doc, documented, fold)
+    const check = (where: string, paths: readonly string[]) =>
+      paths.forEach((p, j) => {
+        if (!described(p))
+          warnings.push(
+            `${where}[${j}] ${JSON.stringify(p)} matches no documented operation: a typo turns the rule off (documented paths include ${listed(contract!.templates)})`,
+          )
+      })
+    config.limits?.rules.forEach((r, i) => check(`limits.rules[${i}].paths`, r.paths))
+    config.behavior?.flows.forEach((f, i) => {
+      check(`behavior.flows[${i}].paths`, f.paths)
+      check(`behavior.flows[${i}].after.paths`, f.after.paths)
+    })
+    config.behavior?.velocity.forEach((v, i) => check(`behavior.velocity[${i}].paths`, v.paths))
+    config.deception?.honeypots.forEach((h, i) =>
+      h.paths.forEach((p, j) => {
+        if (!p.endsWith('/*') && described(p))
+          warnings.push(
+            `deception.honeypots[${i}].paths[${j}] ${JSON.stringify(p)} is a documented operation: real clients will call it and be flagged as bots`,
+          )
+      }),
+    )
+  }
+  return { errors, warnings }
+}
+
+function listed(templates: readonly string[]): string {
+  return templates.slice(0, 3).join(', ') + (templates.length > 3 ? ', …' : '')
+}
+
+function paramNames(patterns: readonly string[]): Set<string> {
+  const names = new Set<string>()
+  for (const p of patterns) for (const m of p.matchAll(PARAM)) names.add(m[1]!)
+  return names
+}
+
+/** A request path that a pattern matches (`:id` → `1`), without a trailing `/*`. */
+function sample(pattern: string, fold: boolean): string {
+  const path = pattern.endsWith('/*') ? pattern.slice(0, -2) || '/' : pattern
+  const s = path.replace(/:[A-Za-z0-9_]+/g, '1')
+  return fold ? s.toLowerCase() : s
+}
+
+function matchesDocumented(
+  pattern: string,
+  doc: ReturnType<typeof compileRoutes<boolean>>,
+  documented: readonly string[],
+  fold: boolean,
+): boolean {
+  const here = sample(pattern, fold)
+  if (doc.best('GET', here) !== undefined) return true
+  if (!pattern.endsWith('/*')) return false
+  // A prefix rule covers a documented operation below it.
+  const below = here === '/' ? '/' : `${here}/`
+  return documented.some((d) => sample(d, fold).startsWith(below))
+}

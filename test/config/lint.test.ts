@@ -1,0 +1,123 @@
+/**
+ * Checks made when a config is compiled: parts that are valid alone but never do what they say
+ * together (src/config/lint.ts), through `createEngine` as the gateway and `bulwark check` run it.
+ */
+import { describe, expect, it } from 'vitest'
+import { createEngine } from '../../src/engine/engine.js'
+import { ConfigError } from '../../src/errors.js'
+import { MemoryStore } from '../../src/store/memory.js'
+import { config } from '../helpers/engine.js'
+
+const CONTRACT = { openapi: 'test/fixtures/openapi/keywords.yaml' }
+
+function compile(extra: Record<string, unknown>, routes = [{ path: '/*', upstream: 'app' }]) {
+  return createEngine(
+    config({ upstreams: { app: { url: 'http://127.0.0.1:9' } }, routes, ...extra }),
+    { store: new MemoryStore(), configFile: 'bulwark.yaml' },
+  )
+}
+
+const sweep = (paths: string[], distinct: string) => ({
+  limits: {
+    rules: [
+      {
+        id: 'sweep',
+        paths,
+        key: ['fingerprint'],
+        count: 'distinct',
+        distinct,
+        limit: 30,
+        window: '1m',
+      },
+    ],
+  },
+})
+
+describe('config checks: a route parameter that is never set', () => {
+  it('refuses a limit counting param:NAME that no path names', () => {
+    let err: unknown
+    try {
+      compile(sweep(['/items/*'], 'param:itemId'))
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(ConfigError)
+    expect((err as ConfigError).code).toBe('ERR_CONFIG_INVALID')
+    expect((err as ConfigError).issues[0]).toMatchObject({
+      file: 'bulwark.yaml',
+      path: 'limits.rules[0].distinct',
+      message: expect.stringContaining('param:itemId is never set'),
+    })
+  })
+
+  it('accepts it when the rule, a route or a documented operation names it', async () => {
+    await compile(sweep(['/items/:itemId'], 'param:itemId')).close()
+    await compile(sweep(['/items/*'], 'param:itemId'), [
+      { path: '/items/:itemId', upstream: 'app' },
+      { path: '/*', upstream: 'app' },
+    ]).close()
+    // keywords.yaml documents /items/{id}
+    await compile({ ...sweep(['/items/*'], 'param:id'), contract: CONTRACT }).close()
+    expect(() => compile({ ...sweep(['/items/*'], 'param:itemId'), contract: CONTRACT })).toThrow(
+      /no documented operation names :itemId/,
+    )
+  })
+
+  it('checks a limit key as well as its distinct facet', () => {
+    expect(() =>
+      compile({
+        limits: {
+          rules: [
+            { id: 'per-item', paths: ['/items/*'], key: ['param:sku'], limit: 5, window: '1m' },
+          ],
+        },
+      }),
+    ).toThrow(/limits\.rules\[0\]\.key\[0\]: param:sku is never set/)
+  })
+})
+
+describe('config checks: warnings against the contract', () => {
+  it('warns about a rule path no documented operation matches (a typo turns the rule off)', async () => {
+    const e = compile({
+      contract: CONTRACT,
+      limits: {
+        rules: [
+          { id: 'typo', paths: ['/serach'], key: ['ip'], limit: 5, window: '1m' },
+          {
+            id: 'fine',
+            paths: ['/search', '/items/:id', '/items/*'],
+            key: ['ip'],
+            limit: 5,
+            window: '1m',
+          },
+        ],
+      },
+    })
+    expect(e.warnings).toHaveLength(1)
+    expect(e.warnings[0]).toMatch(
+      /^limits\.rules\[0\]\.paths\[0\] "\/serach" matches no documented operation/,
+    )
+    await e.close()
+  })
+
+  it('warns about a honeypot on a documented operation', async () => {
+    const e = compile({
+      contract: CONTRACT,
+      deception: { honeypots: [{ id: 'trap', paths: ['/items/:id', '/.env'] }] },
+    })
+    expect(e.warnings).toEqual([
+      expect.stringMatching(
+        /^deception\.honeypots\[0\]\.paths\[0\] "\/items\/:id" is a documented operation/,
+      ),
+    ])
+    await e.close()
+  })
+
+  it('has nothing to say without a contract', async () => {
+    const e = compile({
+      limits: { rules: [{ id: 'any', paths: ['/serach'], key: ['ip'], limit: 5, window: '1m' }] },
+    })
+    expect(e.warnings).toEqual([])
+    await e.close()
+  })
+})
