@@ -71,12 +71,7 @@ interface Runtime {
   readonly trustedDrop: ReadonlySet<string>
 }
 
-function compile(
-  config: Config,
-  clock: Clock,
-  opts: GatewayOptions,
-  previous?: Runtime,
-): Runtime {
+function compile(config: Config, clock: Clock, opts: GatewayOptions, previous?: Runtime): Runtime {
   const { configDir, configFile } = opts
   const sameStore =
     previous && JSON.stringify(previous.config.store) === JSON.stringify(config.store)
