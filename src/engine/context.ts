@@ -314,7 +314,7 @@ const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]*)(?::[0-9]{0,5}
 /**
  * Compiles the check that refuses requests whose framing or headers two parsers could read
  * differently: two Hosts or a malformed one, Content-Length with Transfer-Encoding, chunked on
- * HTTP/1.0, a second Content-Type / Content-Encoding / Authorization / Origin, a header that
+ * HTTP/1.0, a second Content-Type / Content-Encoding / Origin, a header that
  * re-routes the request inside some backends (under `overrideHeaders: refuse`), a `Connection`
  * that asks for a header the request carries to be dropped on the way (the policy judged it).
  */

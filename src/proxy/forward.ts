@@ -217,14 +217,29 @@ export abstract class UpstreamExchange {
     const status = upstreamErrorStatus(err)
     this.upstreamFailed(err, status)
     const body = errorBody(status, this.requestId)
+    res.sendDate = false
     res.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
+      date: httpDate(Date.now()),
       [this.requestIdHeader]: this.requestId,
     })
     res.end(body)
     this.upstreamDone(status, true)
   }
+}
+
+let dateSecond = -1
+let dateText = ''
+
+/** The IMF-fixdate of `ms` (`Sun, 06 Dec 2026 14:00:00 GMT`), made once per second. */
+export function httpDate(ms: number): string {
+  const second = Math.floor(ms / 1000)
+  if (second !== dateSecond) {
+    dateSecond = second
+    dateText = new Date(second * 1000).toUTCString()
+  }
+  return dateText
 }
 
 /** 504 when the upstream was too slow, 502 when it could not be reached or broke the exchange. */

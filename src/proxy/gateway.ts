@@ -22,7 +22,7 @@ import {
   OVERRIDE_HEADERS,
 } from '../request/client.js'
 import { decisionChannel, notice } from '../telemetry/channels.js'
-import { createPool, upstreamHeaders, UpstreamExchange } from './forward.js'
+import { createPool, httpDate, upstreamHeaders, UpstreamExchange } from './forward.js'
 import { readBody } from './read-body.js'
 import { createTarpit, type Tarpit, type TarpitOptions, type TarpitStats } from './tarpit.js'
 import { TarpitSpec } from '../layers/deception/spec.js'
@@ -492,10 +492,14 @@ class Exchange extends UpstreamExchange implements RawRequest {
     const unread = this.#withBody && !this.#req.complete
     if (this.#refused || unread) close = true
     if (!res.headersSent) {
+      // Written like a forwarded answer (lower-case `date` before the request id), so a bot
+      // cannot tell the gateway's answers (refusals, fakes) from the backend's by their head.
+      res.sendDate = false
       res.writeHead(status, {
         'content-type': 'application/json',
         ...headers,
         'content-length': Buffer.byteLength(body),
+        date: httpDate(this.#core.clock.now()),
         [this.requestIdHeader]: this.requestId,
         ...(close ? { connection: 'close' } : {}),
       })

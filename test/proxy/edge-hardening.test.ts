@@ -274,3 +274,21 @@ describe('edge: a body that cannot be read', () => {
     }
   })
 })
+
+describe("edge: the gateway's own answers", () => {
+  it('have the head of a forwarded answer: lower-case date, then the request id', async () => {
+    const names = (raw: string) =>
+      raw
+        .slice(0, raw.indexOf('\r\n\r\n'))
+        .split('\r\n')
+        .slice(1)
+        .map((l) => l.slice(0, l.indexOf(':')))
+    const own = names((await rawGet(gw.port, '/x', ['X-Original-URL: /admin'])).raw)
+    const forwarded = names((await rawGet(gw.port, '/x')).raw)
+    for (const head of [own, forwarded]) {
+      expect(head).toContain('date')
+      expect(head).not.toContain('Date')
+      expect(head.indexOf('date')).toBeLessThan(head.indexOf('x-request-id'))
+    }
+  })
+})
