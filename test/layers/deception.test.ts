@@ -535,6 +535,22 @@ describe('deception: canary credentials', () => {
     expect(elsewhere.ctx.locals.has('bulwark.body.fields')).toBe(false)
   })
 
+  it('with answer: forward, flags a canary silently and lets the backend refuse it', async () => {
+    const t = setup({
+      canaries: { secret: SECRET, answer: 'forward', detect: { bodyPaths: ['/api/login'] } },
+    })
+    const login = { username: 'admin', password: canary('admin-password') }
+    const { d, ctx } = await t.send('POST /api/login', client(1, { json: login }))
+    // Forwarded (the login answers with its own failure), logged, and every facet flagged.
+    expect(d.action).toBe('log')
+    expect(d.verdicts).toContainEqual(
+      expect.objectContaining({ rule: 'deception.canary.admin-password', action: 'log' }),
+    )
+    expect(parseFlagValue(t.flags(ctx).ip!)).toMatchObject({
+      rule: 'deception.canary.admin-password',
+    })
+  })
+
   it('ignores tokens that only look like canaries', async () => {
     const t = setup({})
     const near = canary('api-key').slice(0, -1) + (canary('api-key').endsWith('A') ? 'B' : 'A')

@@ -98,7 +98,7 @@ export const deception: LayerType<DeceptionSpec> = {
           'canary',
           `deception.canary.${name}`,
           spec.canaries,
-          false,
+          spec.canaries.answer === 'forward',
           'unauthorized',
           NO_DELAY,
           DAY,

@@ -117,7 +117,12 @@ export const CanariesSpec = z.strictObject({
       bodyPaths: z.array(routePattern).default([]),
     })
     .prefault({}),
-  /** The answer to a request that uses a canary (default: the `unauthorized` fake, 401). */
+  /**
+   * `fake`: answer a request that uses a canary with the fake below (default: `unauthorized`,
+   * 401); `forward`: flag silently and let the backend refuse the invalid credential its own way
+   * (a canary password tried at a login then gets the login's real failure, indistinguishable).
+   */
+  answer: z.enum(['fake', 'forward']).default('fake'),
   ...answerShape,
 })
 
