@@ -49,6 +49,28 @@ describe('behavior: flows', () => {
     expect(d).toMatchObject({ action: 'block', decisive: { status: 409 } })
   })
 
+  it('with once, each earlier step unlocks one guarded request', async () => {
+    const t = setup({ flows: [{ ...flows.flows[0], once: true }] })
+    await t.send('POST /api/cart', sid('s7'))
+    const first = await t.send('POST /api/checkout', sid('s7'))
+    expect(rule(first)).not.toContain('behavior.flow.checkout-needs-cart')
+    // The cart was used up by the checkout it let through: the next checkout needs another.
+    t.advance(1_000)
+    expect(rule(await t.send('POST /api/checkout', sid('s7')))).toContain(
+      'behavior.flow.checkout-needs-cart',
+    )
+    await t.send('POST /api/cart', sid('s7'))
+    expect(rule(await t.send('POST /api/checkout', sid('s7')))).not.toContain(
+      'behavior.flow.checkout-needs-cart',
+    )
+    // A checkout that failed does not use the step up.
+    await t.send('POST /api/cart', sid('s8'))
+    await t.send('POST /api/checkout', sid('s8'), 402)
+    expect(rule(await t.send('POST /api/checkout', sid('s8')))).not.toContain(
+      'behavior.flow.checkout-needs-cart',
+    )
+  })
+
   it('repeated violations add risk until the client is throttled', async () => {
     const t = setup(flows)
     const actions: string[] = []

@@ -45,6 +45,8 @@ interface Pending {
   readonly fired: SignalName[]
   /** Flows whose first step this request is (recorded when it succeeds). */
   readonly steps: readonly FlowRuleSpec[]
+  /** Flows that guard this request (a `once` flow's step is used up when it succeeds). */
+  readonly guarded: readonly FlowRuleSpec[]
   /** The client's key for relays (its most specific facet that survives an IP change). */
   readonly self: string
   /** The templated route this request's ids are read from ({@link idRoute}). */
@@ -135,6 +137,7 @@ export const behavior: LayerType<BehaviorSpec> = {
           tracker,
           fired,
           steps,
+          guarded: flows,
           self,
           ids,
           score: 0,
@@ -228,6 +231,15 @@ export const behavior: LayerType<BehaviorSpec> = {
           for (const [, , keys] of p.facets)
             writes.push(store.addScore(keys.risk, delta, halfLife, now))
         if (!outcome.byGateway && outcome.status >= 200 && outcome.status < 300) {
+          // A `once` flow's step is spent by the guarded request it let through (before this
+          // request records any step of its own, which may be the same key).
+          for (const flow of p.guarded)
+            if (flow.once)
+              for (const by of flow.by) {
+                const v = ctx.identity[by]
+                if (typeof v === 'string' && v)
+                  writes.push(store.unflag(`flow:${flow.id}:${by}:${v}`))
+              }
           for (const flow of p.steps)
             for (const by of flow.by) {
               const v = ctx.identity[by]
@@ -283,6 +295,7 @@ export const behavior: LayerType<BehaviorSpec> = {
         tracker: trackers.get(trackKey(id)),
         fired: [],
         steps: [],
+        guarded: [],
         self: relayKey(id),
         ids: idRoute(ctx),
         score: 0,

@@ -21,6 +21,12 @@ export const FlowRule = z.strictObject({
     .default(['session', 'account']),
   /** …within this long. */
   within: duration.default(30 * 60_000),
+  /**
+   * Each earlier step unlocks one guarded request: a guarded request that succeeds (2xx) uses it
+   * up, so fifty transfers need fifty account views, not one. (Requests sent side by side before
+   * the first one is answered may share a step.)
+   */
+  once: z.boolean().default(false),
   /** Risk added on a violation (default: `signals.flow`). */
   weight: weight.optional(),
   /** Act directly on a violation instead of (as well as) adding risk. */
