@@ -173,6 +173,20 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     (req, res) => new Exchange(core, req, res).start(),
   )
   server.on('clientError', onClientError)
+  // A reverse proxy is no tunnel: CONNECT is refused, and said so (node would close in silence).
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    notice({
+      kind: 'client-error',
+      level: 'warn',
+      msg: 'CONNECT refused: this gateway is a reverse proxy, not a tunnel',
+      status: 405,
+      ip: socket.remoteAddress,
+      target: req.url,
+    })
+    socket.end(
+      'HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nconnection: close\r\ncontent-length: 0\r\n\r\n',
+    )
+  })
 
   function onClientError(err: Error & { code?: string }, socket: Socket) {
     // A client that drops its connection (often an idle keep-alive one) sent nothing malformed:

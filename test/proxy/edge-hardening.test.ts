@@ -292,3 +292,21 @@ describe("edge: the gateway's own answers", () => {
     }
   })
 })
+
+describe('edge: CONNECT', () => {
+  it('is refused with 405 and an event, not closed in silence', async () => {
+    const notices: NoticeMessage[] = []
+    const onNotice = (m: unknown) => notices.push(m as NoticeMessage)
+    noticeChannel.subscribe(onNotice)
+    try {
+      const res = await rawRequest(
+        gw.port,
+        `CONNECT 127.0.0.1:${gw.port} HTTP/1.1\r\nHost: 127.0.0.1:${gw.port}\r\n\r\n`,
+      )
+      expect(res.status).toBe(405)
+      expect(notices.some((n) => n.kind === 'client-error' && n.status === 405)).toBe(true)
+    } finally {
+      noticeChannel.unsubscribe(onNotice)
+    }
+  })
+})
