@@ -23,7 +23,7 @@ import {
 import { canonicalAccount, secretDigest } from '../identity/facets.js'
 import { createStore } from '../store/create.js'
 import type { Store } from '../store/store.js'
-import { decisionChannel, notice } from '../telemetry/channels.js'
+import { decisionChannel, layerErrorNotice, notice } from '../telemetry/channels.js'
 import { resolveConfig, type ConfigSource } from './config-source.js'
 import { toInspection, type Answer, type Inspection } from './inspection.js'
 import { createTarpit, type TarpitOptions, type TarpitStats } from '../proxy/tarpit.js'
@@ -142,22 +142,14 @@ const RETIRE_MS = 10_000
  */
 export async function createBulwark(opts: BulwarkOptions): Promise<Bulwark> {
   const clock = opts.clock ?? systemClock
-  const onError =
-    opts.onError ??
-    ((err: unknown, where: string, ctx?: RequestContext) =>
-      notice({
-        kind: 'layer-error',
-        level: 'error',
-        msg: `layer failed in ${where}; failing closed`,
-        err: String((err as Error)?.stack ?? err),
-        requestId: ctx?.id,
-      }))
+  const onError = opts.onError ?? layerErrorNotice
   const source: ConfigSource | undefined = opts.configFile
     ? { configFile: opts.configFile }
     : undefined
   let config = await resolveConfig(opts)
   let store = opts.store ?? createStore(config.store)
   let engine = createEngine(config, { clock, store, onError })
+  warnConfig(engine)
 
   function stateOf<T extends object>(o: T, what: string): State {
     const st = (o as WithState<T>)[STATE]
@@ -282,7 +274,15 @@ export async function createBulwark(opts: BulwarkOptions): Promise<Bulwark> {
         opts.store !== undefined ||
         JSON.stringify(nextConfig.store) === JSON.stringify(config.store)
       const nextStore = sameStore ? store : createStore(nextConfig.store)
-      const nextEngine = createEngine(nextConfig, { clock, store: nextStore, onError })
+      let nextEngine: Engine
+      try {
+        nextEngine = createEngine(nextConfig, { clock, store: nextStore, onError })
+      } catch (err) {
+        // Refused while compiling: the old config stays, and the new store goes.
+        if (!sameStore) void nextStore.close()
+        throw err
+      }
+      warnConfig(nextEngine)
       const old = { engine, store }
       config = nextConfig
       store = nextStore
@@ -305,3 +305,8 @@ function tarpitOptions(config: Config): TarpitOptions {
   return config.deception?.tarpit ?? DEFAULT_TARPIT
 }
 const DEFAULT_TARPIT: TarpitOptions = TarpitSpec.parse({})
+
+/** What compiling the config found suspicious (docs/errors.md), as `config-warning` notices. */
+function warnConfig(engine: Engine): void {
+  for (const w of engine.warnings) notice({ kind: 'config-warning', level: 'warn', msg: w })
+}

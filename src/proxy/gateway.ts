@@ -21,7 +21,7 @@ import {
   normalizeIp,
   OVERRIDE_HEADERS,
 } from '../request/client.js'
-import { decisionChannel, notice } from '../telemetry/channels.js'
+import { decisionChannel, layerErrorNotice, notice } from '../telemetry/channels.js'
 import { createPool, httpDate, upstreamHeaders, UpstreamExchange } from './forward.js'
 import { readBody } from './read-body.js'
 import { createTarpit, type Tarpit, type TarpitOptions, type TarpitStats } from './tarpit.js'
@@ -83,14 +83,7 @@ function compile(config: Config, clock: Clock, opts: GatewayOptions, previous?: 
       store,
       ...(configDir !== undefined ? { configDir } : {}),
       ...(configFile !== undefined ? { configFile } : {}),
-      onError: (err, where, ctx) =>
-        notice({
-          kind: 'layer-error',
-          level: 'error',
-          msg: `layer failed in ${where}; failing closed`,
-          err: String((err as Error)?.stack ?? err),
-          requestId: ctx?.id,
-        }),
+      onError: layerErrorNotice,
     })
   } catch (err) {
     // A config refused while compiling (a reload keeps the old one): its new store goes too.

@@ -26,3 +26,14 @@ export const noticeChannel = diagnostics_channel.channel('bulwark:notice')
 export function notice(n: NoticeMessage): void {
   if (noticeChannel.hasSubscribers) noticeChannel.publish(n)
 }
+
+/** The engine's `onError` for the proxy and embedded mode: a layer failed (and failed closed). */
+export function layerErrorNotice(err: unknown, where: string, ctx?: RequestContext): void {
+  notice({
+    kind: 'layer-error',
+    level: 'error',
+    msg: `layer failed in ${where}; failing closed`,
+    err: String((err as Error)?.stack ?? err),
+    requestId: ctx?.id,
+  })
+}
