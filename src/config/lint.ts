@@ -76,6 +76,16 @@ export function lintConfig(
       check(`behavior.flows[${i}].after.paths`, f.after.paths)
     })
     config.behavior?.velocity.forEach((v, i) => check(`behavior.velocity[${i}].paths`, v.paths))
+    // `exempt` names request paths: when every documented path sits under one base (`/v1`), an
+    // exempt pattern outside it was most likely written without that base.
+    const base = commonBase(contract!.templates)
+    if (base)
+      config.contract?.exempt.forEach((p, j) => {
+        if (p !== base && !p.startsWith(`${base}/`))
+          warnings.push(
+            `contract.exempt[${j}] ${JSON.stringify(p)} is outside ${base}, where every documented path is: exempt paths are request paths (did you mean ${JSON.stringify(base + p)}?)`,
+          )
+      })
     config.deception?.honeypots.forEach((h, i) =>
       h.paths.forEach((p, j) => {
         if (!p.endsWith('/*') && described(p))
@@ -86,6 +96,19 @@ export function lintConfig(
     )
   }
   return { errors, warnings }
+}
+
+/** The first path segment every template shares (`/v1`), or undefined. */
+function commonBase(templates: readonly string[]): string | undefined {
+  let base: string | undefined
+  for (const t of templates) {
+    const slash = t.indexOf('/', 1)
+    const first = slash < 0 ? t : t.slice(0, slash)
+    if (first === t || first.includes('{')) return undefined
+    if (base === undefined) base = first
+    else if (base !== first) return undefined
+  }
+  return base
 }
 
 function listed(templates: readonly string[]): string {

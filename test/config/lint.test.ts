@@ -113,6 +113,21 @@ describe('config checks: warnings against the contract', () => {
     await e.close()
   })
 
+  it('warns about an exempt path written without the base path every documented path has', async () => {
+    const e = compile({
+      contract: {
+        openapi: 'test/fixtures/openapi/petstore-30.yaml',
+        exempt: ['/internal/*', '/v1/legacy/*'],
+      },
+    })
+    expect(e.warnings).toEqual([
+      expect.stringMatching(
+        /^contract\.exempt\[0\] "\/internal\/\*" is outside \/v1.*"\/v1\/internal\/\*"/,
+      ),
+    ])
+    await e.close()
+  })
+
   it('has nothing to say without a contract', async () => {
     const e = compile({
       limits: { rules: [{ id: 'any', paths: ['/serach'], key: ['ip'], limit: 5, window: '1m' }] },
