@@ -242,6 +242,9 @@ describe('cors: config', () => {
     expect(problem({ origins: ['null'] })).toBe(
       'bulwark.yaml:1 cors.rules[0].origins[0]: expected an origin like "https://shop.example" or "https://*.shop.example", got "null": the "null" origin (sandboxed pages, file: URLs, redirects) can be sent by any page; it is never allowed',
     )
+    expect(problem({ origins: [null] })).toBe(
+      'bulwark.yaml:1 cors.rules[0].origins[0]: expected an origin like "https://shop.example", got null (a bare null in YAML is no value; the "null" origin itself is never allowed: any page can send it)',
+    )
     expect(problem({ origins: ['*'], credentials: true })).toBe(
       'bulwark.yaml:1 cors.rules[0].origins: "*" cannot be used with credentials: true (browsers read it literally); list the origins instead',
     )

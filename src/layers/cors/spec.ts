@@ -7,15 +7,23 @@ import { duration } from '../../config/units.js'
 import { mode, routePattern, ruleId } from '../common.js'
 import { originProblem } from './origins.js'
 
-const origin = z.string().check((ctx) => {
-  const problem = originProblem(ctx.value)
-  if (problem)
-    ctx.issues.push({
-      code: 'custom',
-      input: ctx.value,
-      message: `expected an origin like "https://shop.example" or "https://*.shop.example", got ${JSON.stringify(ctx.value)}: ${problem}`,
-    })
-})
+const origin = z
+  .string({
+    // YAML reads a bare `null` as no value: say so rather than "expected a string".
+    error: (i) =>
+      i.input === null
+        ? 'expected an origin like "https://shop.example", got null (a bare null in YAML is no value; the "null" origin itself is never allowed: any page can send it)'
+        : undefined,
+  })
+  .check((ctx) => {
+    const problem = originProblem(ctx.value)
+    if (problem)
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: `expected an origin like "https://shop.example" or "https://*.shop.example", got ${JSON.stringify(ctx.value)}: ${problem}`,
+      })
+  })
 
 const token = z.string().regex(/^(\*|[!#$%&'*+.^_`|~0-9A-Za-z-]+)$/, {
   error: (i) => `expected an HTTP token like "Content-Type" or "*", got ${JSON.stringify(i.input)}`,
