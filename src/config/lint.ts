@@ -3,7 +3,7 @@
  * never do what they say. A limit that counts `param:accountId` where no path names
  * `:accountId` counts nothing (a sweep goes through); a rule path that matches no documented
  * operation is usually a typo that silently turns the rule off; a honeypot on a documented
- * route traps real users. Errors stop the config (as a schema error would, on reload too);
+ * route traps real users; an auth rule on a mistyped path leaves the real one open. Errors stop the config (as a schema error would, on reload too);
  * warnings are printed by `bulwark check` and logged when the config is loaded.
  * @see ../../README.md#configuration-reference
  */
@@ -63,29 +63,26 @@ export function lintConfig(
       fold,
     )
     const described = (pattern: string) => matchesDocumented(pattern, doc, documented, fold)
+    // Paths the contract exempts are undocumented on purpose: rules on them are not typos.
+    const exempt = config.contract?.exempt.length
+      ? compileRoutes([{ paths: config.contract.exempt, value: true }], fold)
+      : undefined
+    const exempted = (pattern: string) => exempt?.best('GET', sample(pattern, fold)) !== undefined
     const check = (where: string, paths: readonly string[]) =>
       paths.forEach((p, j) => {
-        if (!described(p))
+        if (!described(p) && !exempted(p))
           warnings.push(
             `${where}[${j}] ${JSON.stringify(p)} matches no documented operation: a typo turns the rule off (documented paths include ${listed(contract!.templates)})`,
           )
       })
     config.limits?.rules.forEach((r, i) => check(`limits.rules[${i}].paths`, r.paths))
+    // An auth rule whose path is a typo leaves the real route without a token check.
+    config.auth?.rules.forEach((r, i) => check(`auth.rules[${i}].paths`, r.paths))
     config.behavior?.flows.forEach((f, i) => {
       check(`behavior.flows[${i}].paths`, f.paths)
       check(`behavior.flows[${i}].after.paths`, f.after.paths)
     })
     config.behavior?.velocity.forEach((v, i) => check(`behavior.velocity[${i}].paths`, v.paths))
-    // `exempt` names request paths: when every documented path sits under one base (`/v1`), an
-    // exempt pattern outside it was most likely written without that base.
-    const base = commonBase(contract!.templates)
-    if (base)
-      config.contract?.exempt.forEach((p, j) => {
-        if (p !== base && !p.startsWith(`${base}/`))
-          warnings.push(
-            `contract.exempt[${j}] ${JSON.stringify(p)} is outside ${base}, where every documented path is: exempt paths are request paths (did you mean ${JSON.stringify(base + p)}?)`,
-          )
-      })
     config.deception?.honeypots.forEach((h, i) =>
       h.paths.forEach((p, j) => {
         if (!p.endsWith('/*') && described(p))
@@ -96,19 +93,6 @@ export function lintConfig(
     )
   }
   return { errors, warnings }
-}
-
-/** The first path segment every template shares (`/v1`), or undefined. */
-function commonBase(templates: readonly string[]): string | undefined {
-  let base: string | undefined
-  for (const t of templates) {
-    const slash = t.indexOf('/', 1)
-    const first = slash < 0 ? t : t.slice(0, slash)
-    if (first === t || first.includes('{')) return undefined
-    if (base === undefined) base = first
-    else if (base !== first) return undefined
-  }
-  return base
 }
 
 function listed(templates: readonly string[]): string {

@@ -261,11 +261,14 @@ class Context implements RequestContext, BodyState {
       this.tooLarge = true
       return undefined
     }
-    const rawType = this.#raw.headers['content-type']
+    const headers = this.#raw.headers
+    const rawType = headers['content-type']
+    const encoding = headers['content-encoding']?.trim().toLowerCase()
     this.value = {
       bytes,
       contentType: mediaType(rawType),
       ...(rawType ? { rawContentType: rawType } : {}),
+      ...(encoding && encoding !== 'identity' ? { encoding } : {}),
     }
     return this.value
   }
@@ -327,6 +330,11 @@ function framingCheck(config: Config) {
     server.requestIdHeader,
     ...(id?.apiKey ? [id.apiKey.header] : []),
     ...(id?.account ?? []).flatMap((src) => ('header' in src ? [src.header] : [])),
+    ...(config.limits?.rules ?? []).flatMap((r) =>
+      [...r.key, r.distinct].flatMap((f) =>
+        f?.startsWith('header:') ? [f.slice('header:'.length).toLowerCase()] : [],
+      ),
+    ),
   ])
   const refuseOverrides = server.overrideHeaders === 'refuse'
   let goodHost = ''

@@ -122,6 +122,8 @@ export interface RequestBody {
   readonly contentType: string
   /** The Content-Type header as sent (with its parameters, e.g. a multipart boundary). */
   readonly rawContentType?: string
+  /** Content-Encoding as sent, when not `identity` (`gzip`): such a body cannot be inspected. */
+  readonly encoding?: string
 }
 
 /** The one canonical view of a request that every layer, and the upstream, sees. */

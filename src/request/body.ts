@@ -39,6 +39,12 @@ export async function bodyFields(ctx: RequestContext): Promise<BodyFields> {
 
 export async function parseBody(body: RequestBody): Promise<BodyFields> {
   if (body.bytes.length === 0) return EMPTY
+  // The gateway reads bodies as sent; decompressing them would hand bombs to every layer.
+  if (body.encoding !== undefined)
+    return {
+      ok: false,
+      reason: `a body with Content-Encoding ${body.encoding} cannot be inspected: send it uncompressed`,
+    }
   switch (body.contentType) {
     case 'application/json':
     case 'application/merge-patch+json':

@@ -48,6 +48,12 @@ export const CLIENT_IP_HEADERS = [
   'x-remote-addr',
   'x-envoy-external-address',
   'x-original-forwarded-for',
+  'x-real-client-ip',
+  'x-proxyuser-ip',
+  'x-azure-clientip',
+  'x-azure-socketip',
+  'x-appengine-user-ip',
+  'x-forwarded-client-ip',
 ] as const
 
 /**

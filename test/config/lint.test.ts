@@ -113,16 +113,27 @@ describe('config checks: warnings against the contract', () => {
     await e.close()
   })
 
-  it('warns about an exempt path written without the base path every documented path has', async () => {
+  it('warns about an auth rule on a mistyped path, not about rules on exempt paths', async () => {
     const e = compile({
-      contract: {
-        openapi: 'test/fixtures/openapi/petstore-30.yaml',
-        exempt: ['/internal/*', '/v1/legacy/*'],
+      contract: { ...CONTRACT, exempt: ['/internal/*'] },
+      auth: {
+        issuers: [
+          {
+            issuer: 'https://id.example',
+            audience: ['api'],
+            secret: 's'.repeat(32),
+            algorithms: ['HS256'],
+          },
+        ],
+        rules: [{ id: 'items', paths: ['/itmes/*'] }],
+      },
+      limits: {
+        rules: [{ id: 'debug', paths: ['/internal/debug'], key: ['ip'], limit: 5, window: '1m' }],
       },
     })
     expect(e.warnings).toEqual([
       expect.stringMatching(
-        /^contract\.exempt\[0\] "\/internal\/\*" is outside \/v1.*"\/v1\/internal\/\*"/,
+        /^auth\.rules\[0\]\.paths\[0\] "\/itmes\/\*" matches no documented operation/,
       ),
     ])
     await e.close()
@@ -134,5 +145,31 @@ describe('config checks: warnings against the contract', () => {
     })
     expect(e.warnings).toEqual([])
     await e.close()
+  })
+})
+
+describe('config checks: behaviour thresholds', () => {
+  it('refuses thresholds where a higher score gets a milder action', () => {
+    const bad = {
+      behavior: {
+        thresholds: [
+          { score: 40, action: 'block', for: '10m' },
+          { score: 100, action: 'throttle' },
+        ],
+      },
+    }
+    expect(() => compile(bad)).toThrow(
+      /behavior\.thresholds\.1\.action|score 100 gets throttle, milder than block at score 40/,
+    )
+    // Listed in any order, escalating by score: fine.
+    const ok = {
+      behavior: {
+        thresholds: [
+          { score: 150, action: 'deceive', for: '10m' },
+          { score: 40, action: 'log' },
+        ],
+      },
+    }
+    expect(() => compile(ok).close()).not.toThrow()
   })
 })

@@ -35,6 +35,13 @@ beforeAll(async () => {
     limits: {
       rules: [
         { id: 'per-key', paths: ['/keyed/*'], key: ['apiKey'], limit: 2, window: '1m' },
+        {
+          id: 'per-tenant',
+          paths: ['/tenant/*'],
+          key: ['header:x-tenant'],
+          limit: 9,
+          window: '1m',
+        },
         // Reads the login body (the account is in it), so a body over the cap is the gateway's 413.
         { id: 'per-account', paths: ['/login'], key: ['account'], limit: 5, window: '1m' },
       ],
@@ -143,11 +150,12 @@ describe('edge: ambiguous headers', () => {
   })
 
   it('refuses a Connection header that names a header the policy reads', async () => {
-    for (const named of ['host', 'cookie', 'x-api-key']) {
+    for (const named of ['host', 'cookie', 'x-api-key', 'x-tenant']) {
       const res = await rawGet(gw.port, '/conn', [
         `Connection: keep-alive, ${named}`,
         'Cookie: sid=1',
         'X-Api-Key: k',
+        'X-Tenant: acme',
       ])
       expect(res.status, named).toBe(400)
     }
@@ -307,6 +315,32 @@ describe('edge: CONNECT', () => {
       expect(notices.some((n) => n.kind === 'client-error' && n.status === 405)).toBe(true)
     } finally {
       noticeChannel.unsubscribe(onNotice)
+    }
+  })
+})
+
+describe('edge: a compressed body on a route whose body is inspected', () => {
+  it('is refused with a reason that says so, not "not valid UTF-8"', async () => {
+    const { gzipSync } = await import('node:zlib')
+    const body = gzipSync('{"username":"alice","password":"x"}')
+    const decisions = captureDecisions()
+    try {
+      const res = await rawRequest(
+        gw.port,
+        Buffer.concat([
+          Buffer.from(
+            `POST /login HTTP/1.1\r\nHost: 127.0.0.1:${gw.port}\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+          ),
+          body,
+        ]),
+      )
+      expect(res.status).toBe(400)
+      const reasons = decisions.messages.map((m) => m.decision.decisive?.reason ?? '')
+      expect(reasons.some((r) => r.includes('Content-Encoding gzip cannot be inspected'))).toBe(
+        true,
+      )
+    } finally {
+      decisions.stop()
     }
   })
 })

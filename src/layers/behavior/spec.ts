@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { duration } from '../../config/units.js'
+import { SEVERITY } from '../../engine/types.js'
 import { action, method, mode, routePattern, ruleId } from '../common.js'
 
 const weight = z.number().min(0).max(1000)
@@ -44,6 +45,25 @@ export const Threshold = z.strictObject({
   delay: duration.default(1_000),
   status: z.number().int().min(400).max(599).optional(),
 })
+
+/**
+ * A higher score must never get a milder action: `block` at 40 and `throttle` at 100 would let
+ * the riskiest clients off more lightly than the merely suspicious.
+ */
+function escalating(ctx: z.core.ParsePayload<z.output<typeof Threshold>[]>): void {
+  const sorted = ctx.value.map((t, i) => ({ t, i })).sort((a, b) => a.t.score - b.t.score)
+  for (let k = 1; k < sorted.length; k++) {
+    const low = sorted[k - 1]!
+    const high = sorted[k]!
+    if (SEVERITY[high.t.action] < SEVERITY[low.t.action])
+      ctx.issues.push({
+        code: 'custom',
+        input: high.t,
+        path: [high.i, 'action'],
+        message: `score ${high.t.score} gets ${high.t.action}, milder than ${low.t.action} at score ${low.t.score}: a higher score must not get a milder action (order: log, delay, throttle, challenge, deceive, block)`,
+      })
+  }
+}
 
 /** `behavior:` — flows, bot signals, a decaying risk score per identity and graded actions. */
 export const BehaviorSpec = z.strictObject({
@@ -160,13 +180,16 @@ export const BehaviorSpec = z.strictObject({
     .default([]),
   flows: z.array(FlowRule).default([]),
   /** Score → action. The highest threshold reached applies. */
-  thresholds: z.array(Threshold).default([
-    { score: 40, action: 'log', delay: 1_000 },
-    { score: 70, action: 'delay', delay: 1_500 },
-    { score: 100, action: 'throttle', for: 5 * 60_000, delay: 1_000 },
-    { score: 150, action: 'deceive', for: 15 * 60_000, delay: 1_000 },
-    { score: 250, action: 'block', for: 30 * 60_000, delay: 1_000 },
-  ]),
+  thresholds: z
+    .array(Threshold)
+    .check(escalating)
+    .default([
+      { score: 40, action: 'log', delay: 1_000 },
+      { score: 70, action: 'delay', delay: 1_500 },
+      { score: 100, action: 'throttle', for: 5 * 60_000, delay: 1_000 },
+      { score: 150, action: 'deceive', for: 15 * 60_000, delay: 1_000 },
+      { score: 250, action: 'block', for: 30 * 60_000, delay: 1_000 },
+    ]),
   /** Most clients whose timing and outcomes are tracked in this process. */
   maxTracked: z.number().int().positive().default(100_000),
   mode: mode.optional(),
