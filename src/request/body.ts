@@ -4,6 +4,7 @@
  * does not match the body, a field of the wrong type). The upstream receives the same bytes.
  * @see ../../README.md#bodies
  */
+import { isExactNumber } from './number.js'
 import type { RequestBody, RequestContext } from '../engine/types.js'
 
 export type BodyFields =
@@ -75,12 +76,8 @@ function parseJson(bytes: Buffer): BodyFields {
   } catch {
     return { ok: false, reason: 'body is not valid JSON (Content-Type says it is)' }
   }
-  const dup = duplicateKey(text)
-  if (dup !== undefined)
-    return {
-      ok: false,
-      reason: `JSON body has the key ${JSON.stringify(dup)} twice (parsers disagree on which one counts)`,
-    }
+  const problem = ambiguity(text)
+  if (problem !== undefined) return { ok: false, reason: problem }
   const obj =
     value !== null && typeof value === 'object' && !Array.isArray(value)
       ? (value as Record<string, unknown>)
@@ -145,17 +142,32 @@ function fieldsOf(
 /** Returned by `get` for a form field given more than once. */
 export const AMBIGUOUS: unique symbol = Symbol('ambiguous field')
 
+/** Characters that continue a JSON number: digits, `.`, `e`, `E`, `+`, `-`. */
+const NUMBER_CHAR = new Uint8Array(128)
+for (const ch of '0123456789.eE+-') NUMBER_CHAR[ch.charCodeAt(0)] = 1
+
 /**
- * The first key that appears twice in one JSON object, or undefined. Runs over text that
- * JSON.parse already accepted, so it only tracks strings, nesting and object keys; keys are
- * compared after unescaping (`"a"` and `"\u0061"` are the same key).
+ * Why parsers could read this JSON differently, or undefined: a key that appears twice in one
+ * object (keys compared after unescaping: `"a"` and `"\u0061"` are the same key), or a number
+ * with more digits than a double keeps (request/number.ts). Runs over text that JSON.parse
+ * already accepted, so it only tracks strings, numbers, nesting and object keys.
  */
-export function duplicateKey(text: string): string | undefined {
+export function ambiguity(text: string): string | undefined {
   const stack: (Set<string> | null)[] = []
   let expectKey = false
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
-    if (c === 0x22 /* " */) {
+    if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
+      // A number (outside strings, which are skipped whole): read as it will be everywhere?
+      let j = i + 1
+      while (j < text.length && NUMBER_CHAR[text.charCodeAt(j)] === 1) j++
+      if (j - i > 16) {
+        const literal = text.slice(i, j)
+        if (!isExactNumber(literal))
+          return `JSON body has the number ${literal}, which parsers read as different values (it has more digits than a double keeps)`
+      }
+      i = j - 1
+    } else if (c === 0x22 /* " */) {
       let j = i + 1
       let escaped = false
       for (; j < text.length; j++) {
@@ -169,7 +181,8 @@ export function duplicateKey(text: string): string | undefined {
       if (expectKey && top) {
         const raw = text.slice(i, j + 1)
         const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1)
-        if (top.has(key)) return key
+        if (top.has(key))
+          return `JSON body has the key ${JSON.stringify(key)} twice (parsers disagree on which one counts)`
         top.add(key)
         expectKey = false
       }

@@ -22,7 +22,7 @@ describe('contract: strings read as numbers', () => {
       expect(coerce(v, int), v).toBe(v)
   })
 
-  it('reads a number in decimal or exponent form, unless it has more digits than a double keeps', () => {
+  it('reads a number in decimal or exponent form, unless parsing it loses digits', () => {
     const num = shape('number')
     expect(coerce('1.5', num)).toBe(1.5)
     expect(coerce('2.5e3', num)).toBe(2500)
@@ -30,7 +30,12 @@ describe('contract: strings read as numbers', () => {
     expect(coerce('123456789012345', num)).toBe(123456789012345)
     // 10000.00000000000001 is 10000 as a double but more than 10000 to an exact-decimal backend.
     expect(coerce('10000.00000000000001', num)).toBe('10000.00000000000001')
-    expect(coerce('1234567890123456.5', num)).toBe('1234567890123456.5')
+    // Doubles near 1e15 are 0.25 apart: .5 is one of them, .7 is read as .75.
+    expect(coerce('1234567890123456.5', num)).toBe(1234567890123456.5)
+    expect(coerce('1234567890123456.7', num)).toBe('1234567890123456.7')
+    // What JavaScript itself prints for a double is read back unchanged, however long.
+    expect(coerce('0.30000000000000004', num)).toBe(0.1 + 0.2)
+    expect(coerce('1.5000000000000000', num)).toBe(1.5)
   })
 
   it('leaves a value a string when the schema allows strings', () => {

@@ -344,3 +344,27 @@ describe('edge: a compressed body on a route whose body is inspected', () => {
     }
   })
 })
+
+describe('edge: JSON numbers parsers read differently', () => {
+  const post = (json: string) =>
+    rawRequest(
+      gw.port,
+      `POST /login HTTP/1.1\r\nHost: 127.0.0.1:${gw.port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+    )
+
+  it('refuses a number with more digits than a double keeps, in an inspected body', async () => {
+    // 10000 to JavaScript, more than 10000 to a backend that keeps exact decimals.
+    const before = upstream.received.length
+    const res = await post('{"username":"alice","amount":10000.00000000000001}')
+    expect(res.status).toBe(400)
+    expect(upstream.received.length).toBe(before)
+  })
+
+  it('passes long numbers that are exactly what JavaScript prints, and numbers inside strings', async () => {
+    for (const json of [
+      '{"username":"alice","amount":0.30000000000000004}',
+      '{"username":"alice","note":"10000.00000000000001"}',
+    ])
+      expect((await post(json)).status, json).toBe(200)
+  })
+})

@@ -5,6 +5,7 @@
  * compiled schema reports `type`.
  * @see ../../../docs/contract.md#parameters
  */
+import { isExactNumber } from '../../request/number.js'
 import type { DocumentSet } from './documents.js'
 import { Unreadable } from './violations.js'
 
@@ -19,8 +20,6 @@ export const NO_SHAPE: Shape = { types: new Set(), items: undefined, props: unde
 export const NO_PROPS: ReadonlyMap<string, Shape> = new Map()
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/
 const INTEGER = /^-?(?:0|[1-9]\d*)$/
-/** Digits a double holds exactly: a longer number reads differently in an exact-decimal backend. */
-const MAX_DIGITS = 15
 
 /**
  * The shape of a schema (types, item and property types), following refs and `allOf` a few
@@ -56,33 +55,15 @@ export function coerce(value: string, shape: Shape): unknown {
   const t = shape.types
   if (t.size === 0 || t.has('string')) return value
   // Only the plain form of an integer (`1e3`, `1000.0` are what `parseInt` reads as 1 and 1000
-  // and Go refuses), and only numbers a double holds exactly: the backend must read the value
-  // the schema's bounds were checked against. Anything else stays a string and fails `type`.
+  // and Go refuses), and only numbers parsing loses nothing of (request/number.ts): the backend
+  // must read the value the schema's bounds were checked against. Else a string: `type` fails.
   if (INTEGER.test(value) && (t.has('integer') || t.has('number'))) {
     const n = Number(value)
     if (Number.isSafeInteger(n)) return n
-  } else if (t.has('number') && NUMBER.test(value) && significantDigits(value) <= MAX_DIGITS)
-    return Number(value)
+  } else if (t.has('number') && NUMBER.test(value) && isExactNumber(value)) return Number(value)
   if (t.has('boolean') && (value === 'true' || value === 'false')) return value === 'true'
   if (t.has('null') && value === '') return null
   return value
-}
-
-/** Significant digits of a number written in decimal (`-0.00120e5` → 3). */
-function significantDigits(value: string): number {
-  let first = -1
-  let last = -1
-  let n = 0
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i)
-    if (c === 101 || c === 69) break // e, E: the exponent is not part of the mantissa
-    if (c < 48 || c > 57) continue
-    if (first < 0 && c === 48) continue
-    if (first < 0) first = n
-    if (c !== 48) last = n
-    n++
-  }
-  return first < 0 ? 0 : last - first + 1
 }
 
 /**
