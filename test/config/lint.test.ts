@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { createEngine } from '../../src/engine/engine.js'
 import { ConfigError } from '../../src/errors.js'
 import { MemoryStore } from '../../src/store/memory.js'
-import { config } from '../helpers/engine.js'
+import { config, HS_ISSUER } from '../helpers/engine.js'
 
 const CONTRACT = { openapi: 'test/fixtures/openapi/keywords.yaml' }
 
@@ -117,14 +117,7 @@ describe('config checks: warnings against the contract', () => {
     const e = compile({
       contract: { ...CONTRACT, exempt: ['/internal/*'] },
       auth: {
-        issuers: [
-          {
-            issuer: 'https://id.example',
-            audience: ['api'],
-            secret: 's'.repeat(32),
-            algorithms: ['HS256'],
-          },
-        ],
+        issuers: [HS_ISSUER],
         rules: [{ id: 'items', paths: ['/itmes/*'] }],
       },
       limits: {

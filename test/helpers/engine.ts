@@ -4,6 +4,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { RawRequest } from '../../src/engine/context.js'
+import { loadGatewayConfig } from '../../src/config/gateway-config.js'
 import { ConfigSpec, type Config } from '../../src/config/schema.js'
 
 export function config(obj: Record<string, unknown>): Config {
@@ -39,4 +40,19 @@ export function raw(line: string, init: RawInit = {}): RawRequest {
     remoteAddress: init.ip ?? '127.0.0.1',
     readBody: async (cap) => (body && body.length > cap ? null : (body ?? Buffer.alloc(0))),
   }
+}
+
+/** An `auth.issuers[]` entry with a test HS256 secret, for tests that need an auth layer but no token. */
+export const HS_ISSUER = Object.freeze({
+  issuer: 'https://id.example',
+  audience: ['api'],
+  secret: 's'.repeat(32),
+  algorithms: ['HS256'],
+})
+
+/** The demo's config (examples/shop/bulwark.yaml) with its upstream pointed at `shopUrl`. */
+export function demoConfig(shopUrl: string): Promise<Config> {
+  return loadGatewayConfig(new URL('../../examples/shop/bulwark.yaml', import.meta.url).pathname, {
+    SHOP_URL: shopUrl,
+  })
 }

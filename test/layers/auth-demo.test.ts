@@ -5,9 +5,9 @@
 import { Secret, TOTP } from 'otpauth'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startShop, type Shop } from '../../examples/shop/shop.js'
-import { loadGatewayConfig } from '../../src/config/gateway-config.js'
 import { ConfigSpec } from '../../src/config/schema.js'
 import { enrollTotp } from '../../src/layers/auth/enroll-totp.js'
+import { demoConfig } from '../helpers/engine.js'
 import { startGateway, type Gateway } from '../../src/proxy/gateway.js'
 
 let shop: Shop
@@ -15,10 +15,7 @@ let gw: Gateway
 
 beforeAll(async () => {
   shop = await startShop({ port: 0 })
-  const demo = await loadGatewayConfig(
-    new URL('../../examples/shop/bulwark.yaml', import.meta.url).pathname,
-    { SHOP_URL: shop.url },
-  )
+  const demo = await demoConfig(shop.url)
   // Only the blocks this test is about: the demo's other layers have their own tests.
   const { server, upstreams, routes, identity, auth } = demo
   gw = await startGateway(ConfigSpec.parse({ server, upstreams, routes, identity, auth }), {

@@ -8,7 +8,7 @@ import { createEngine } from '../../src/engine/engine.js'
 import { originMatcher } from '../../src/layers/cors/origins.js'
 import { startGateway, type Gateway } from '../../src/proxy/gateway.js'
 import { MemoryStore } from '../../src/store/memory.js'
-import { config, raw, type RawInit } from '../helpers/engine.js'
+import { config, HS_ISSUER, raw, type RawInit } from '../helpers/engine.js'
 
 const SHOP = 'https://shop.example'
 const RULE = {
@@ -368,14 +368,7 @@ describe('cors: preflights and the auth layer', () => {
   // not turn the edge's 204 into a 401, or no page on an allowed origin can call the API.
   const auth = {
     auth: {
-      issuers: [
-        {
-          issuer: 'https://id.example',
-          audience: ['api'],
-          secret: 's'.repeat(32),
-          algorithms: ['HS256'],
-        },
-      ],
+      issuers: [HS_ISSUER],
       rules: [{ id: 'signed-in', paths: ['/api/*'] }],
     },
   }

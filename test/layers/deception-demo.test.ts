@@ -4,21 +4,17 @@
  * `.env`. Only the blocks this test is about; the demo's other layers have their own tests.
  */
 import { beforeAll, describe, expect, it } from 'vitest'
-import { loadGatewayConfig } from '../../src/config/gateway-config.js'
 import { ConfigSpec, type Config } from '../../src/config/schema.js'
 import { createEngine, type Engine } from '../../src/engine/engine.js'
 import type { Decision } from '../../src/engine/types.js'
 import { MemoryStore } from '../../src/store/memory.js'
-import { raw, type RawInit } from '../helpers/engine.js'
+import { demoConfig, raw, type RawInit } from '../helpers/engine.js'
 
 let demo: Config
 let n = 0
 
 beforeAll(async () => {
-  demo = await loadGatewayConfig(
-    new URL('../../examples/shop/bulwark.yaml', import.meta.url).pathname,
-    { SHOP_URL: 'http://127.0.0.1:9' },
-  )
+  demo = await demoConfig('http://127.0.0.1:9')
 })
 
 function engine(): Engine {

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startShop, type Shop } from '../../examples/shop/shop.js'
-import { loadGatewayConfig } from '../../src/config/gateway-config.js'
 import { ConfigSpec } from '../../src/config/schema.js'
 import { startGateway, type Gateway } from '../../src/proxy/gateway.js'
+import { demoConfig } from '../helpers/engine.js'
 import { captureDecisions } from '../proxy/helpers.js'
 
 let shop: Shop
@@ -15,10 +15,7 @@ let gw: Gateway
 
 beforeAll(async () => {
   shop = await startShop({ port: 0 })
-  const demo = await loadGatewayConfig(
-    new URL('../../examples/shop/bulwark.yaml', import.meta.url).pathname,
-    { SHOP_URL: shop.url },
-  )
+  const demo = await demoConfig(shop.url)
   const { upstreams, routes, identity, limits } = demo
   gw = await startGateway(
     ConfigSpec.parse({
