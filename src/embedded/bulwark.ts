@@ -23,7 +23,7 @@ import {
 import { canonicalAccount, secretDigest } from '../identity/facets.js'
 import { createStore } from '../store/create.js'
 import type { Store } from '../store/store.js'
-import { decisionChannel, layerErrorNotice, notice } from '../telemetry/channels.js'
+import { configWarningNotices, decisionChannel, layerErrorNotice } from '../telemetry/channels.js'
 import { resolveConfig, type ConfigSource } from './config-source.js'
 import { toInspection, type Answer, type Inspection } from './inspection.js'
 import { createTarpit, type TarpitOptions, type TarpitStats } from '../proxy/tarpit.js'
@@ -149,7 +149,7 @@ export async function createBulwark(opts: BulwarkOptions): Promise<Bulwark> {
   let config = await resolveConfig(opts)
   let store = opts.store ?? createStore(config.store)
   let engine = createEngine(config, { clock, store, onError })
-  warnConfig(engine)
+  configWarningNotices(engine.warnings)
 
   function stateOf<T extends object>(o: T, what: string): State {
     const st = (o as WithState<T>)[STATE]
@@ -282,7 +282,7 @@ export async function createBulwark(opts: BulwarkOptions): Promise<Bulwark> {
         if (!sameStore) void nextStore.close()
         throw err
       }
-      warnConfig(nextEngine)
+      configWarningNotices(nextEngine.warnings)
       const old = { engine, store }
       config = nextConfig
       store = nextStore
@@ -305,8 +305,3 @@ function tarpitOptions(config: Config): TarpitOptions {
   return config.deception?.tarpit ?? DEFAULT_TARPIT
 }
 const DEFAULT_TARPIT: TarpitOptions = TarpitSpec.parse({})
-
-/** What compiling the config found suspicious (docs/errors.md), as `config-warning` notices. */
-function warnConfig(engine: Engine): void {
-  for (const w of engine.warnings) notice({ kind: 'config-warning', level: 'warn', msg: w })
-}

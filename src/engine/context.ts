@@ -297,6 +297,9 @@ function ambiguous(reason: string, status: number, rule = 'request.ambiguous'): 
  */
 const SINGLE = { 'content-type': 1, 'content-encoding': 2, origin: 4 } as const
 const OVERRIDES: ReadonlySet<string> = new Set(OVERRIDE_HEADERS)
+/** Lengths of the names above: only a raw header name of one of these is lower-cased. */
+const LOOKED_FOR = new Uint8Array(64)
+for (const n of [...Object.keys(SINGLE), ...OVERRIDES]) LOOKED_FOR[n.length] = 1
 /**
  * Headers a client may not have dropped on the way by naming them in `Connection`: the policy
  * reads them (plus the identity headers the config names).
@@ -350,31 +353,23 @@ function framingCheck(config: Config) {
     let seen = 0
     for (let i = 0; i < raws.length; i += 2) {
       const name = raws[i]!
-      // Only names of the lengths looked for are lower-cased (most headers are not).
-      switch (name.length) {
-        case 4:
-          if (name.toLowerCase() === 'host') hosts++
-          break
-        case 6:
-        case 12:
-        case 13:
-        case 14:
-        case 16:
-        case 17:
-        case 22: {
-          const lower = name.toLowerCase()
-          const bit = SINGLE[lower as keyof typeof SINGLE]
-          if (bit !== undefined) {
-            if (seen & bit) return ambiguous(`more than one ${name} header`, 400)
-            seen |= bit
-          } else if (refuseOverrides && OVERRIDES.has(lower))
-            return ambiguous(
-              `header ${name} is refused: the backend could serve another path or method than the one the policy judged (server.overrideHeaders)`,
-              400,
-              'request.override-header',
-            )
-        }
+      if (name.length === 4) {
+        if (name.toLowerCase() === 'host') hosts++
+        continue
       }
+      // Only names of the lengths looked for are lower-cased (most headers are not).
+      if (LOOKED_FOR[name.length] !== 1) continue
+      const lower = name.toLowerCase()
+      const bit = SINGLE[lower as keyof typeof SINGLE]
+      if (bit !== undefined) {
+        if (seen & bit) return ambiguous(`more than one ${name} header`, 400)
+        seen |= bit
+      } else if (refuseOverrides && OVERRIDES.has(lower))
+        return ambiguous(
+          `header ${name} is refused: the backend could serve another path or method than the one the policy judged (server.overrideHeaders)`,
+          400,
+          'request.override-header',
+        )
     }
     if (hosts > 1) return ambiguous('more than one Host header', 400)
     const headers = raw.headers

@@ -21,10 +21,16 @@ import {
   normalizeIp,
   OVERRIDE_HEADERS,
 } from '../request/client.js'
-import { decisionChannel, layerErrorNotice, notice } from '../telemetry/channels.js'
+import {
+  configWarningNotices,
+  decisionChannel,
+  layerErrorNotice,
+  notice,
+} from '../telemetry/channels.js'
 import { createPool, httpDate, upstreamHeaders, UpstreamExchange } from './forward.js'
 import { readBody } from './read-body.js'
 import { createTarpit, type Tarpit, type TarpitOptions, type TarpitStats } from './tarpit.js'
+import { HTTP_METHODS } from '../layers/common.js'
 import { TarpitSpec } from '../layers/deception/spec.js'
 import { createStore } from '../store/create.js'
 import type { Store } from '../store/store.js'
@@ -90,7 +96,7 @@ function compile(config: Config, clock: Clock, opts: GatewayOptions, previous?: 
     if (!sameStore) void store.close()
     throw err
   }
-  for (const w of engine.warnings) notice({ kind: 'config-warning', level: 'warn', msg: w })
+  configWarningNotices(engine.warnings)
   const pools = new Map<string, Pool>()
   for (const [name, u] of Object.entries(config.upstreams)) {
     const old = previous?.config.upstreams[name]
@@ -177,7 +183,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       target: req.url,
     })
     socket.end(
-      'HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nconnection: close\r\ncontent-length: 0\r\n\r\n',
+      `HTTP/1.1 405 Method Not Allowed\r\nallow: ${HTTP_METHODS.join(', ')}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
     )
   })
 

@@ -37,3 +37,8 @@ export function layerErrorNotice(err: unknown, where: string, ctx?: RequestConte
     requestId: ctx?.id,
   })
 }
+
+/** What compiling a config found suspicious but allowed (`Engine.warnings`), one notice each. */
+export function configWarningNotices(warnings: readonly string[]): void {
+  for (const msg of warnings) notice({ kind: 'config-warning', level: 'warn', msg })
+}
