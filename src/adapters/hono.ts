@@ -86,7 +86,11 @@ export function bulwarkHono(
     try {
       await next()
     } finally {
-      for (const k in r.headers) c.header(k, r.headers[k] === '' ? undefined : r.headers[k])
+      for (const k in r.headers) {
+        // The device cookie joins the app's cookies; other headers replace the app's.
+        if (k === 'set-cookie') c.header(k, r.headers[k], { append: true })
+        else c.header(k, r.headers[k] === '' ? undefined : r.headers[k])
+      }
       if (!c.res.headers.has('x-request-id')) c.header('x-request-id', r.id)
       bulwark.observe(r, c.res.status)
     }

@@ -92,7 +92,7 @@ export function atResponseHead(bulwark: Bulwark, res: ServerResponse, r: Proceed
   const writeHead = res.writeHead
   const add = r.headers
   let names: Set<string> | undefined
-  for (const k in add) (names ??= new Set()).add(k)
+  for (const k in add) if (k !== 'set-cookie') (names ??= new Set()).add(k)
   const onClose = () => bulwark.observe(r, res.headersSent ? res.statusCode : 0)
   res.once('close', onClose)
   res.writeHead = function bulwarkWriteHead(
@@ -107,7 +107,11 @@ export function atResponseHead(bulwark: Bulwark, res: ServerResponse, r: Proceed
     // Bulwark's headers replace the app's of the same name; '' removes the app's.
     if (names && h) h = without(h, names)
     for (const k in add) {
-      if (add[k] === '') res.removeHeader(k)
+      if (k === 'set-cookie') {
+        // Added to the app's cookies, whether it set them before or passes them here.
+        if (h && has(h, 'set-cookie')) h = withCookiesSet(res, h)
+        res.appendHeader('set-cookie', add[k]!)
+      } else if (add[k] === '') res.removeHeader(k)
       else res.setHeader(k, add[k]!)
     }
     if (!res.hasHeader('x-request-id') && !has(h, 'x-request-id'))
@@ -119,6 +123,26 @@ export function atResponseHead(bulwark: Bulwark, res: ServerResponse, r: Proceed
     return writeHead.apply(this, args)
   } as WriteHead
 }
+
+/** Moves the `set-cookie` headers of a writeHead argument onto `res` (appended), returns the rest. */
+function withCookiesSet(
+  res: ServerResponse,
+  h: OutgoingHttpHeaders | readonly string[],
+): OutgoingHttpHeaders | string[] {
+  const cookies: string[] = []
+  if (Array.isArray(h)) {
+    for (let i = 0; i < h.length; i += 2)
+      if (String(h[i]).toLowerCase() === 'set-cookie') cookies.push(String(h[i + 1]))
+  } else {
+    for (const [k, v] of Object.entries(h as OutgoingHttpHeaders))
+      if (k.toLowerCase() === 'set-cookie' && v !== undefined)
+        cookies.push(...(Array.isArray(v) ? v.map(String) : [String(v)]))
+  }
+  for (const c of cookies) res.appendHeader('set-cookie', c)
+  return without(h, SET_COOKIE)
+}
+
+const SET_COOKIE: ReadonlySet<string> = new Set(['set-cookie'])
 
 function without(
   h: OutgoingHttpHeaders | readonly string[],

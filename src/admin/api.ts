@@ -228,7 +228,7 @@ export function facetValues(raw: unknown): FacetValues {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw new HttpError(
       400,
-      'expected facets: { ip?, ipPrefix?, fingerprint?, account?, session?, apiKey? }',
+      'expected facets: { ip?, ipPrefix?, fingerprint?, account?, session?, apiKey?, device? }',
     )
   const out: Record<string, string[]> = {}
   let n = 0

@@ -57,6 +57,34 @@ export function lintConfig(
     }
   })
 
+  // The device facet and filter read a cookie only `identity.device` issues and checks.
+  const device = config.identity.device
+  const noDevice = (path: string, what: string) =>
+    errors.push({
+      file,
+      path,
+      message: `${what} needs the device cookie, and identity.device is not configured: the rule would never apply`,
+      hint: 'add identity: { device: { secret: ${BULWARK_DEVICE_SECRET} } } (see README, "Device cookie")',
+    })
+  if (device === undefined) {
+    config.limits?.rules.forEach((rule, i) => {
+      if (rule.device !== undefined) noDevice(`limits.rules[${i}].device`, `device: ${rule.device}`)
+      rule.key.forEach((k, j) => {
+        if (k === 'device') noDevice(`limits.rules[${i}].key[${j}]`, 'the device facet')
+      })
+      if (rule.distinct === 'device') noDevice(`limits.rules[${i}].distinct`, 'the device facet')
+    })
+    config.behavior?.flows.forEach((f, i) =>
+      f.by.forEach((b, j) => {
+        if (b === 'device') noDevice(`behavior.flows[${i}].by[${j}]`, 'the device facet')
+      }),
+    )
+  } else if (device.secret === undefined) {
+    warnings.push(
+      'identity.device.secret is not set: device cookies are signed with a key made by this process, so every client is a new device after a restart and on every other instance (set a secret of 32+ characters, the same everywhere)',
+    )
+  }
+
   if (documented !== undefined && documented.length > 0) {
     const doc = compileRoutes(
       documented.map((p) => ({ paths: [p], value: true })),

@@ -31,7 +31,11 @@ interface InspectionBase {
   readonly context: RequestContext
 }
 
-/** The app answers the request. Add `headers` to its response (a value of '' removes that header). */
+/**
+ * The app answers the request. Add `headers` to its response: each replaces the app's header of
+ * that name (a value of '' removes it), except `set-cookie` (Bulwark's device cookie), which is
+ * added to the app's own cookies.
+ */
 export interface Proceed extends InspectionBase {
   readonly kind: 'proceed'
   readonly headers: HeaderMap
@@ -68,11 +72,18 @@ export function toInspection(ctx: RequestContext, decision: Decision): Inspectio
     delayMs: effect.delayMs,
     context: ctx,
   }
-  if (effect.kind === 'forward') return { kind: 'proceed', ...base, headers: effect.headers }
+  const cookie = ctx.deviceCookie
+  if (effect.kind === 'forward') {
+    // The device cookie goes with the app's own cookies (adapters append `set-cookie`).
+    const headers =
+      cookie === undefined ? effect.headers : { ...effect.headers, 'set-cookie': cookie }
+    return { kind: 'proceed', ...base, headers }
+  }
   // The proxy's own answers carry these two; an embedded answer must read the same.
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   for (const k in effect.headers) if (effect.headers[k] !== '') headers[k] = effect.headers[k]!
   headers['x-request-id'] = ctx.id
+  if (cookie !== undefined) headers['set-cookie'] = cookie
   return { kind: 'answer', ...base, status: effect.status, headers, body: effect.body }
 }
 

@@ -12,6 +12,7 @@ import type { Config, RouteConfig } from '../config/schema.js'
 import { clientIpResolver, OVERRIDE_HEADERS } from '../request/client.js'
 import { Ambiguity, canonicalPath, describeAmbiguity } from '../request/path.js'
 import { compileRoutes } from '../request/routes.js'
+import { deviceCookies } from '../identity/device.js'
 import type {
   Clock,
   Identity,
@@ -113,6 +114,7 @@ export function contextFactory(config: Config, clock: Clock) {
   })
   const idHeader = server.requestIdHeader
   const checkFraming = framingCheck(config)
+  const devices = config.identity.device ? deviceCookies(config.identity.device) : undefined
 
   return function prepare(raw: RawRequest): PreparedRequest {
     const receivedAt = clock.now()
@@ -152,6 +154,7 @@ export function contextFactory(config: Config, clock: Clock) {
       }
     }
 
+    const device = devices?.read(raw.headers, receivedAt)
     const ctx = new Context(
       raw,
       routeConfig?.maxBodySize ?? server.maxBodySize,
@@ -166,8 +169,10 @@ export function contextFactory(config: Config, clock: Clock) {
         ipPrefix: client.ipPrefix,
         ipSource: client.source,
         ipHop: client.hop,
+        device: device?.id,
       },
       client.ignoredForwarding,
+      device?.setCookie,
     )
     return refusal ? { ctx, refusal } : routeConfig ? { ctx, routeConfig } : { ctx }
   }
@@ -194,6 +199,7 @@ class Context implements RequestContext, BodyState {
   readonly identity: Identity
   readonly receivedAt: number
   readonly forwardingIgnored: boolean
+  readonly deviceCookie: string | undefined
   upstreamHeaders: Record<string, string> | undefined = undefined
   documented: RequestContext['documented'] = undefined
   read: Promise<RequestBody | undefined> | undefined = undefined
@@ -215,6 +221,7 @@ class Context implements RequestContext, BodyState {
     route: RouteInfo,
     identity: Identity,
     forwardingIgnored: boolean,
+    deviceCookie: string | undefined,
   ) {
     this.#raw = raw
     this.#cap = cap
@@ -229,6 +236,7 @@ class Context implements RequestContext, BodyState {
     this.identity = identity
     this.receivedAt = receivedAt
     this.forwardingIgnored = forwardingIgnored
+    this.deviceCookie = deviceCookie
   }
 
   get locals(): Map<string, unknown> {

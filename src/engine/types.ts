@@ -105,6 +105,8 @@ export interface Identity {
   session?: string
   apiKey?: string
   fingerprint?: string
+  /** The id of a valid Bulwark device cookie (`identity.device`); undefined without one. */
+  device?: string
 }
 
 export interface RouteInfo {
@@ -163,6 +165,12 @@ export interface RequestContext {
   /** Forwarding headers came from a client that is not a trusted proxy and were ignored. */
   readonly forwardingIgnored: boolean
   /**
+   * A `Set-Cookie` value every answer to this request must carry: a new device cookie for a
+   * client without a valid one, or a refreshed one (`identity.device`). Added to the upstream's
+   * own cookies, never replacing them.
+   */
+  readonly deviceCookie: string | undefined
+  /**
    * Headers layers add to the upstream request (verified claims such as `x-user-id`). Any
    * header of the same name the client sent is dropped; a value of '' only drops it.
    */
@@ -192,7 +200,10 @@ export interface Layer {
 /** Identity facet values naming one client, for {@link Layer.forget}: `{ ip: ['1.2.3.4'] }`. */
 export type FacetValues = Readonly<
   Partial<
-    Record<'ip' | 'ipPrefix' | 'account' | 'session' | 'apiKey' | 'fingerprint', readonly string[]>
+    Record<
+      'ip' | 'ipPrefix' | 'account' | 'session' | 'apiKey' | 'fingerprint' | 'device',
+      readonly string[]
+    >
   >
 >
 

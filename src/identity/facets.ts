@@ -1,6 +1,6 @@
 /**
  * Identity facets: the values limits (and later risk) key on — ip, ipPrefix, route, account,
- * session, apiKey, fingerprint — and request parts (`param:id`, `header:x`, `query:q`,
+ * session, apiKey, fingerprint, device — and request parts (`param:id`, `header:x`, `query:q`,
  * `field:f`, `cookie:c`). Each is compiled once into a getter; getters fill `ctx.identity` so
  * a facet is computed at most once per request, and bodies are read only where a source needs
  * them.
@@ -21,6 +21,7 @@ export const FACETS = [
   'session',
   'apiKey',
   'fingerprint',
+  'device',
 ] as const
 export type FacetName = (typeof FACETS)[number]
 const PARTS = ['param', 'header', 'query', 'field', 'cookie'] as const
@@ -208,6 +209,9 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
         return account
       case 'fingerprint':
         return fingerprint
+      case 'device':
+        // Read (and its signature checked) when the request arrived: src/identity/device.ts.
+        return (ctx) => ctx.identity.device
       case 'session': {
         const name = spec.session?.cookie ?? 'session'
         return (ctx) => {

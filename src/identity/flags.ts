@@ -17,6 +17,7 @@ export const FLAG_FACETS = [
   'session',
   'apiKey',
   'fingerprint',
+  'device',
 ] as const
 export type FlagFacet = (typeof FLAG_FACETS)[number]
 

@@ -24,6 +24,49 @@ export const DEFAULT_FINGERPRINT_HEADERS = [
   'sec-ch-ua-platform',
 ] as const
 
+const deviceSecret = z
+  .string()
+  .min(32, { error: 'expected at least 32 characters (openssl rand -base64 32)' })
+
+/**
+ * `identity.device:` — the signed device cookie Bulwark issues (src/identity/device.ts). Off
+ * unless configured.
+ */
+export const DeviceSpec = z
+  .strictObject({
+    /** The cookie's name. */
+    cookie: z
+      .string()
+      .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { error: 'expected a cookie name (RFC 6265 token)' })
+      .default('bw_device'),
+    /**
+     * The HMAC key, the same on every instance (at least 32 characters). A list rotates keys: the
+     * first signs, every one verifies. Without one, a key is made per process, and devices are
+     * forgotten on restart and unknown to other instances (a startup warning says so).
+     */
+    secret: z
+      .union([deviceSecret, z.array(deviceSecret).min(1)])
+      .transform((s) => (typeof s === 'string' ? [s] : s))
+      .optional(),
+    /** How long a cookie is valid; one in use is re-issued once past half of it. */
+    maxAge: duration
+      .refine((ms) => ms >= 60_000, { message: 'expected at least 1m' })
+      .default(30 * 86_400_000),
+    /** `Secure` attribute: leave on behind TLS; off only for plain-HTTP demos and tests. */
+    secure: z.boolean().default(true),
+    sameSite: z.enum(['lax', 'strict', 'none']).default('lax'),
+  })
+  .check((ctx) => {
+    if (ctx.value.sameSite === 'none' && !ctx.value.secure)
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        path: ['sameSite'],
+        message: 'sameSite: none needs secure: true (browsers drop such cookies otherwise)',
+      })
+  })
+export type DeviceSpec = z.output<typeof DeviceSpec>
+
 /** `identity:` — where the facets that limits can key on come from. */
 export const IdentitySpec = z.strictObject({
   account: z.array(AccountSource).default([]),
@@ -32,6 +75,7 @@ export const IdentitySpec = z.strictObject({
   fingerprint: z
     .strictObject({ headers: z.array(z.string().toLowerCase()).min(1) })
     .default({ headers: [...DEFAULT_FINGERPRINT_HEADERS] }),
+  device: DeviceSpec.optional(),
 })
 export type IdentitySpec = z.output<typeof IdentitySpec>
 

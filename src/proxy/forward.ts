@@ -157,9 +157,10 @@ export abstract class UpstreamExchange {
       // Lower case, and one shared string for the common names (no Buffer decode for those).
       const name = headerNameToString(raw[i]!)
       if (name === 'connection') connectionTokens = raw[i + 1]!.toString('latin1').toLowerCase()
-      // The gateway's own headers (RateLimit, CORS) replace the upstream's of the same name.
+      // The gateway's own headers (RateLimit, CORS) replace the upstream's of the same name;
+      // its cookie (the device cookie) is added to the upstream's.
       if (HOP_BY_HOP.has(name) || name === idHeader) continue
-      if (replaced !== undefined && replaced[name] !== undefined) continue
+      if (replaced !== undefined && replaced[name] !== undefined && name !== 'set-cookie') continue
       const value = raw[i + 1]!.toString('latin1')
       if (name === 'content-length') this.#left = DIGITS.test(value) ? Number(value) : -1
       headers.push(name, value)

@@ -437,7 +437,13 @@ class Exchange extends UpstreamExchange implements RawRequest {
   protected answerHeaders(): HeaderMap {
     // Read when the upstream answers, so a request in flight when close() began is told so.
     const headers = this.#effect!.headers
-    return this.#core.draining ? { ...headers, connection: 'close' } : headers
+    const cookie = this.#ctx.deviceCookie
+    if (cookie === undefined && !this.#core.draining) return headers
+    return {
+      ...headers,
+      ...(this.#core.draining ? { connection: 'close' } : {}),
+      ...(cookie !== undefined ? { 'set-cookie': cookie } : {}),
+    }
   }
 
   act(decision: Decision): void {
@@ -515,6 +521,7 @@ class Exchange extends UpstreamExchange implements RawRequest {
         date: httpDate(this.#core.clock.now()),
         [this.requestIdHeader]: this.requestId,
         ...(close ? { connection: 'close' } : {}),
+        ...(this.#ctx.deviceCookie !== undefined ? { 'set-cookie': this.#ctx.deviceCookie } : {}),
       })
       res.end(body)
     }

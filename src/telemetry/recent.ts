@@ -23,6 +23,7 @@ export const CLIENT_FACETS = [
   'account',
   'session',
   'apiKey',
+  'device',
 ] as const
 export type ClientFacet = (typeof CLIENT_FACETS)[number]
 

@@ -20,13 +20,21 @@ import { SEVERITY } from '../../engine/types.js'
 import type { LayerType } from '../layer-type.js'
 import { KeyCache } from '../../store/key-cache.js'
 import { Relays } from './relay.js'
+import { issuedDevice } from '../../identity/device.js'
 import { headerSignals, Trackers, type SignalName, type Tracker } from './signals.js'
 import { BehaviorSpec, type FlowRuleSpec } from './spec.js'
 
 type ScoredFacet = keyof BehaviorSpec['facetWeights']
-const SCORED: readonly ScoredFacet[] = ['account', 'session', 'apiKey', 'fingerprint', 'ip']
+const SCORED: readonly ScoredFacet[] = [
+  'account',
+  'session',
+  'apiKey',
+  'device',
+  'fingerprint',
+  'ip',
+]
 /** Facets that name one client; the others (fingerprint, IP) can be shared by many people. */
-const STRONG: ReadonlySet<ScoredFacet> = new Set(['account', 'session', 'apiKey'])
+const STRONG: ReadonlySet<ScoredFacet> = new Set(['account', 'session', 'apiKey', 'device'])
 
 /** A facet's store keys, built once per value (see {@link KeyCache}). */
 interface FacetKeys {
@@ -146,7 +154,9 @@ export const behavior: LayerType<BehaviorSpec> = {
         ctx.locals.set(PENDING, pending)
         // A new identity (or one suspected of taking over) on a templated route: was this
         // exact request refused to someone else a moment ago?
-        const handoffKey = relays.arrive(self, ids !== undefined)
+        const newDevice = issuedDevice(ctx) !== undefined
+        const alt = relayAlt(id)
+        const handoffKey = relays.arrive(self, ids !== undefined, newDevice, alt)
           ? `relay:${ctx.method} ${ctx.pathKey}`
           : undefined
 
@@ -173,6 +183,8 @@ export const behavior: LayerType<BehaviorSpec> = {
           const inherited = handoffKey
             ? relays.judge(
                 self,
+                newDevice,
+                alt,
                 ctx.pathKey,
                 ids!.template,
                 firstNumeric(ids)?.id,
@@ -248,11 +260,14 @@ export const behavior: LayerType<BehaviorSpec> = {
             }
         }
         // A refusal on a templated route is remembered for a new client that retries it: the
-        // last few of each refused client, which is what a bot that rotates retries first.
+        // first few of each refused client in the window. Only refusals the client can see: a
+        // deceived client got a (fake) success, so it neither rotates nor retries over it, and
+        // counting its fakes would use up the few handoffs before the refusal it does retry.
         if (
           spec.signals.relay > 0 &&
           !decision.decisive?.monitor &&
           SEVERITY[decision.action] >= SEVERITY.throttle &&
+          decision.action !== 'deceive' &&
           p.ids !== undefined
         ) {
           const n = firstNumeric(p.ids)
@@ -474,6 +489,7 @@ const CLIENT_KEYS = {
   s: new KeyCache<string>(([v]) => `s:${v}`),
   a: new KeyCache<string>(([v]) => `a:${v}`),
   k: new KeyCache<string>(([v]) => `k:${v}`),
+  d: new KeyCache<string>(([v]) => `d:${v}`),
   f: new KeyCache<string>(([v]) => `f:${v}`),
   fip: new KeyCache<string>(([fp, ip]) => `f:${fp}|${ip}`),
 }
@@ -486,9 +502,16 @@ function trackKey(id: Identity): string {
   return strongKey(id) ?? CLIENT_KEYS.fip.two(id.fingerprint ?? '', id.ip)
 }
 
-/** A client's key for relays: what it keeps when it changes IP (session, …, fingerprint). */
+/** A client's key for relays: what it keeps when it changes IP (session, …, device, fingerprint). */
 function relayKey(id: Identity): string {
   return strongKey(id) ?? CLIENT_KEYS.f.one(id.fingerprint ?? '')
+}
+
+/** Where a new device's suspicion waits: its fingerprint's relay key (see {@link Relays.arrive}). */
+function relayAlt(id: Identity): string | undefined {
+  return id.device !== undefined && !id.session && !id.account && !id.apiKey
+    ? CLIENT_KEYS.f.one(id.fingerprint ?? '')
+    : undefined
 }
 
 function strongKey(id: Identity): string | undefined {
@@ -498,7 +521,9 @@ function strongKey(id: Identity): string | undefined {
       ? CLIENT_KEYS.a.one(id.account)
       : id.apiKey
         ? CLIENT_KEYS.k.one(id.apiKey)
-        : undefined
+        : id.device
+          ? CLIENT_KEYS.d.one(id.device)
+          : undefined
 }
 
 function hasParams(params: Readonly<Record<string, string>>): boolean {

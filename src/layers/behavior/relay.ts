@@ -13,8 +13,12 @@
  *    on when the stride is unknown): people who land on the very page a bot was refused, and
  *    then open its neighbour, are rare. A confirmed relay inherits the refused client's risk.
  *
- * Identities are keyed by what survives an IP change (session, account, API key, fingerprint),
- * so a phone that changes network is not new, and an office behind one IP is many identities.
+ * Identities are keyed by what survives an IP change (session, account, API key, device cookie,
+ * else fingerprint), so a phone that changes network is not new, and an office behind one IP is
+ * many identities. A request being given its first device cookie is a new identity even when its
+ * copied headers were seen before; the suspicion it raises (under its fingerprint: requests of a
+ * new client sent side by side are each given a cookie, and it keeps one) passes to the device
+ * it then shows, for its first few requests.
  */
 import { OrderedMap } from '../../store/ordered-map.js'
 import type { BehaviorSpec } from './spec.js'
@@ -54,9 +58,12 @@ export class Relays {
 
   /**
    * Counts a request of `self`; true when this request must be looked up as a possible relay
-   * (a templated route, and a new identity or a suspect).
+   * (a templated route, and a new identity or a suspect). `fresh`: the request is being given
+   * its first device cookie — a new client, though its copied headers (`self`) were seen before.
+   * `alt`: the fingerprint key of a client with a device cookie, under which the suspicion
+   * raised by its cookie-less first request waits.
    */
-  arrive(self: string, templated: boolean): boolean {
+  arrive(self: string, templated: boolean, fresh: boolean, alt: string | undefined): boolean {
     if (this.#spec.signals.relay <= 0) return false
     let n = this.#seen.get(self)
     if (n === undefined) {
@@ -65,7 +72,19 @@ export class Relays {
     }
     if (n < 1_000) n++
     this.#seen.touch(self, n)
-    return templated && (n <= this.#spec.relay.fresh || this.#suspects.has(self))
+    return (
+      templated && (fresh || n <= this.#spec.relay.fresh || this.#suspect(self, alt) !== undefined)
+    )
+  }
+
+  /** The key `self`'s suspicion is kept under: its own, or (while it is new) `alt`'s. */
+  #suspect(self: string, alt: string | undefined): string | undefined {
+    if (this.#suspects.has(self)) return self
+    if (alt === undefined || !this.#suspects.has(alt)) return undefined
+    // Only a device still within its first few requests takes over a suspicion raised under
+    // its fingerprint: people with an established cookie on the same browser build do not.
+    const seen = this.#seen.get(self) ?? 0
+    return seen <= this.#spec.relay.fresh + CONFIRM_WITHIN ? alt : undefined
   }
 
   /**
@@ -74,6 +93,8 @@ export class Relays {
    */
   judge(
     self: string,
+    fresh: boolean,
+    alt: string | undefined,
     path: string,
     template: string,
     id: number | undefined,
@@ -82,11 +103,12 @@ export class Relays {
   ): number {
     const spec = this.#spec.relay
     const h = parseHandoff(raw)
-    const s = this.#suspects.get(self)
-    if (s) {
+    const key = this.#suspect(self, alt)
+    const s = key === undefined ? undefined : this.#suspects.get(key)
+    if (key !== undefined && s) {
       const seen = this.#seen.get(self) ?? 0
       if (now - s.at > spec.window || seen > spec.fresh + CONFIRM_WITHIN) {
-        this.#suspects.delete(self)
+        this.#suspects.delete(key)
         return -1
       }
       const again = h !== undefined && h.from === s.from && path !== s.path
@@ -100,10 +122,10 @@ export class Relays {
           ? step === s.stride || step === 2 * s.stride
           : Math.abs(step) <= this.#spec.sweep.maxStride)
       if (!again && !onward) return -1
-      this.#suspects.delete(self)
+      this.#suspects.delete(key)
       return Math.min(s.score, spec.maxInherited)
     }
-    if (h && h.from !== self && (this.#seen.get(self) ?? 0) <= spec.fresh) {
+    if (h && h.from !== self && (fresh || (this.#seen.get(self) ?? 0) <= spec.fresh)) {
       if (this.#suspects.size >= this.#spec.maxTracked) this.#suspects.deleteOldest()
       this.#suspects.set(self, { ...h, at: now, path, template, id })
     }

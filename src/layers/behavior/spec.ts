@@ -17,7 +17,7 @@ export const FlowRule = z.strictObject({
   }),
   /** …by the same client (any of these facets)… */
   by: z
-    .array(z.enum(['session', 'account', 'apiKey', 'fingerprint', 'ip']))
+    .array(z.enum(['session', 'account', 'apiKey', 'device', 'fingerprint', 'ip']))
     .min(1)
     .default(['session', 'account']),
   /** …within this long. */
@@ -79,6 +79,7 @@ export const BehaviorSpec = z.strictObject({
       account: weight.default(1),
       session: weight.default(1),
       apiKey: weight.default(1),
+      device: weight.default(1),
       fingerprint: weight.default(0.6),
       ip: weight.default(0.3),
     })

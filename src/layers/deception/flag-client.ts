@@ -73,7 +73,7 @@ function only(identity: Readonly<Identity>, keep: ReadonlySet<FlagFacet>): Ident
     ipSource: identity.ipSource,
     ipHop: identity.ipHop,
   }
-  for (const f of ['account', 'session', 'apiKey', 'fingerprint'] as const)
+  for (const f of ['account', 'session', 'apiKey', 'fingerprint', 'device'] as const)
     if (keep.has(f) && identity[f] !== undefined) out[f] = identity[f]
   return out
 }

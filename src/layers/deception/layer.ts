@@ -34,6 +34,9 @@ const FORM_DELAY: Range = { min: 100, max: 600 }
 /** Honeypots make an explorer wait. */
 const HONEYPOT_DELAY: Range = { min: 1_000, max: 3_000 }
 
+/** Facets that name one client: a flag on one of them alone earns chaos. */
+const STRONG_FLAGS: ReadonlySet<string> = new Set(['account', 'session', 'apiKey', 'device'])
+
 export const deception: LayerType<DeceptionSpec> = {
   type: 'deception',
   spec: DeceptionSpec,
@@ -152,7 +155,7 @@ export const deception: LayerType<DeceptionSpec> = {
 
     /**
      * The flag that earns a client chaos, or undefined. A flag on the client's own session,
-     * account or API key always does. Shared facets need corroboration: a fingerprint is shared
+     * account, API key or device cookie always does. Shared facets need corroboration: a fingerprint is shared
      * by everyone on the same browser build, an IP by a whole office, so only both together
      * (the same device type on the same network as the bot) count — a person who shares just
      * one of them with a trapped bot is never answered with chaos.
@@ -167,7 +170,7 @@ export const deception: LayerType<DeceptionSpec> = {
         const v = values[i]
         if (v === undefined) continue
         const facet = keys[i]!.slice(5, keys[i]!.indexOf(':', 5))
-        if (facet === 'account' || facet === 'session' || facet === 'apiKey') return v
+        if (STRONG_FLAGS.has(facet)) return v
         if (facet === 'fingerprint') fp = v
         else net ??= v
       }

@@ -31,6 +31,8 @@ interface Rule {
   readonly key: readonly FacetGetter[]
   readonly distinct: FacetGetter | undefined
   readonly counts: ((status: number) => boolean) | undefined
+  /** `device:` — true: only requests with a device cookie; false: only those without. */
+  readonly device: boolean | undefined
   /** `id|value|value…` per facet values, built once per client (see {@link KeyCache}). */
   readonly keys: KeyCache<string>
 }
@@ -90,6 +92,7 @@ export const limits: LayerType<LimitsSpec> = {
       key: r.key.map((k) => facets.getter(k)),
       distinct: r.distinct ? facets.getter(r.distinct) : undefined,
       counts: r.outcomes ? statusMatcher(r.outcomes) : undefined,
+      device: r.device === undefined ? undefined : r.device === 'present',
       keys: new KeyCache((parts) => `${r.id}|${parts.join('|')}`),
     }))
     const matcher = compileRoutes(
@@ -229,6 +232,8 @@ export const limits: LayerType<LimitsSpec> = {
       now: number,
       params: Readonly<Record<string, string>>,
     ): MaybePromise<Planned> {
+      if (rule.device !== undefined && (ctx.identity.device !== undefined) !== rule.device)
+        return undefined
       const parts = facetValues(rule.key, ctx, params)
       return parts instanceof Promise
         ? parts.then((values) => withKey(rule, ctx, now, params, values))

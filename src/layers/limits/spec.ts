@@ -44,6 +44,12 @@ export const LimitRule = z
     outcomes: z.array(statusMatch).optional(),
     /** With `count: distinct`: the facet whose distinct values are counted. */
     distinct: facet.optional(),
+    /**
+     * Only requests without a valid device cookie (`missing`: first visits, and clients that
+     * throw cookies away, as stuffing bots do), or only those with one (`present`). Needs
+     * `identity.device`. Unset: every request.
+     */
+    device: z.enum(['missing', 'present']).optional(),
     action: action.default('throttle'),
     status: z.number().int().min(400).max(599).optional(),
     mode: mode.optional(),

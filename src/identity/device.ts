@@ -1,0 +1,143 @@
+/**
+ * The device cookie: an id Bulwark issues to every client, signed so it cannot be forged. A
+ * client that keeps cookies (every browser, most app HTTP stacks) is one `device` however often
+ * it changes IP or copies another browser's headers, and a device is never shared by two people
+ * — so limits, flags and risk keyed on it can be strict where a fingerprint or an IP would lock
+ * out everyone who shares them. A client that throws its cookies away stays `missing`, a class
+ * that rules can count on its own (`device: missing`): stock-browser headers from rotating IPs
+ * without a cookie are a stuffing bot, not a crowd of people.
+ *
+ * Value: `<id>.<issued, seconds, base 36>.<HMAC-SHA256 of both, 22 base64url characters>`. The
+ * `device` facet is the id alone (not a credential: the signature is what cannot be made). A
+ * cookie past half its life is re-issued with the same id, so a device in use never expires.
+ * @see ../../README.md#device-cookie
+ */
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
+import type { IncomingHttpHeaders } from 'node:http'
+import type { DeviceSpec } from './spec.js'
+
+/** What a request's cookies say about its device. */
+export interface DeviceRead {
+  /** The verified id; undefined when the request carried no valid device cookie. */
+  readonly id: string | undefined
+  /** The `Set-Cookie` value to answer with (a new device, or a refresh); undefined for none. */
+  readonly setCookie: string | undefined
+}
+
+const NONE: DeviceRead = Object.freeze({ id: undefined, setCookie: undefined })
+/** Most verified cookie values remembered (each verified once, then a Map lookup). */
+const MAX_CACHED = 10_000
+const MAC_CHARS = 22
+
+/**
+ * @example
+ * const devices = deviceCookies(config.identity.device)
+ * const d = devices.read(req.headers, Date.now())
+ * d.id        // undefined on a first visit
+ * d.setCookie // 'bw_device=3f…; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax; Secure'
+ */
+export function deviceCookies(spec: DeviceSpec) {
+  // Without a configured secret, one per process (`bulwark check` and startup warn about it).
+  const keys = spec.secret?.map((s) => Buffer.from(s, 'utf8')) ?? [randomBytes(32)]
+  const maxAgeS = Math.floor(spec.maxAge / 1000)
+  const attributes =
+    `; Path=/; Max-Age=${maxAgeS}; HttpOnly; SameSite=` +
+    spec.sameSite[0]!.toUpperCase() +
+    spec.sameSite.slice(1) +
+    (spec.secure ? '; Secure' : '')
+  const prefix = spec.cookie + '='
+  /** Verified cookie value → [id, issued seconds]. */
+  const verified = new Map<string, readonly [string, number]>()
+
+  function mac(key: Buffer, payload: string): string {
+    return createHmac('sha256', key).update(payload).digest('base64url').slice(0, MAC_CHARS)
+  }
+
+  function issue(id: string, nowS: number): string {
+    const payload = `${id}.${nowS.toString(36)}`
+    return `${prefix}${payload}.${mac(keys[0]!, payload)}${attributes}`
+  }
+
+  /** The id and issue time of a well-formed, correctly signed value; undefined otherwise. */
+  function verify(value: string): readonly [string, number] | undefined {
+    const cached = verified.get(value)
+    if (cached !== undefined) return cached
+    const last = value.lastIndexOf('.')
+    const first = value.indexOf('.')
+    if (first <= 0 || last === first || value.length - last - 1 !== MAC_CHARS) return undefined
+    const payload = value.slice(0, last)
+    const given = Buffer.from(value.slice(last + 1), 'latin1')
+    for (const key of keys) {
+      const want = Buffer.from(mac(key, payload), 'latin1')
+      if (given.length !== want.length || !timingSafeEqual(given, want)) continue
+      const issued = parseInt(value.slice(first + 1, last), 36)
+      if (!Number.isSafeInteger(issued)) return undefined
+      const entry = [value.slice(0, first), issued] as const
+      if (verified.size >= MAX_CACHED) verified.clear()
+      verified.set(value, entry)
+      return entry
+    }
+    return undefined
+  }
+
+  function fresh(nowS: number): DeviceRead {
+    return { id: undefined, setCookie: issue(randomUUID().replace(/-/g, ''), nowS) }
+  }
+
+  return {
+    /**
+     * The request's device. A missing, malformed, forged or expired cookie gives no id and a
+     * new cookie; so does a cookie sent twice with different values (which one the backend
+     * reads is anyone's guess). A valid cookie past half its life gets a refresh.
+     */
+    read(headers: IncomingHttpHeaders, now: number): DeviceRead {
+      const nowS = Math.floor(now / 1000)
+      const header = headers.cookie
+      if (!header || !header.includes(prefix)) return fresh(nowS)
+      const value = cookieValue(header, spec.cookie)
+      if (value === undefined) return fresh(nowS)
+      const v = verify(value)
+      if (v === undefined) return fresh(nowS)
+      const age = nowS - v[1]
+      if (age < -60 || age >= maxAgeS) return fresh(nowS)
+      return { id: v[0], setCookie: age * 2 >= maxAgeS ? issue(v[0], nowS) : undefined }
+    },
+    /** No device cookie at all: what a request gets when the feature is off. */
+    none: NONE,
+  }
+}
+
+export type DeviceCookies = ReturnType<typeof deviceCookies>
+
+/**
+ * The id of the device cookie a request without one is being given (from its `Set-Cookie`
+ * value), or undefined. Lets a layer follow a client across its first request, which has no
+ * `device` yet, and its next ones, which do.
+ */
+export function issuedDevice(ctx: {
+  readonly identity: { readonly device?: string | undefined }
+  readonly deviceCookie: string | undefined
+}): string | undefined {
+  const c = ctx.deviceCookie
+  if (c === undefined || ctx.identity.device !== undefined) return undefined
+  const eq = c.indexOf('=')
+  return c.slice(eq + 1, c.indexOf('.', eq))
+}
+
+/** The value of cookie `name`; undefined when absent or given twice with different values. */
+function cookieValue(header: string, name: string): string | undefined {
+  let found: string | undefined
+  let start = 0
+  while (start < header.length) {
+    let end = header.indexOf(';', start)
+    if (end < 0) end = header.length
+    const eq = header.indexOf('=', start)
+    if (eq > start && eq < end && header.slice(start, eq).trim() === name) {
+      const v = header.slice(eq + 1, end).trim()
+      if (found !== undefined && found !== v) return undefined
+      found = v
+    }
+    start = end + 1
+  }
+  return found === '' ? undefined : found
+}

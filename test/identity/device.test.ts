@@ -1,0 +1,271 @@
+/**
+ * The device cookie (src/identity/device.ts): issued to every client without one, checked by
+ * its HMAC, refreshed past half its life; the `device` facet and the limits `device:` filter;
+ * carried on forwarded answers next to the upstream's own cookies and on the gateway's answers;
+ * and in an embedding, next to the app's cookies.
+ */
+import { createServer, type Server } from 'node:http'
+import express from 'express'
+import { afterEach, describe, expect, it } from 'vitest'
+import { bulwarkExpress } from '../../src/adapters/express.js'
+import { createEngine } from '../../src/engine/engine.js'
+import { ConfigError } from '../../src/errors.js'
+import { deviceCookies } from '../../src/identity/device.js'
+import { DeviceSpec } from '../../src/identity/spec.js'
+import { createBulwark } from '../../src/index.js'
+import type { Gateway } from '../../src/proxy/gateway.js'
+import { MemoryStore } from '../../src/store/memory.js'
+import { close, listen } from '../adapters/helpers.js'
+import { config, raw } from '../helpers/engine.js'
+import { startGw, startUpstream, type Upstream } from '../proxy/helpers.js'
+
+const SECRET = 'k'.repeat(32)
+const DAY = 86_400_000
+const T0 = 1_800_000_000_000
+
+/** `name=value` of a Set-Cookie line. */
+const pair = (setCookie: string | undefined) => setCookie?.split(';')[0]
+
+describe('device cookies', () => {
+  const devices = deviceCookies(DeviceSpec.parse({ secret: SECRET }))
+
+  it('gives a client without one a signed cookie, and knows it on the next request', () => {
+    const first = devices.read({}, T0)
+    expect(first.id).toBeUndefined()
+    expect(first.setCookie).toMatch(
+      /^bw_device=[0-9a-f]{32}\.[0-9a-z]+\.[A-Za-z0-9_-]{22}; Path=\/; Max-Age=2592000; HttpOnly; SameSite=Lax; Secure$/,
+    )
+    const cookie = pair(first.setCookie)!
+    const next = devices.read({ cookie: `sid=abc; ${cookie}` }, T0 + 60_000)
+    expect(next.id).toBe(cookie.slice('bw_device='.length, cookie.indexOf('.')))
+    expect(next.setCookie).toBeUndefined()
+    // Another client gets another id.
+    expect(pair(devices.read({}, T0).setCookie)).not.toBe(cookie)
+  })
+
+  it('treats a forged, tampered, foreign or malformed cookie as none, and replaces it', () => {
+    const cookie = pair(devices.read({}, T0).setCookie)!
+    const [id, issued, mac] = cookie.slice('bw_device='.length).split('.') as [
+      string,
+      string,
+      string,
+    ]
+    const other = deviceCookies(DeviceSpec.parse({ secret: 'o'.repeat(32) }))
+    const bad = [
+      `bw_device=${'f'.repeat(32)}.${issued}.${mac}`, // another id under this MAC
+      `bw_device=${id}.${(parseInt(issued, 36) + 1).toString(36)}.${mac}`, // a later issue time
+      `bw_device=${id}.${issued}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`,
+      pair(other.read({}, T0).setCookie)!, // signed with another deployment's key
+      `bw_device=${id}`,
+      'bw_device=',
+      `bw_device=${id}.${issued}.${mac}.x`,
+    ]
+    for (const c of bad) {
+      const r = devices.read({ cookie: c }, T0)
+      expect(r.id, c).toBeUndefined()
+      expect(r.setCookie, c).toMatch(/^bw_device=/)
+    }
+    // Sent twice with different values: which one the backend reads is anyone's guess.
+    const twice = devices.read({ cookie: `${cookie}; ${pair(devices.read({}, T0).setCookie)}` }, T0)
+    expect(twice.id).toBeUndefined()
+    // The same value twice is still the one device.
+    expect(devices.read({ cookie: `${cookie}; ${cookie}` }, T0).id).toBe(id)
+  })
+
+  it('expires after maxAge, and refreshes (same id) a cookie past half its life', () => {
+    const cookie = pair(devices.read({}, T0).setCookie)!
+    const id = cookie.slice('bw_device='.length, cookie.indexOf('.'))
+    expect(devices.read({ cookie }, T0 + 14 * DAY).setCookie).toBeUndefined()
+    const refreshed = devices.read({ cookie }, T0 + 16 * DAY)
+    expect(refreshed.id).toBe(id)
+    expect(pair(refreshed.setCookie)).toMatch(new RegExp(`^bw_device=${id}\\.`))
+    expect(pair(refreshed.setCookie)).not.toBe(cookie)
+    const expired = devices.read({ cookie }, T0 + 31 * DAY)
+    expect(expired.id).toBeUndefined()
+    expect(pair(expired.setCookie)).not.toMatch(new RegExp(`^bw_device=${id}\\.`))
+  })
+
+  it('rotates keys: the first secret signs, every secret verifies', () => {
+    const old = deviceCookies(DeviceSpec.parse({ secret: 'a'.repeat(32) }))
+    const cookie = pair(old.read({}, T0).setCookie)!
+    const rotated = deviceCookies(DeviceSpec.parse({ secret: ['b'.repeat(32), 'a'.repeat(32)] }))
+    expect(rotated.read({ cookie }, T0).id).toBeDefined()
+    const fresh = pair(rotated.read({}, T0).setCookie)!
+    expect(old.read({ cookie: fresh }, T0).id).toBeUndefined()
+  })
+
+  it('sets its attributes from the config, and refuses settings browsers would drop', () => {
+    const lax = deviceCookies(
+      DeviceSpec.parse({
+        secret: SECRET,
+        cookie: 'dev',
+        maxAge: '1h',
+        secure: false,
+        sameSite: 'strict',
+      }),
+    )
+    expect(lax.read({}, T0).setCookie).toMatch(
+      /^dev=[^;]+; Path=\/; Max-Age=3600; HttpOnly; SameSite=Strict$/,
+    )
+    expect(() => DeviceSpec.parse({ sameSite: 'none', secure: false })).toThrow(/secure: true/)
+    expect(() => DeviceSpec.parse({ secret: 'short' })).toThrow(/32 characters/)
+  })
+})
+
+describe('the device facet and the limits device: filter', () => {
+  /** `device: null` leaves identity.device out. */
+  const cfg = (rules: unknown[], device: unknown = { secret: SECRET }) =>
+    config({
+      upstreams: { app: { url: 'http://127.0.0.1:9' } },
+      routes: [{ path: '/*', upstream: 'app' }],
+      identity: device === null ? {} : { device },
+      limits: { rules },
+    })
+
+  it('counts cookie-less requests apart from those with a device, and each device alone', () => {
+    const engine = createEngine(
+      cfg([
+        { id: 'cookieless', key: ['fingerprint'], device: 'missing', limit: 2, window: '1m' },
+        { id: 'per-device', key: ['device'], limit: 3, window: '1m' },
+      ]),
+      { store: new MemoryStore() },
+    )
+    const ask = (cookie?: string) => {
+      const { ctx } = engine.prepare(raw('GET /a', cookie ? { headers: { cookie } } : {}))
+      const d = engine.inspect(ctx)
+      if (d instanceof Promise) throw new Error('sync expected')
+      return { ctx, rule: d.decisive?.rule }
+    }
+    const given = pair(ask().ctx.deviceCookie)!
+    expect(ask().rule).toBeUndefined()
+    expect(ask().rule).toBe('limits.cookieless')
+    // A client with its cookie is not in the cookie-less count, and has its own.
+    const mine = ask(given)
+    expect(mine.ctx.identity.device).toBeDefined()
+    expect(mine.ctx.deviceCookie).toBeUndefined()
+    expect(mine.rule).toBeUndefined()
+    expect(ask(given).rule).toBeUndefined()
+    expect(ask(given).rule).toBeUndefined()
+    expect(ask(given).rule).toBe('limits.per-device')
+    // Another device is counted on its own.
+    const other = pair(ask().ctx.deviceCookie)!
+    expect(ask(other).rule).toBeUndefined()
+  })
+
+  it('refuses rules on the device without identity.device, and warns without a secret', () => {
+    let err: unknown
+    try {
+      createEngine(
+        cfg(
+          [
+            { id: 'a', key: ['ip'], device: 'missing', limit: 2, window: '1m' },
+            { id: 'b', key: ['device'], limit: 2, window: '1m' },
+          ],
+          null,
+        ),
+        { store: new MemoryStore(), configFile: 'bulwark.yaml' },
+      )
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(ConfigError)
+    const issues = (err as ConfigError).issues
+    expect(issues.map((i) => i.path)).toEqual(['limits.rules[0].device', 'limits.rules[1].key[0]'])
+    expect(issues[0]!.hint).toMatch(/identity: \{ device:/)
+    const engine = createEngine(cfg([], {}), { store: new MemoryStore() })
+    expect(engine.warnings.join()).toMatch(/identity\.device\.secret is not set/)
+  })
+})
+
+describe('the gateway carries the device cookie', () => {
+  let upstream: Upstream | undefined
+  let gw: Gateway | undefined
+  afterEach(async () => {
+    await gw?.close()
+    await upstream?.close()
+    gw = upstream = undefined
+  })
+
+  it("next to the upstream's own cookies, and on its own refusals", async () => {
+    upstream = await startUpstream({
+      '/login': (_req, res) => {
+        res.setHeader('set-cookie', ['sid=s1; Path=/; HttpOnly', 'theme=dark'])
+        res.end('ok')
+      },
+    })
+    gw = await startGw({
+      upstreams: { app: { url: upstream.url } },
+      routes: [{ path: '/*', upstream: 'app' }],
+      identity: { device: { secret: SECRET } },
+      access: { rules: [{ id: 'no-admin', paths: ['/admin'], action: 'block' }] },
+    })
+    const res = await fetch(`${gw.url}/login`)
+    await res.text()
+    const cookies = res.headers.getSetCookie()
+    expect(cookies.slice(0, 2)).toEqual(['sid=s1; Path=/; HttpOnly', 'theme=dark'])
+    expect(cookies[2]).toMatch(/^bw_device=[^;]+; Path=\//)
+    expect(cookies).toHaveLength(3)
+    // With the cookie, no new one; the upstream never sees Bulwark's cookie set for it.
+    const device = pair(cookies[2])!
+    const again = await fetch(`${gw.url}/login`, { headers: { cookie: device } })
+    await again.text()
+    expect(again.headers.getSetCookie()).toEqual(['sid=s1; Path=/; HttpOnly', 'theme=dark'])
+    // The gateway's own answers carry it too: a refused first visit gets its device.
+    const refused = await fetch(`${gw.url}/admin`)
+    await refused.text()
+    expect(refused.status).toBe(403)
+    expect(refused.headers.getSetCookie()[0]).toMatch(/^bw_device=/)
+  })
+
+  it('not at all when identity.device is not configured', async () => {
+    upstream = await startUpstream()
+    gw = await startGw({
+      upstreams: { app: { url: upstream.url } },
+      routes: [{ path: '/*', upstream: 'app' }],
+    })
+    const res = await fetch(`${gw.url}/x`)
+    await res.text()
+    expect(res.headers.getSetCookie()).toEqual([])
+  })
+})
+
+describe('an embedding carries the device cookie', () => {
+  let server: Server | undefined
+  afterEach(async () => {
+    if (server) await close(server)
+    server = undefined
+  })
+
+  it("next to the app's cookies (express)", async () => {
+    const bulwark = await createBulwark({
+      config: { identity: { device: { secret: SECRET } } },
+    })
+    const app = express()
+    app.use(bulwarkExpress(bulwark))
+    app.get('/a', (_req, res) => {
+      res.cookie('sid', 's1')
+      res.setHeader('x-app', '1')
+      res.send('ok')
+    })
+    app.get('/b', (_req, res) => {
+      res.writeHead(200, { 'set-cookie': 'theme=dark', 'content-type': 'text/plain' })
+      res.end('ok')
+    })
+    server = createServer(app)
+    const base = await listen(server)
+    for (const [path, own] of [
+      ['/a', 'sid=s1; Path=/'],
+      ['/b', 'theme=dark'],
+    ] as const) {
+      const res = await fetch(`${base}${path}`)
+      await res.text()
+      const cookies = res.headers.getSetCookie()
+      expect(cookies, path).toContain(own)
+      expect(
+        cookies.filter((c) => c.startsWith('bw_device=')),
+        path,
+      ).toHaveLength(1)
+    }
+    await bulwark.close()
+  })
+})
