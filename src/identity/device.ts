@@ -14,6 +14,7 @@
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
+import { cookieValue, CONFLICTING } from '../request/cookie.js'
 import type { DeviceSpec } from './spec.js'
 
 /** What a request's cookies say about its device. */
@@ -24,7 +25,6 @@ export interface DeviceRead {
   readonly setCookie: string | undefined
 }
 
-const NONE: DeviceRead = Object.freeze({ id: undefined, setCookie: undefined })
 /** Most verified cookie values remembered (each verified once, then a Map lookup). */
 const MAX_CACHED = 10_000
 const MAC_CHARS = 22
@@ -95,49 +95,14 @@ export function deviceCookies(spec: DeviceSpec) {
       const header = headers.cookie
       if (!header || !header.includes(prefix)) return fresh(nowS)
       const value = cookieValue(header, spec.cookie)
-      if (value === undefined) return fresh(nowS)
+      if (value === undefined || value === CONFLICTING) return fresh(nowS)
       const v = verify(value)
       if (v === undefined) return fresh(nowS)
       const age = nowS - v[1]
       if (age < -60 || age >= maxAgeS) return fresh(nowS)
       return { id: v[0], setCookie: age * 2 >= maxAgeS ? issue(v[0], nowS) : undefined }
     },
-    /** No device cookie at all: what a request gets when the feature is off. */
-    none: NONE,
   }
 }
 
 export type DeviceCookies = ReturnType<typeof deviceCookies>
-
-/**
- * The id of the device cookie a request without one is being given (from its `Set-Cookie`
- * value), or undefined. Lets a layer follow a client across its first request, which has no
- * `device` yet, and its next ones, which do.
- */
-export function issuedDevice(ctx: {
-  readonly identity: { readonly device?: string | undefined }
-  readonly deviceCookie: string | undefined
-}): string | undefined {
-  const c = ctx.deviceCookie
-  if (c === undefined || ctx.identity.device !== undefined) return undefined
-  const eq = c.indexOf('=')
-  return c.slice(eq + 1, c.indexOf('.', eq))
-}
-
-/** The value of cookie `name`; undefined when absent or given twice with different values. */
-function cookieValue(header: string, name: string): string | undefined {
-  let found: string | undefined
-  let start = 0
-  while (start < header.length) {
-    let end = header.indexOf(';', start)
-    if (end < 0) end = header.length
-    const eq = header.indexOf('=', start)
-    if (eq > start && eq < end && header.slice(start, eq).trim() === name) {
-      const v = header.slice(eq + 1, end).trim()
-      if (found !== undefined && found !== v) return undefined
-      found = v
-    }
-    start = end + 1
-  }
-  return found === '' ? undefined : found
-}

@@ -10,6 +10,7 @@ import { sha256 } from '../request/hash.js'
 import type { MaybePromise, RequestContext } from '../engine/types.js'
 import { AMBIGUOUS, bodyFields } from '../request/body.js'
 import { compileRoutes } from '../request/routes.js'
+import { cookieValue, CONFLICTING } from '../request/cookie.js'
 import type { IdentitySpec } from './spec.js'
 
 export const FACETS = [
@@ -183,16 +184,8 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
   function cookie(ctx: RequestContext, name: string): FacetValue {
     const header = ctx.headers.cookie
     if (!header) return undefined
-    let found: string | undefined
-    for (const pair of header.split(';')) {
-      const eq = pair.indexOf('=')
-      if (eq < 0 || pair.slice(0, eq).trim() !== name) continue
-      const v = pair.slice(eq + 1).trim()
-      if (found !== undefined && found !== v)
-        return new Refusal(`cookie ${name} given twice with different values`)
-      found = v
-    }
-    return found === '' ? undefined : found
+    const v = cookieValue(header, name)
+    return v === CONFLICTING ? new Refusal(`cookie ${name} given twice with different values`) : v
   }
 
   function getter(ref: string): FacetGetter {

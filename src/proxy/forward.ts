@@ -117,6 +117,8 @@ export abstract class UpstreamExchange {
 
   /** Headers the gateway adds to the answer (RateLimit, CORS); '' removes the upstream's. */
   protected abstract answerHeaders(): HeaderMap
+  /** A `Set-Cookie` the gateway adds to the upstream's own (the device cookie), if any. */
+  protected abstract answerCookie(): string | undefined
   /** The request id and the name of the response header carrying it. */
   protected abstract readonly requestId: string
   protected abstract readonly requestIdHeader: string
@@ -157,10 +159,9 @@ export abstract class UpstreamExchange {
       // Lower case, and one shared string for the common names (no Buffer decode for those).
       const name = headerNameToString(raw[i]!)
       if (name === 'connection') connectionTokens = raw[i + 1]!.toString('latin1').toLowerCase()
-      // The gateway's own headers (RateLimit, CORS) replace the upstream's of the same name;
-      // its cookie (the device cookie) is added to the upstream's.
+      // The gateway's own headers (RateLimit, CORS) replace the upstream's of the same name.
       if (HOP_BY_HOP.has(name) || name === idHeader) continue
-      if (replaced !== undefined && replaced[name] !== undefined && name !== 'set-cookie') continue
+      if (replaced !== undefined && replaced[name] !== undefined) continue
       const value = raw[i + 1]!.toString('latin1')
       if (name === 'content-length') this.#left = DIGITS.test(value) ? Number(value) : -1
       headers.push(name, value)
@@ -173,6 +174,8 @@ export abstract class UpstreamExchange {
     // An empty value means "remove the upstream's header" (a CORS policy that allows nothing).
     if (replaced !== undefined)
       for (const k in replaced) if (replaced[k] !== '') headers.push(k, replaced[k]!)
+    const cookie = this.answerCookie()
+    if (cookie !== undefined) headers.push('set-cookie', cookie)
     headers.push(idHeader, this.requestId)
     this.res.writeHead(status, headers)
     return true

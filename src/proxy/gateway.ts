@@ -437,13 +437,11 @@ class Exchange extends UpstreamExchange implements RawRequest {
   protected answerHeaders(): HeaderMap {
     // Read when the upstream answers, so a request in flight when close() began is told so.
     const headers = this.#effect!.headers
-    const cookie = this.#ctx.deviceCookie
-    if (cookie === undefined && !this.#core.draining) return headers
-    return {
-      ...headers,
-      ...(this.#core.draining ? { connection: 'close' } : {}),
-      ...(cookie !== undefined ? { 'set-cookie': cookie } : {}),
-    }
+    return this.#core.draining ? { ...headers, connection: 'close' } : headers
+  }
+
+  protected answerCookie(): string | undefined {
+    return this.#ctx.deviceCookie
   }
 
   act(decision: Decision): void {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { Decision } from '../../src/engine/types.js'
 import { setup } from '../helpers/behavior.js'
-import type { RawInit } from '../helpers/engine.js'
+import { raw, type RawInit } from '../helpers/engine.js'
 
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
 const SAFARI =
@@ -181,5 +181,79 @@ describe('behavior: relay (a new identity taking over from a refused one)', () =
     await firstIdentity(t)
     await t.send('GET /api/products/4', anon('203.0.113.14', FIREFOX))
     expect(relayed(await t.send('GET /api/products/5', anon('203.0.113.14', FIREFOX)))).toBe(false)
+  })
+
+  it('follows a sweep that wrapped around past the last id (next stride from its own previous id)', async () => {
+    const t = setup({}, sweepLimit)
+    await firstIdentity(t)
+    // Retries 4, then starts over at 1 and goes on: 1 is no step of the refused sweep, 2 is.
+    await t.send('GET /api/products/4', anon('203.0.113.21', FIREFOX))
+    expect(relayed(await t.send('GET /api/products/1', anon('203.0.113.21', FIREFOX)))).toBe(false)
+    expect(relayed(await t.send('GET /api/products/2', anon('203.0.113.21', FIREFOX)))).toBe(true)
+  })
+
+  it('confirms a suspect that takes the same small step twice, when the stride was misread', async () => {
+    const t = setup({}, sweepLimit)
+    await t.store.addScore('risk:ip:198.51.100.1', 300, 10 * 60_000, t.now())
+    // Ids arriving out of order make the refused client's stride look like 4.
+    let d: Decision | undefined
+    for (const id of [1, 5, 9, 13]) {
+      d = await t.send(`GET /api/products/${id}`, anon('198.51.100.1'))
+      t.advance(200)
+    }
+    expect(d!.action).toBe('throttle')
+    await t.send('GET /api/products/13', anon('203.0.113.22', FIREFOX))
+    expect(relayed(await t.send('GET /api/products/14', anon('203.0.113.22', FIREFOX)))).toBe(false)
+    expect(relayed(await t.send('GET /api/products/15', anon('203.0.113.22', FIREFOX)))).toBe(true)
+  })
+
+  it('does not count deceived requests as refusals (the bot retries only what it saw refused)', async () => {
+    const t = setup({ relay: { perClient: 1 } })
+    // 0.3 × 600 = 180 on its IP: deceived. Fakes look like successes; nothing is retried.
+    await t.store.addScore('risk:ip:198.51.100.1', 600, 10 * 60_000, t.now())
+    for (const id of [1, 2]) {
+      expect((await t.send(`GET /api/products/${id}`, anon('198.51.100.1'))).action).toBe('deceive')
+      t.advance(200)
+    }
+    // Then blocked (0.3 × 900 = 270): the refusal it sees, and the one remembered.
+    await t.store.addScore('risk:ip:198.51.100.1', 300, 10 * 60_000, t.now())
+    expect((await t.send('GET /api/products/3', anon('198.51.100.1'))).action).toBe('block')
+    t.advance(2_000)
+    await t.send('GET /api/products/3', anon('203.0.113.23', FIREFOX))
+    expect(relayed(await t.send('GET /api/products/4', anon('203.0.113.23', FIREFOX)))).toBe(true)
+  })
+
+  it('with device cookies, a client without one is new even in headers seen before', async () => {
+    const t = setup(
+      {},
+      {
+        ...sweepLimit,
+        identity: { session: { cookie: 'sid' }, device: { secret: 'd'.repeat(32) } },
+      },
+    )
+    // A person on Safari browses first, and keeps the device cookie it was given.
+    const first = t.engine.prepare(raw('GET /api/products', anon('198.51.100.50', SAFARI)))
+    const cookie = first.ctx.deviceCookie!.split(';')[0]!
+    await t.send('GET /api/products', {
+      ...anon('198.51.100.50', SAFARI),
+      headers: { 'user-agent': SAFARI, cookie },
+    })
+    await firstIdentity(t)
+    // The person on another network, with its cookie: not new, whatever it opens.
+    await t.send('GET /api/products/4', {
+      ip: '100.64.0.9',
+      headers: { 'user-agent': SAFARI, cookie },
+    })
+    expect(
+      relayed(
+        await t.send('GET /api/products/5', {
+          ip: '100.64.0.9',
+          headers: { 'user-agent': SAFARI, cookie },
+        }),
+      ),
+    ).toBe(false)
+    // A bot with the same Safari headers and no cookie: a new client, and a relay.
+    await t.send('GET /api/products/4', anon('203.0.113.24', SAFARI))
+    expect(relayed(await t.send('GET /api/products/5', anon('203.0.113.24', SAFARI)))).toBe(true)
   })
 })

@@ -20,21 +20,13 @@ import { SEVERITY } from '../../engine/types.js'
 import type { LayerType } from '../layer-type.js'
 import { KeyCache } from '../../store/key-cache.js'
 import { Relays } from './relay.js'
-import { issuedDevice } from '../../identity/device.js'
 import { headerSignals, Trackers, type SignalName, type Tracker } from './signals.js'
 import { BehaviorSpec, type FlowRuleSpec } from './spec.js'
 
 type ScoredFacet = keyof BehaviorSpec['facetWeights']
-const SCORED: readonly ScoredFacet[] = [
-  'account',
-  'session',
-  'apiKey',
-  'device',
-  'fingerprint',
-  'ip',
-]
+const SCORED: readonly ScoredFacet[] = ['account', 'session', 'apiKey', 'fingerprint', 'ip']
 /** Facets that name one client; the others (fingerprint, IP) can be shared by many people. */
-const STRONG: ReadonlySet<ScoredFacet> = new Set(['account', 'session', 'apiKey', 'device'])
+const STRONG: ReadonlySet<ScoredFacet> = new Set(['account', 'session', 'apiKey'])
 
 /** A facet's store keys, built once per value (see {@link KeyCache}). */
 interface FacetKeys {
@@ -154,9 +146,9 @@ export const behavior: LayerType<BehaviorSpec> = {
         ctx.locals.set(PENDING, pending)
         // A new identity (or one suspected of taking over) on a templated route: was this
         // exact request refused to someone else a moment ago?
-        const newDevice = issuedDevice(ctx) !== undefined
-        const alt = relayAlt(id)
-        const handoffKey = relays.arrive(self, ids !== undefined, newDevice, alt)
+        // Being given its first device cookie: a new client (a refresh keeps the id).
+        const newDevice = ctx.deviceCookie !== undefined && id.device === undefined
+        const handoffKey = relays.arrive(self, ids !== undefined, newDevice)
           ? `relay:${ctx.method} ${ctx.pathKey}`
           : undefined
 
@@ -184,7 +176,6 @@ export const behavior: LayerType<BehaviorSpec> = {
             ? relays.judge(
                 self,
                 newDevice,
-                alt,
                 ctx.pathKey,
                 ids!.template,
                 firstNumeric(ids)?.id,
@@ -489,7 +480,6 @@ const CLIENT_KEYS = {
   s: new KeyCache<string>(([v]) => `s:${v}`),
   a: new KeyCache<string>(([v]) => `a:${v}`),
   k: new KeyCache<string>(([v]) => `k:${v}`),
-  d: new KeyCache<string>(([v]) => `d:${v}`),
   f: new KeyCache<string>(([v]) => `f:${v}`),
   fip: new KeyCache<string>(([fp, ip]) => `f:${fp}|${ip}`),
 }
@@ -502,16 +492,9 @@ function trackKey(id: Identity): string {
   return strongKey(id) ?? CLIENT_KEYS.fip.two(id.fingerprint ?? '', id.ip)
 }
 
-/** A client's key for relays: what it keeps when it changes IP (session, …, device, fingerprint). */
+/** A client's key for relays: what it keeps when it changes IP (session, …, fingerprint). */
 function relayKey(id: Identity): string {
   return strongKey(id) ?? CLIENT_KEYS.f.one(id.fingerprint ?? '')
-}
-
-/** Where a new device's suspicion waits: its fingerprint's relay key (see {@link Relays.arrive}). */
-function relayAlt(id: Identity): string | undefined {
-  return id.device !== undefined && !id.session && !id.account && !id.apiKey
-    ? CLIENT_KEYS.f.one(id.fingerprint ?? '')
-    : undefined
 }
 
 function strongKey(id: Identity): string | undefined {
@@ -521,9 +504,7 @@ function strongKey(id: Identity): string | undefined {
       ? CLIENT_KEYS.a.one(id.account)
       : id.apiKey
         ? CLIENT_KEYS.k.one(id.apiKey)
-        : id.device
-          ? CLIENT_KEYS.d.one(id.device)
-          : undefined
+        : undefined
 }
 
 function hasParams(params: Readonly<Record<string, string>>): boolean {

@@ -9,16 +9,16 @@
  *    client's key, risk and id stride (at most `perClient` per client and `window`);
  * 2. an identity whose very first request (`fresh`) is such a path becomes a suspect;
  * 3. it is confirmed when one of its next few requests is another remembered refusal of the
- *    same client, or the next id of that client's sweep (the next one or two strides; a few ids
- *    on when the stride is unknown): people who land on the very page a bot was refused, and
+ *    same client, or the next id of that client's sweep (one or two strides on from the retried
+ *    id or from the suspect's own previous id; a few ids on when the stride is unknown), or the
+ *    same small step twice in a row: people who land on the very page a bot was refused, and
  *    then open its neighbour, are rare. A confirmed relay inherits the refused client's risk.
  *
- * Identities are keyed by what survives an IP change (session, account, API key, device cookie,
- * else fingerprint), so a phone that changes network is not new, and an office behind one IP is
- * many identities. A request being given its first device cookie is a new identity even when its
- * copied headers were seen before; the suspicion it raises (under its fingerprint: requests of a
- * new client sent side by side are each given a cookie, and it keeps one) passes to the device
- * it then shows, for its first few requests.
+ * Identities are keyed by what survives an IP change (session, account, API key, fingerprint),
+ * so a phone that changes network is not new, and an office behind one IP is many identities. A
+ * request being given its first device cookie is a new identity even when its copied headers
+ * were seen before (kept under the fingerprint: requests a new client sends side by side are
+ * each given a different cookie).
  */
 import { OrderedMap } from '../../store/ordered-map.js'
 import type { BehaviorSpec } from './spec.js'
@@ -38,7 +38,12 @@ interface Suspect extends Handoff {
   readonly at: number
   readonly path: string
   readonly template: string
-  readonly id: number | undefined
+  /** The numeric id of its latest request on `template` (first: the retried one). */
+  last: number | undefined
+  /** The step from the one before to `last` (0: none yet). */
+  step: number
+  /** Requests of its key seen when it became a suspect (it has CONFIRM_WITHIN more). */
+  readonly seen: number
 }
 
 /** How many more requests a suspect has to confirm itself. */
@@ -60,10 +65,8 @@ export class Relays {
    * Counts a request of `self`; true when this request must be looked up as a possible relay
    * (a templated route, and a new identity or a suspect). `fresh`: the request is being given
    * its first device cookie — a new client, though its copied headers (`self`) were seen before.
-   * `alt`: the fingerprint key of a client with a device cookie, under which the suspicion
-   * raised by its cookie-less first request waits.
    */
-  arrive(self: string, templated: boolean, fresh: boolean, alt: string | undefined): boolean {
+  arrive(self: string, templated: boolean, fresh: boolean): boolean {
     if (this.#spec.signals.relay <= 0) return false
     let n = this.#seen.get(self)
     if (n === undefined) {
@@ -72,19 +75,7 @@ export class Relays {
     }
     if (n < 1_000) n++
     this.#seen.touch(self, n)
-    return (
-      templated && (fresh || n <= this.#spec.relay.fresh || this.#suspect(self, alt) !== undefined)
-    )
-  }
-
-  /** The key `self`'s suspicion is kept under: its own, or (while it is new) `alt`'s. */
-  #suspect(self: string, alt: string | undefined): string | undefined {
-    if (this.#suspects.has(self)) return self
-    if (alt === undefined || !this.#suspects.has(alt)) return undefined
-    // Only a device still within its first few requests takes over a suspicion raised under
-    // its fingerprint: people with an established cookie on the same browser build do not.
-    const seen = this.#seen.get(self) ?? 0
-    return seen <= this.#spec.relay.fresh + CONFIRM_WITHIN ? alt : undefined
+    return templated && (fresh || n <= this.#spec.relay.fresh || this.#suspects.has(self))
   }
 
   /**
@@ -94,7 +85,6 @@ export class Relays {
   judge(
     self: string,
     fresh: boolean,
-    alt: string | undefined,
     path: string,
     template: string,
     id: number | undefined,
@@ -103,31 +93,37 @@ export class Relays {
   ): number {
     const spec = this.#spec.relay
     const h = parseHandoff(raw)
-    const key = this.#suspect(self, alt)
-    const s = key === undefined ? undefined : this.#suspects.get(key)
-    if (key !== undefined && s) {
+    const s = this.#suspects.get(self)
+    if (s) {
       const seen = this.#seen.get(self) ?? 0
-      if (now - s.at > spec.window || seen > spec.fresh + CONFIRM_WITHIN) {
-        this.#suspects.delete(key)
+      if (now - s.at > spec.window || seen - s.seen > CONFIRM_WITHIN) {
+        this.#suspects.delete(self)
         return -1
       }
       const again = h !== undefined && h.from === s.from && path !== s.path
-      // The next id of the refused client's sweep; any id a few steps on when its stride is
-      // unknown (a sweep spread over several connections arrives out of order).
-      const step = id !== undefined && s.id !== undefined ? id - s.id : 0
+      // Going on with a sweep: the refused client's next id (one or two of its strides on,
+      // counted from the retried id or the suspect's own previous one, so a sweep that wrapped
+      // around past the last id still counts), or — when that client's stride is unknown, or
+      // was misread from ids arriving out of order over several connections — the suspect
+      // itself taking the same small step twice in a row.
+      const same = template === s.template
+      const step = same && id !== undefined && s.last !== undefined ? id - s.last : 0
+      const small = step !== 0 && Math.abs(step) <= this.#spec.sweep.maxStride
       const onward =
-        template === s.template &&
-        step !== 0 &&
-        (s.stride !== 0
-          ? step === s.stride || step === 2 * s.stride
-          : Math.abs(step) <= this.#spec.sweep.maxStride)
+        (step !== 0 && (s.stride !== 0 ? step === s.stride || step === 2 * s.stride : small)) ||
+        (small && step === s.step)
+      if (same && id !== undefined) {
+        s.last = id
+        s.step = step
+      }
       if (!again && !onward) return -1
-      this.#suspects.delete(key)
+      this.#suspects.delete(self)
       return Math.min(s.score, spec.maxInherited)
     }
-    if (h && h.from !== self && (fresh || (this.#seen.get(self) ?? 0) <= spec.fresh)) {
+    const seen = this.#seen.get(self) ?? 0
+    if (h && h.from !== self && (fresh || seen <= spec.fresh)) {
       if (this.#suspects.size >= this.#spec.maxTracked) this.#suspects.deleteOldest()
-      this.#suspects.set(self, { ...h, at: now, path, template, id })
+      this.#suspects.set(self, { ...h, at: now, path, template, last: id, step: 0, seen })
     }
     return -1
   }

@@ -79,7 +79,6 @@ export const BehaviorSpec = z.strictObject({
       account: weight.default(1),
       session: weight.default(1),
       apiKey: weight.default(1),
-      device: weight.default(1),
       fingerprint: weight.default(0.6),
       ip: weight.default(0.3),
     })
