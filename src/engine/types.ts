@@ -107,6 +107,8 @@ export interface Identity {
   fingerprint?: string
   /** The id of a valid Bulwark device cookie (`identity.device`); undefined without one. */
   device?: string
+  /** When that device cookie was first issued (ms): how long the device has been known. */
+  deviceSince?: number
 }
 
 export interface RouteInfo {

@@ -7,9 +7,11 @@
  * that rules can count on its own (`device: missing`): stock-browser headers from rotating IPs
  * without a cookie are a stuffing bot, not a crowd of people.
  *
- * Value: `<id>.<issued, seconds, base 36>.<HMAC-SHA256 of both, 22 base64url characters>`. The
- * `device` facet is the id alone (not a credential: the signature is what cannot be made). A
- * cookie past half its life is re-issued with the same id, so a device in use never expires.
+ * Value: `<id>.<first issued>.<issued>.<HMAC-SHA256 of the rest, 22 base64url characters>`
+ * (times in seconds, base 36). The `device` facet is the id alone (not a credential: the
+ * signature is what cannot be made). A cookie past half its life is re-issued with the same id
+ * and first-issue time, so a device in use never expires and its age is how long it has been
+ * known (`identity.deviceSince`: a device issued a moment ago vouches for nothing).
  * @see ../../README.md#device-cookie
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
@@ -21,6 +23,8 @@ import type { DeviceSpec } from './spec.js'
 export interface DeviceRead {
   /** The verified id; undefined when the request carried no valid device cookie. */
   readonly id: string | undefined
+  /** When that device was first issued (ms); undefined without one. */
+  readonly since: number | undefined
   /** The `Set-Cookie` value to answer with (a new device, or a refresh); undefined for none. */
   readonly setCookie: string | undefined
 }
@@ -28,6 +32,7 @@ export interface DeviceRead {
 /** Most verified cookie values remembered (each verified once, then a Map lookup). */
 const MAX_CACHED = 10_000
 const MAC_CHARS = 22
+type Verified = readonly [id: string, since: number, issued: number]
 
 /**
  * @example
@@ -46,33 +51,33 @@ export function deviceCookies(spec: DeviceSpec) {
     spec.sameSite.slice(1) +
     (spec.secure ? '; Secure' : '')
   const prefix = spec.cookie + '='
-  /** Verified cookie value → [id, issued seconds]. */
-  const verified = new Map<string, readonly [string, number]>()
+  /** Verified cookie value → [id, first issued, issued] (seconds). */
+  const verified = new Map<string, Verified>()
 
   function mac(key: Buffer, payload: string): string {
     return createHmac('sha256', key).update(payload).digest('base64url').slice(0, MAC_CHARS)
   }
 
-  function issue(id: string, nowS: number): string {
-    const payload = `${id}.${nowS.toString(36)}`
+  function issue(id: string, sinceS: number, nowS: number): string {
+    const payload = `${id}.${sinceS.toString(36)}.${nowS.toString(36)}`
     return `${prefix}${payload}.${mac(keys[0]!, payload)}${attributes}`
   }
 
   /** The id and issue time of a well-formed, correctly signed value; undefined otherwise. */
-  function verify(value: string): readonly [string, number] | undefined {
+  function verify(value: string): Verified | undefined {
     const cached = verified.get(value)
     if (cached !== undefined) return cached
-    const last = value.lastIndexOf('.')
-    const first = value.indexOf('.')
-    if (first <= 0 || last === first || value.length - last - 1 !== MAC_CHARS) return undefined
-    const payload = value.slice(0, last)
-    const given = Buffer.from(value.slice(last + 1), 'latin1')
+    const parts = value.split('.')
+    if (parts.length !== 4 || parts[0] === '' || parts[3]!.length !== MAC_CHARS) return undefined
+    const payload = value.slice(0, value.length - MAC_CHARS - 1)
+    const given = Buffer.from(parts[3]!, 'latin1')
     for (const key of keys) {
       const want = Buffer.from(mac(key, payload), 'latin1')
       if (given.length !== want.length || !timingSafeEqual(given, want)) continue
-      const issued = parseInt(value.slice(first + 1, last), 36)
-      if (!Number.isSafeInteger(issued)) return undefined
-      const entry = [value.slice(0, first), issued] as const
+      const since = parseInt(parts[1]!, 36)
+      const issued = parseInt(parts[2]!, 36)
+      if (!Number.isSafeInteger(since) || !Number.isSafeInteger(issued)) return undefined
+      const entry = [parts[0]!, since, issued] as const
       if (verified.size >= MAX_CACHED) verified.clear()
       verified.set(value, entry)
       return entry
@@ -81,7 +86,11 @@ export function deviceCookies(spec: DeviceSpec) {
   }
 
   function fresh(nowS: number): DeviceRead {
-    return { id: undefined, setCookie: issue(randomUUID().replace(/-/g, ''), nowS) }
+    return {
+      id: undefined,
+      since: undefined,
+      setCookie: issue(randomUUID().replace(/-/g, ''), nowS, nowS),
+    }
   }
 
   return {
@@ -98,9 +107,14 @@ export function deviceCookies(spec: DeviceSpec) {
       if (value === undefined || value === CONFLICTING) return fresh(nowS)
       const v = verify(value)
       if (v === undefined) return fresh(nowS)
-      const age = nowS - v[1]
+      const [id, since, issued] = v
+      const age = nowS - issued
       if (age < -60 || age >= maxAgeS) return fresh(nowS)
-      return { id: v[0], setCookie: age * 2 >= maxAgeS ? issue(v[0], nowS) : undefined }
+      return {
+        id,
+        since: since * 1000,
+        setCookie: age * 2 >= maxAgeS ? issue(id, since, nowS) : undefined,
+      }
     },
   }
 }

@@ -33,7 +33,7 @@ describe('device cookies', () => {
     const first = devices.read({}, T0)
     expect(first.id).toBeUndefined()
     expect(first.setCookie).toMatch(
-      /^bw_device=[0-9a-f]{32}\.[0-9a-z]+\.[A-Za-z0-9_-]{22}; Path=\/; Max-Age=2592000; HttpOnly; SameSite=Lax; Secure$/,
+      /^bw_device=[0-9a-f]{32}\.[0-9a-z]+\.[0-9a-z]+\.[A-Za-z0-9_-]{22}; Path=\/; Max-Age=2592000; HttpOnly; SameSite=Lax; Secure$/,
     )
     const cookie = pair(first.setCookie)!
     const next = devices.read({ cookie: `sid=abc; ${cookie}` }, T0 + 60_000)
@@ -45,20 +45,24 @@ describe('device cookies', () => {
 
   it('treats a forged, tampered, foreign or malformed cookie as none, and replaces it', () => {
     const cookie = pair(devices.read({}, T0).setCookie)!
-    const [id, issued, mac] = cookie.slice('bw_device='.length).split('.') as [
+    const [id, since, issued, mac] = cookie.slice('bw_device='.length).split('.') as [
+      string,
       string,
       string,
       string,
     ]
+    const later = (t: string) => (parseInt(t, 36) + 1).toString(36)
     const other = deviceCookies(DeviceSpec.parse({ secret: 'o'.repeat(32) }))
     const bad = [
-      `bw_device=${'f'.repeat(32)}.${issued}.${mac}`, // another id under this MAC
-      `bw_device=${id}.${(parseInt(issued, 36) + 1).toString(36)}.${mac}`, // a later issue time
-      `bw_device=${id}.${issued}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`,
+      `bw_device=${'f'.repeat(32)}.${since}.${issued}.${mac}`, // another id under this MAC
+      `bw_device=${id}.${since}.${later(issued)}.${mac}`, // a later issue time
+      `bw_device=${id}.${later(since)}.${issued}.${mac}`, // a younger device
+      `bw_device=${id}.${since}.${issued}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`,
       pair(other.read({}, T0).setCookie)!, // signed with another deployment's key
       `bw_device=${id}`,
       'bw_device=',
-      `bw_device=${id}.${issued}.${mac}.x`,
+      `bw_device=${id}.${issued}.${mac}`, // the wrong number of parts
+      `bw_device=${id}.${since}.${issued}.${mac}.x`,
     ]
     for (const c of bad) {
       const r = devices.read({ cookie: c }, T0)
@@ -78,6 +82,11 @@ describe('device cookies', () => {
     expect(devices.read({ cookie }, T0 + 14 * DAY).setCookie).toBeUndefined()
     const refreshed = devices.read({ cookie }, T0 + 16 * DAY)
     expect(refreshed.id).toBe(id)
+    // The device's age is kept across refreshes: it is known since its first cookie.
+    expect(refreshed.since).toBe(Math.floor(T0 / 1000) * 1000)
+    expect(devices.read({ cookie: pair(refreshed.setCookie)! }, T0 + 40 * DAY).since).toBe(
+      Math.floor(T0 / 1000) * 1000,
+    )
     expect(pair(refreshed.setCookie)).toMatch(new RegExp(`^bw_device=${id}\\.`))
     expect(pair(refreshed.setCookie)).not.toBe(cookie)
     const expired = devices.read({ cookie }, T0 + 31 * DAY)

@@ -3,6 +3,8 @@ import type { Decision } from '../../src/engine/types.js'
 import { flagIdentity } from '../../src/identity/flags.js'
 import { CHROME, rule, setup, sid } from '../helpers/behavior.js'
 import { raw } from '../helpers/engine.js'
+import { deviceCookies } from '../../src/identity/device.js'
+import { DeviceSpec } from '../../src/identity/spec.js'
 
 describe('behavior: flows', () => {
   const flows = {
@@ -171,6 +173,31 @@ describe('behavior: signals and risk', () => {
 })
 
 describe('behavior: safe for people', () => {
+  it('a device known for a while is its own client: a penalty on the fingerprint it shares does not follow it', async () => {
+    const secret = 'd'.repeat(32)
+    const t = setup({}, { identity: { session: { cookie: 'sid' }, device: { secret } } })
+    // A bot with stock Chrome headers and no cookie is blocked: 0.3 × 900 on its IP is 270, and
+    // the penalty lands on every facet it showed, its (shared) fingerprint included.
+    await t.store.addScore('risk:ip:198.51.100.1', 900, 10 * 60_000, t.now())
+    expect((await t.send('GET /api/products/1', { ip: '198.51.100.1' })).action).toBe('block')
+    const devices = deviceCookies(DeviceSpec.parse({ secret }))
+    const cookieFrom = (msAgo: number) =>
+      devices.read({}, t.now() - msAgo).setCookie!.split(';')[0]!
+    // Someone on the same Chrome build whose device has been known for 20 minutes: untouched.
+    const known = await t.send('GET /api/products/2', {
+      ip: '203.0.113.40',
+      headers: { cookie: cookieFrom(20 * 60_000) },
+    })
+    expect(['allow', 'log']).toContain(known.action)
+    // A device issued a minute ago vouches for nothing (a rotating bot gets one each time):
+    // judged by its shared facets, like a client without a cookie.
+    const young = await t.send('GET /api/products/2', {
+      ip: '203.0.113.41',
+      headers: { cookie: cookieFrom(60_000) },
+    })
+    expect(young.action).toBe('block')
+  })
+
   it('an office of 20 people behind one IP is not punished for one bot among them', async () => {
     const t = setup()
     const office = '198.51.100.77'

@@ -24,9 +24,19 @@ import { headerSignals, Trackers, type SignalName, type Tracker } from './signal
 import { BehaviorSpec, type FlowRuleSpec } from './spec.js'
 
 type ScoredFacet = keyof BehaviorSpec['facetWeights']
-const SCORED: readonly ScoredFacet[] = ['account', 'session', 'apiKey', 'fingerprint', 'ip']
-/** Facets that name one client; the others (fingerprint, IP) can be shared by many people. */
-const STRONG: ReadonlySet<ScoredFacet> = new Set(['account', 'session', 'apiKey'])
+const SCORED: readonly ScoredFacet[] = [
+  'account',
+  'session',
+  'apiKey',
+  'device',
+  'fingerprint',
+  'ip',
+]
+/**
+ * Facets that name one client; the others (fingerprint, IP) can be shared by many people. A
+ * device counts once its cookie is `trustDeviceAfter` old (see {@link facetsOf}).
+ */
+const STRONG: ReadonlySet<ScoredFacet> = new Set(['account', 'session', 'apiKey', 'device'])
 
 /** A facet's store keys, built once per value (see {@link KeyCache}). */
 interface FacetKeys {
@@ -91,9 +101,20 @@ export const behavior: LayerType<BehaviorSpec> = {
         risk: `risk:${f}:${v}`,
       }))
 
-    function facetsOf(id: Identity): Facet[] {
+    /**
+     * The scored facets of a client. Its device cookie only once it is `trustDeviceAfter` old: a
+     * cookie issued a moment ago vouches for nothing (a bot that rotates gets a new one each
+     * time), while a device known for a while is one person's, so the shared facets it comes
+     * with (a fingerprint a bot copied) are capped for it.
+     */
+    function facetsOf(id: Identity, now: number): Facet[] {
       const out: Facet[] = []
       for (const f of SCORED) {
+        if (
+          f === 'device' &&
+          (id.deviceSince === undefined || now - id.deviceSince < spec.trustDeviceAfter)
+        )
+          continue
         const v = id[f]
         if (typeof v === 'string' && v !== '' && weights[f] > 0) out.push([f, v, keysOf[f].one(v)])
       }
@@ -106,7 +127,7 @@ export const behavior: LayerType<BehaviorSpec> = {
         const now = clock.now()
         const id = ctx.identity
         fingerprint(ctx)
-        const fs = facetsOf(id)
+        const fs = facetsOf(id, now)
         const tracker = trackers.get(trackKey(id))
         const fired: SignalName[] = []
         const ids = idRoute(ctx)
@@ -297,7 +318,7 @@ export const behavior: LayerType<BehaviorSpec> = {
       fingerprint(ctx)
       const id = ctx.identity
       return {
-        facets: facetsOf(id),
+        facets: facetsOf(id, clock.now()),
         tracker: trackers.get(trackKey(id)),
         fired: [],
         steps: [],
