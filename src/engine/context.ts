@@ -170,7 +170,7 @@ export function contextFactory(config: Config, clock: Clock) {
         ipSource: client.source,
         ipHop: client.hop,
         device: device?.id,
-        deviceSince: device?.since,
+        deviceTrusted: device?.trusted ?? false,
       },
       client.ignoredForwarding,
       device?.setCookie,

@@ -107,8 +107,11 @@ export interface Identity {
   fingerprint?: string
   /** The id of a valid Bulwark device cookie (`identity.device`); undefined without one. */
   device?: string
-  /** When that device cookie was first issued (ms): how long the device has been known. */
-  deviceSince?: number
+  /**
+   * The device has been known for `identity.device.trustAfter` (since its first cookie): the
+   * client's own identity for risk. False without a device, or with a younger one.
+   */
+  deviceTrusted?: boolean
 }
 
 export interface RouteInfo {

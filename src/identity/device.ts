@@ -11,7 +11,8 @@
  * (times in seconds, base 36). The `device` facet is the id alone (not a credential: the
  * signature is what cannot be made). A cookie past half its life is re-issued with the same id
  * and first-issue time, so a device in use never expires and its age is how long it has been
- * known (`identity.deviceSince`: a device issued a moment ago vouches for nothing).
+ * known: one known for `trustAfter` is trusted (`identity.deviceTrusted`); a device issued a
+ * moment ago vouches for nothing.
  * @see ../../README.md#device-cookie
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
@@ -25,6 +26,8 @@ export interface DeviceRead {
   readonly id: string | undefined
   /** When that device was first issued (ms); undefined without one. */
   readonly since: number | undefined
+  /** Whether it has been known for `trustAfter`. */
+  readonly trusted: boolean
   /** The `Set-Cookie` value to answer with (a new device, or a refresh); undefined for none. */
   readonly setCookie: string | undefined
 }
@@ -89,6 +92,7 @@ export function deviceCookies(spec: DeviceSpec) {
     return {
       id: undefined,
       since: undefined,
+      trusted: false,
       setCookie: issue(randomUUID().replace(/-/g, ''), nowS, nowS),
     }
   }
@@ -113,6 +117,7 @@ export function deviceCookies(spec: DeviceSpec) {
       return {
         id,
         since: since * 1000,
+        trusted: now - since * 1000 >= spec.trustAfter,
         setCookie: age * 2 >= maxAgeS ? issue(id, since, nowS) : undefined,
       }
     },

@@ -48,6 +48,12 @@ export const DeviceSpec = z
       .union([deviceSecret, z.array(deviceSecret).min(1)])
       .transform((s) => (typeof s === 'string' ? [s] : s))
       .optional(),
+    /**
+     * How long a device must have been known (since its first cookie) before it is trusted: the
+     * risk score treats it as the client's own identity, and limits can tell `trusted` from
+     * `untrusted` devices. A device issued a moment ago vouches for nothing.
+     */
+    trustAfter: duration.default(10 * 60_000),
     /** How long a cookie is valid; one in use is re-issued once past half of it. */
     maxAge: duration
       .refine((ms) => ms >= 60_000, { message: 'expected at least 1m' })

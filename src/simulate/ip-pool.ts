@@ -1,8 +1,8 @@
 /**
  * Simulated client addresses. The simulator owns one socket address (loopback), so each client's
  * address travels in `X-Forwarded-For` and the gateway under test must trust the simulator as a
- * proxy. Addresses come from the documentation ranges (RFC 5737) and the carrier-grade NAT range
- * (RFC 6598), so a simulated client can never be mistaken for a real one in a log.
+ * proxy. Addresses come from the documentation ranges (RFC 5737), the carrier-grade NAT range
+ * (RFC 6598) and the benchmarking range (RFC 2544), so a simulated client can never be mistaken for a real one in a log.
  * Used by the scenarios; calls the Rng.
  * @see ../../docs/simulate.md#addresses
  */
@@ -26,6 +26,8 @@ export const NETWORKS = {
   cracking: '192.0.2.10/32',
   scanning: '192.0.2.20/32',
   escalation: '192.0.2.30/32',
+  /** RFC 2544's benchmarking range: never a real client either. */
+  harvesting: '198.18.0.0/24',
 } as const
 
 /** Draws addresses from one IPv4 network. */

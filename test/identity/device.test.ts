@@ -82,8 +82,12 @@ describe('device cookies', () => {
     expect(devices.read({ cookie }, T0 + 14 * DAY).setCookie).toBeUndefined()
     const refreshed = devices.read({ cookie }, T0 + 16 * DAY)
     expect(refreshed.id).toBe(id)
-    // The device's age is kept across refreshes: it is known since its first cookie.
+    // The device's age is kept across refreshes: it is known since its first cookie, and
+    // trusted once known for trustAfter (10 minutes).
     expect(refreshed.since).toBe(Math.floor(T0 / 1000) * 1000)
+    expect(refreshed.trusted).toBe(true)
+    expect(devices.read({ cookie }, T0 + 9 * 60_000).trusted).toBe(false)
+    expect(devices.read({ cookie }, T0 + 11 * 60_000).trusted).toBe(true)
     expect(devices.read({ cookie: pair(refreshed.setCookie)! }, T0 + 40 * DAY).since).toBe(
       Math.floor(T0 / 1000) * 1000,
     )
@@ -159,6 +163,36 @@ describe('the device facet and the limits device: filter', () => {
     // Another device is counted on its own.
     const other = pair(ask().ctx.deviceCookie)!
     expect(ask(other).rule).toBeUndefined()
+  })
+
+  it('tells devices known for trustAfter from new ones (device: untrusted | trusted)', () => {
+    let now = T0
+    const engine = createEngine(
+      cfg(
+        [
+          { id: 'new', key: ['fingerprint'], device: 'untrusted', limit: 2, window: '1h' },
+          { id: 'known', key: ['fingerprint'], device: 'trusted', limit: 1, window: '1h' },
+        ],
+        { secret: SECRET, trustAfter: '5m' },
+      ),
+      { store: new MemoryStore(), clock: { now: () => now } },
+    )
+    const ask = (cookie?: string) => {
+      const { ctx } = engine.prepare(raw('GET /a', cookie ? { headers: { cookie } } : {}))
+      const d = engine.inspect(ctx)
+      if (d instanceof Promise) throw new Error('sync expected')
+      return { ctx, rule: d.decisive?.rule }
+    }
+    const cookie = pair(ask().ctx.deviceCookie)!
+    // A fresh cookie is untrusted, counted with the cookie-less request before it.
+    expect(ask(cookie).ctx.identity.deviceTrusted).toBe(false)
+    expect(ask(cookie).rule).toBe('limits.new')
+    now += 6 * 60_000
+    // Known for five minutes: trusted, and counted on its own.
+    const later = ask(cookie)
+    expect(later.ctx.identity.deviceTrusted).toBe(true)
+    expect(later.rule).toBeUndefined()
+    expect(ask(cookie).rule).toBe('limits.known')
   })
 
   it('refuses rules on the device without identity.device, and warns without a secret', () => {

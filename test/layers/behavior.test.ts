@@ -183,7 +183,8 @@ describe('behavior: safe for people', () => {
     const devices = deviceCookies(DeviceSpec.parse({ secret }))
     const cookieFrom = (msAgo: number) =>
       devices.read({}, t.now() - msAgo).setCookie!.split(';')[0]!
-    // Someone on the same Chrome build whose device has been known for 20 minutes: untouched.
+    // Someone on the same Chrome build whose device has been known for 20 minutes (trusted after
+    // identity.device.trustAfter, 10 minutes): untouched.
     const known = await t.send('GET /api/products/2', {
       ip: '203.0.113.40',
       headers: { cookie: cookieFrom(20 * 60_000) },

@@ -6,16 +6,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startShop, type Shop } from '../../examples/shop/shop.js'
-import { ConfigSpec } from '../../src/config/schema.js'
+import { ConfigSpec, type Config } from '../../src/config/schema.js'
+import { deviceCookies } from '../../src/identity/device.js'
 import { startGateway, type Gateway } from '../../src/proxy/gateway.js'
 import { demoConfig } from '../helpers/engine.js'
 
 let shop: Shop
 let gw: Gateway
+let demo: Config
 
 beforeAll(async () => {
   shop = await startShop({ port: 0 })
-  const demo = await demoConfig(shop.url)
+  demo = await demoConfig(shop.url)
   const { upstreams, routes, identity, limits } = demo
   gw = await startGateway(
     ConfigSpec.parse({
@@ -137,5 +139,23 @@ describe('limits: the demo config and people who share a browser fingerprint', (
       statuses.push((await login('192.0.2.50', `staff${i}`, `pw-${i}`, cookie)).status)
     }
     expect(statuses).toEqual(Array(20).fill(200))
+  })
+
+  // Last: while the new-devices rule refuses, newcomers on this browser build wait too.
+  it('stuffing with a fresh cookie per attempt is stopped; a device known for a while is not', async () => {
+    const statuses: number[] = []
+    for (let i = 0; i < 30 && !statuses.includes(429); i++) {
+      const cookie = await visit(`203.0.113.${100 + i}`)
+      const res = await login(`203.0.113.${100 + i}`, `fresh${i}`, 'wrong', cookie)
+      statuses.push(res.status)
+      await res.arrayBuffer()
+    }
+    // `failed-logins-per-fingerprint-new-devices` (device: untrusted) lets 20 through.
+    expect(statuses).toContain(429)
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(21)
+    // Someone on the same browser whose device was first issued 20 minutes ago is trusted.
+    const devices = deviceCookies(demo.identity.device!)
+    const known = devices.read({}, Date.now() - 20 * 60_000).setCookie!.split(';')[0]!
+    expect((await login('198.51.100.20', 'alice', 'alice-pw', known)).status).toBe(200)
   })
 })

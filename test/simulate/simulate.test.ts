@@ -68,6 +68,19 @@ describe('runSimulation against the demo', () => {
     expect(Object.keys(s.deniedBy!)).toContain('limits.failed-logins-per-fingerprint')
   })
 
+  it('stops credential stuffing that opens a fresh browser profile (and cookie) per attempt', () => {
+    // Each attempt is a page and a login: a new device each time, untrusted. The new-devices
+    // rule lets 20 failures through, then refuses (the 20th pair, the real one, may pass).
+    const s = row('credential-stuffing-fresh')
+    expect(s.ips).toBeGreaterThan(30)
+    expect(s.firstDenialAt).not.toBeNull()
+    expect(s.firstDenialAt!).toBeLessThanOrEqual(2 * 22 + 2)
+    expect(Object.keys(s.deniedBy!)).toContain('limits.failed-logins-per-fingerprint-new-devices')
+    expect(
+      Number(/^(\d+) of \d+ leaked logins worked/.exec(s.achieved ?? '')?.[1]),
+    ).toBeLessThanOrEqual(1)
+  })
+
   it('stops a product-id sweep from rotating IPs', () => {
     const s = row('scraping')
     expect(s.ips).toBeGreaterThan(30)

@@ -34,7 +34,7 @@ const SCORED: readonly ScoredFacet[] = [
 ]
 /**
  * Facets that name one client; the others (fingerprint, IP) can be shared by many people. A
- * device counts once its cookie is `trustDeviceAfter` old (see {@link facetsOf}).
+ * device counts once it is trusted (`identity.device.trustAfter`; see {@link facetsOf}).
  */
 const STRONG: ReadonlySet<ScoredFacet> = new Set(['account', 'session', 'apiKey', 'device'])
 
@@ -102,19 +102,16 @@ export const behavior: LayerType<BehaviorSpec> = {
       }))
 
     /**
-     * The scored facets of a client. Its device cookie only once it is `trustDeviceAfter` old: a
+     * The scored facets of a client. Its device only once it is trusted (known for
+     * `identity.device.trustAfter`): a
      * cookie issued a moment ago vouches for nothing (a bot that rotates gets a new one each
      * time), while a device known for a while is one person's, so the shared facets it comes
      * with (a fingerprint a bot copied) are capped for it.
      */
-    function facetsOf(id: Identity, now: number): Facet[] {
+    function facetsOf(id: Identity): Facet[] {
       const out: Facet[] = []
       for (const f of SCORED) {
-        if (
-          f === 'device' &&
-          (id.deviceSince === undefined || now - id.deviceSince < spec.trustDeviceAfter)
-        )
-          continue
+        if (f === 'device' && !id.deviceTrusted) continue
         const v = id[f]
         if (typeof v === 'string' && v !== '' && weights[f] > 0) out.push([f, v, keysOf[f].one(v)])
       }
@@ -127,7 +124,7 @@ export const behavior: LayerType<BehaviorSpec> = {
         const now = clock.now()
         const id = ctx.identity
         fingerprint(ctx)
-        const fs = facetsOf(id, now)
+        const fs = facetsOf(id)
         const tracker = trackers.get(trackKey(id))
         const fired: SignalName[] = []
         const ids = idRoute(ctx)
@@ -318,7 +315,7 @@ export const behavior: LayerType<BehaviorSpec> = {
       fingerprint(ctx)
       const id = ctx.identity
       return {
-        facets: facetsOf(id, clock.now()),
+        facets: facetsOf(id),
         tracker: trackers.get(trackKey(id)),
         fired: [],
         steps: [],

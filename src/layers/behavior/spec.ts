@@ -70,12 +70,6 @@ export const BehaviorSpec = z.strictObject({
   /** Risk halves every `halfLife`, so a client that stops misbehaving recovers. */
   halfLife: duration.default(10 * 60_000),
   /**
-   * How long a device cookie (`identity.device`) must have been known before the device counts
-   * as the client's own identity: its risk scored at `facetWeights.device`, and the shared
-   * facets it comes with (fingerprint, IP) capped at `sharedFacetCap`.
-   */
-  trustDeviceAfter: duration.default(10 * 60_000),
-  /**
    * How much each facet's risk counts toward a request's score. Facets seen together share
    * risk (every signal is added to all of them); an IP counts little because many people can
    * share one (an office, a carrier NAT).

@@ -6,6 +6,7 @@
  */
 import type {
   FacetValues,
+  Identity,
   Layer,
   LayerDeps,
   MaybePromise,
@@ -31,8 +32,8 @@ interface Rule {
   readonly key: readonly FacetGetter[]
   readonly distinct: FacetGetter | undefined
   readonly counts: ((status: number) => boolean) | undefined
-  /** `device:` — true: only requests with a device cookie; false: only those without. */
-  readonly device: boolean | undefined
+  /** `device:` — which requests the rule counts, by their device cookie; undefined: all. */
+  readonly device: ((id: Identity) => boolean) | undefined
   /** `id|value|value…` per facet values, built once per client (see {@link KeyCache}). */
   readonly keys: KeyCache<string>
 }
@@ -67,6 +68,16 @@ class Pending implements LimitStep {
 /** What one rule makes of a request before the store is asked: a verdict, nothing, or a step. */
 type Planned = Verdict | undefined | Pending
 
+/** The `device:` filters of a rule: which requests it counts. */
+const DEVICE_FILTERS: Readonly<
+  Record<NonNullable<LimitRuleSpec['device']>, (id: Identity) => boolean>
+> = {
+  missing: (id) => id.device === undefined,
+  present: (id) => id.device !== undefined,
+  untrusted: (id) => id.deviceTrusted !== true,
+  trusted: (id) => id.deviceTrusted === true,
+}
+
 /** Outcome rules waiting for the upstream's status, per request. */
 const PENDING = 'limits.pending'
 /** Most keys remembered as "over the limit" in memory (the rest go to the store). */
@@ -92,7 +103,7 @@ export const limits: LayerType<LimitsSpec> = {
       key: r.key.map((k) => facets.getter(k)),
       distinct: r.distinct ? facets.getter(r.distinct) : undefined,
       counts: r.outcomes ? statusMatcher(r.outcomes) : undefined,
-      device: r.device === undefined ? undefined : r.device === 'present',
+      device: r.device === undefined ? undefined : DEVICE_FILTERS[r.device],
       keys: new KeyCache((parts) => `${r.id}|${parts.join('|')}`),
     }))
     const matcher = compileRoutes(
@@ -232,8 +243,7 @@ export const limits: LayerType<LimitsSpec> = {
       now: number,
       params: Readonly<Record<string, string>>,
     ): MaybePromise<Planned> {
-      if (rule.device !== undefined && (ctx.identity.device !== undefined) !== rule.device)
-        return undefined
+      if (rule.device !== undefined && !rule.device(ctx.identity)) return undefined
       const parts = facetValues(rule.key, ctx, params)
       return parts instanceof Promise
         ? parts.then((values) => withKey(rule, ctx, now, params, values))

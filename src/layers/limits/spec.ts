@@ -46,10 +46,12 @@ export const LimitRule = z
     distinct: facet.optional(),
     /**
      * Only requests without a valid device cookie (`missing`: first visits, and clients that
-     * throw cookies away, as stuffing bots do), or only those with one (`present`). Needs
+     * throw cookies away, as stuffing bots do), or only those with one (`present`); `untrusted`
+     * adds devices younger than `identity.device.trustAfter` to the missing ones (a bot that
+     * fetches a fresh cookie before each attempt), `trusted` is the rest. Needs
      * `identity.device`. Unset: every request.
      */
-    device: z.enum(['missing', 'present']).optional(),
+    device: z.enum(['missing', 'present', 'untrusted', 'trusted']).optional(),
     action: action.default('throttle'),
     status: z.number().int().min(400).max(599).optional(),
     mode: mode.optional(),

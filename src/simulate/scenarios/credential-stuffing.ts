@@ -44,8 +44,8 @@ export const credentialStuffing: Scenario = {
   },
 }
 
-/** 400 pairs, the 20th of them real. */
-function leakedList(rng: Rng): [string, string][] {
+/** 400 pairs, the 20th of them real (also used by credential-stuffing-fresh). */
+export function leakedList(rng: Rng): [string, string][] {
   const list: [string, string][] = Array.from({ length: 400 }, (_, i) => [
     `${rng.pick(FIRST)}.${rng.pick(LAST)}${i}`,
     rng.pick(PASSWORDS),

@@ -8,6 +8,7 @@ import { adaptiveScraping } from './adaptive-scraping.js'
 import { carding } from './carding.js'
 import { credentialCracking } from './credential-cracking.js'
 import { credentialStuffing } from './credential-stuffing.js'
+import { credentialStuffingFresh } from './credential-stuffing-fresh.js'
 import { office } from './office.js'
 import { phone } from './phone.js'
 import { privilegeEscalation } from './privilege-escalation.js'
@@ -21,6 +22,7 @@ export const SCENARIOS: readonly Scenario[] = [
   office,
   phone,
   credentialStuffing,
+  credentialStuffingFresh,
   credentialCracking,
   carding,
   scraping,
