@@ -66,7 +66,7 @@ export function deviceCookies(spec: DeviceSpec) {
     return `${prefix}${payload}.${mac(keys[0]!, payload)}${attributes}`
   }
 
-  /** The id and issue time of a well-formed, correctly signed value; undefined otherwise. */
+  /** The id and issue times of a well-formed, correctly signed value; undefined otherwise. */
   function verify(value: string): Verified | undefined {
     const cached = verified.get(value)
     if (cached !== undefined) return cached

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http'
 import express from 'express'
 import { afterEach, describe, expect, it } from 'vitest'
 import { bulwarkExpress } from '../../src/adapters/express.js'
-import { createEngine } from '../../src/engine/engine.js'
+import { createEngine, type Engine } from '../../src/engine/engine.js'
 import { ConfigError } from '../../src/errors.js'
 import { deviceCookies } from '../../src/identity/device.js'
 import { DeviceSpec } from '../../src/identity/spec.js'
@@ -22,6 +22,16 @@ import { startGw, startUpstream, type Upstream } from '../proxy/helpers.js'
 const SECRET = 'k'.repeat(32)
 const DAY = 86_400_000
 const T0 = 1_800_000_000_000
+
+/** Sends `GET /a` (with a cookie, if given) through `engine`: the context and the deciding rule. */
+function asker(engine: Engine) {
+  return (cookie?: string) => {
+    const { ctx } = engine.prepare(raw('GET /a', cookie ? { headers: { cookie } } : {}))
+    const d = engine.inspect(ctx)
+    if (d instanceof Promise) throw new Error('sync expected')
+    return { ctx, rule: d.decisive?.rule }
+  }
+}
 
 /** `name=value` of a Set-Cookie line. */
 const pair = (setCookie: string | undefined) => setCookie?.split(';')[0]
@@ -143,12 +153,7 @@ describe('the device facet and the limits device: filter', () => {
       ]),
       { store: new MemoryStore() },
     )
-    const ask = (cookie?: string) => {
-      const { ctx } = engine.prepare(raw('GET /a', cookie ? { headers: { cookie } } : {}))
-      const d = engine.inspect(ctx)
-      if (d instanceof Promise) throw new Error('sync expected')
-      return { ctx, rule: d.decisive?.rule }
-    }
+    const ask = asker(engine)
     const given = pair(ask().ctx.deviceCookie)!
     expect(ask().rule).toBeUndefined()
     expect(ask().rule).toBe('limits.cookieless')
@@ -177,12 +182,7 @@ describe('the device facet and the limits device: filter', () => {
       ),
       { store: new MemoryStore(), clock: { now: () => now } },
     )
-    const ask = (cookie?: string) => {
-      const { ctx } = engine.prepare(raw('GET /a', cookie ? { headers: { cookie } } : {}))
-      const d = engine.inspect(ctx)
-      if (d instanceof Promise) throw new Error('sync expected')
-      return { ctx, rule: d.decisive?.rule }
-    }
+    const ask = asker(engine)
     const cookie = pair(ask().ctx.deviceCookie)!
     // A fresh cookie is untrusted, counted with the cookie-less request before it.
     expect(ask(cookie).ctx.identity.deviceTrusted).toBe(false)

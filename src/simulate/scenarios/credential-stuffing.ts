@@ -6,6 +6,7 @@
  */
 import type { Rng } from '../rng.js'
 import type { Scenario } from '../scenario.js'
+import type { World } from '../world.js'
 
 /** Simulated milliseconds between attempts, per connection. */
 const PACE = 200
@@ -20,32 +21,58 @@ export const credentialStuffing: Scenario = {
   kind: 'bot',
   threat: 'OAT-008',
   title: 'credential stuffing: a leaked list, a new IP per attempt',
-  async run(w) {
-    const proxies = w.ips('stuffing')
-    const client = w.client(
-      proxies.draw(),
-      w.botProfile((p) => !p.mobile),
-    )
-    client.keepCookies = false
-    const list = leakedList(w.rng)
-    let tried = 0
-    let worked = 0
-    await w.parallel(CONNECTIONS, async () => {
-      for (let pair = list.shift(); pair; pair = list.shift()) {
-        const [username, password] = pair
-        client.ip = proxies.draw()
-        const res = await client.send('POST', '/api/login', { json: { username, password } })
-        tried++
-        if (res.status === 200) worked++
-        w.achieved(`${worked} of ${tried} leaked logins worked`)
-        await w.pause(PACE)
-      }
-    })
-  },
+  run: (w) => stuff(w, 'stuffing', false),
 }
 
-/** 400 pairs, the 20th of them real (also used by credential-stuffing-fresh). */
-export function leakedList(rng: Rng): [string, string][] {
+/**
+ * OAT-008 the way stuffing tools that drive a fresh browser profile per attempt do it: each
+ * attempt comes from a new address, opens a page first (so it carries the cookies the site hands
+ * out, as a real first visit would), logs in, then throws the profile away. A device cookie alone
+ * cannot tell it from a crowd of first visitors; `device: untrusted` rules can.
+ */
+export const credentialStuffingFresh: Scenario = {
+  id: 'credential-stuffing-fresh',
+  kind: 'bot',
+  threat: 'OAT-008',
+  title: 'credential stuffing: a new IP and a fresh browser profile (cookies) per attempt',
+  run: (w) => stuff(w, 'harvesting', true),
+}
+
+/**
+ * The leaked list over two connections, one copied header set, a new address per attempt;
+ * `fresh`: an empty cookie jar and a page before each login, else no cookies at all. (The two
+ * connections share the client: now and then an attempt carries the other one's fresh cookie,
+ * which changes nothing here.)
+ */
+async function stuff(w: World, network: 'stuffing' | 'harvesting', fresh: boolean) {
+  const proxies = w.ips(network)
+  const client = w.client(
+    proxies.draw(),
+    w.botProfile((p) => !p.mobile),
+  )
+  client.keepCookies = fresh
+  const list = leakedList(w.rng)
+  let tried = 0
+  let worked = 0
+  await w.parallel(CONNECTIONS, async () => {
+    for (let pair = list.shift(); pair; pair = list.shift()) {
+      const [username, password] = pair
+      client.ip = proxies.draw()
+      if (fresh) {
+        client.jar.clear()
+        await client.send('GET', '/api/products')
+      }
+      const res = await client.send('POST', '/api/login', { json: { username, password } })
+      tried++
+      if (res.status === 200) worked++
+      w.achieved(`${worked} of ${tried} leaked logins worked`)
+      await w.pause(PACE)
+    }
+  })
+}
+
+/** 400 pairs, the 20th of them real. */
+function leakedList(rng: Rng): [string, string][] {
   const list: [string, string][] = Array.from({ length: 400 }, (_, i) => [
     `${rng.pick(FIRST)}.${rng.pick(LAST)}${i}`,
     rng.pick(PASSWORDS),
