@@ -50,6 +50,8 @@ export const ServerSpec = z.strictObject({
   keepAliveTimeout: duration.default(5_000),
   maxHeaders: positiveInt.default(100),
   maxHeaderSize: size.default(16 * 1024),
+  /** A longer request target (path and query) is refused with 414. */
+  maxUrlLength: size.default(8 * 1024),
   /** Largest body a layer may buffer to inspect; a larger body on such a route is a 413. */
   maxBodySize: size.default(1024 * 1024),
   shutdownTimeout: duration.default(10_000),

@@ -336,6 +336,7 @@ const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]*)(?::[0-9]{0,5}
 function framingCheck(config: Config) {
   const server = config.server
   const maxHeaders = server.maxHeaders
+  const maxUrl = server.maxUrlLength
   const id = config.identity
   const kept = new Set<string>([
     ...PROTECTED,
@@ -357,6 +358,12 @@ function framingCheck(config: Config) {
         `${raws.length / 2} headers > ${maxHeaders}`,
         431,
         'request.too-many-headers',
+      )
+    if (raw.url.length > maxUrl)
+      return ambiguous(
+        `request target of ${raw.url.length} characters > server.maxUrlLength (${maxUrl})`,
+        414,
+        'request.uri-too-long',
       )
     let hosts = 0
     let seen = 0

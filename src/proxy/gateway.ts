@@ -203,7 +203,11 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       status,
       ip: socket.remoteAddress,
     })
-    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+    // Also when the request was already under way (a malformed chunk in its body): node keeps
+    // the in-flight response on the socket, and as long as none of it was written, the client
+    // can still be told why. Its later writes go to a destroyed socket and are dropped.
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage
+    if (socket.writable && !inFlight?.headersSent) {
       socket.end(
         `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
       )

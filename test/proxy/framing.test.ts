@@ -96,6 +96,18 @@ describe('proxy: request framing', () => {
     expect(upstream.received.at(-1)!.url).toBe('/ten-headers')
   })
 
+  it('refuses a target longer than server.maxUrlLength with 414, and takes one at the limit', async () => {
+    // The default limit (8 KiB) is below node's head limit (16 KiB): the gateway answers.
+    const at = '/' + 'a'.repeat(8 * 1024 - 1)
+    expect((await rawGet(gw.port, at)).status).toBe(200)
+    expect(upstream.received.at(-1)!.url).toBe(at)
+    const res = await refused(
+      [`GET ${at}b HTTP/1.1`, `Host: 127.0.0.1:${gw.port}`, 'Connection: close'],
+      414,
+    )
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'URI Too Long', status: 414 })
+  })
+
   it('refuses an absolute-form target naming another host with 400', async () => {
     await refused(
       ['GET http://evil.example/a HTTP/1.1', `Host: 127.0.0.1:${gw.port}`, 'Connection: close'],
@@ -115,6 +127,19 @@ describe('proxy: request framing', () => {
 
   it('refuses a request without a Host header with 400', async () => {
     await refused(['GET /a HTTP/1.1', 'Connection: close'], 400)
+  })
+
+  it('answers a malformed chunk in a body with 400, also once the request is under way', async () => {
+    // The headers are fine, so the request is already on its way (its body streams to the
+    // upstream) when the parser meets a bad chunk size: the client must still learn why.
+    const head = ['POST /streamed HTTP/1.1', `Host: 127.0.0.1:${gw.port}`]
+    const chunked = [...head, 'Content-Type: text/plain', 'Transfer-Encoding: chunked']
+    for (const body of ['ZZ\r\n{}\r\n0\r\n\r\n', '2\r\n{}\r\nZZ\r\n0\r\n\r\n']) {
+      const res = await rawRequest(gw.port, `${chunked.join('\r\n')}\r\n\r\n${body}`)
+      expect(res.status).toBe(400)
+    }
+    // And the gateway goes on serving.
+    expect((await rawGet(gw.port, '/after')).status).toBe(200)
   })
 
   it('does not warn about a client that resets its connection, but does about garbage', async () => {

@@ -20,7 +20,9 @@ const gateways = new Map<Policy, Gateway>()
 beforeAll(async () => {
   upstream = await startUpstream()
   for (const policy of [DEFAULT, 'sensitive', 'insensitive', 'lower'] as const) {
-    const server = policy === DEFAULT ? {} : { pathCase: policy }
+    // The table's longest targets (12k characters) exceed the default maxUrlLength (8 KiB);
+    // they test the canonicaliser, so the limit is raised (it has its own test in framing).
+    const server = { maxUrlLength: '15kb', ...(policy === DEFAULT ? {} : { pathCase: policy }) }
     const gw = await startGw({
       server,
       upstreams: { up: { url: upstream.url } },
