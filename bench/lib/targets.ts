@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parse, stringify } from 'yaml'
 import { getFreePort } from './net.js'
 import { pinProcess } from './proc.js'
@@ -206,20 +206,51 @@ async function benchRedis(ctx: TargetContext): Promise<{ url: string } | { reaso
  * A target running `examples/shop/bulwark.yaml` rewritten for the bench (see
  * {@link rewriteConfig}), with its rate limits optionally opened up.
  */
-function demoTarget(name: string, description: string, open: boolean): TargetSpec {
+function demoTarget(
+  name: string,
+  description: string,
+  open: boolean,
+  keepsCookie = false,
+): TargetSpec {
   return {
     name,
     description,
-    plan: (ctx) => {
+    plan: async (ctx) => {
       const source = join(ctx.rootDir, 'examples', 'shop', 'bulwark.yaml')
       if (!existsSync(source)) return { kind: 'skip', reason: 'examples/shop/bulwark.yaml missing' }
       const config = rewriteConfig(parse(readFileSync(source, 'utf8')), ctx, dirname(source))
       if (open) openLimits(config)
       const file = join(ctx.tmpDir, `${name}.yaml`)
       writeFileSync(file, stringify(config))
-      return bulwarkServe(ctx, file)
+      const plan = bulwarkServe(ctx, file)
+      if (!keepsCookie || plan.kind !== 'spawn') return plan
+      const cookie = await deviceCookie(ctx, file)
+      return 'reason' in cookie
+        ? { kind: 'skip', reason: cookie.reason }
+        : { ...plan, headers: cookie }
     },
   }
+}
+
+/**
+ * A `cookie` header with a device cookie the config at `file` accepts, as a browser sends back
+ * after its first visit: made by Bulwark's own code with the config's secret.
+ */
+async function deviceCookie(
+  ctx: TargetContext,
+  file: string,
+): Promise<Record<string, string> | { reason: string }> {
+  const dist = (p: string) => pathToFileURL(join(ctx.rootDir, 'dist', 'src', p)).href
+  const { loadGatewayConfig } = (await import(
+    dist('config/gateway-config.js')
+  )) as typeof import('../../src/config/gateway-config.js')
+  const { deviceCookies } = (await import(
+    dist('identity/device.js')
+  )) as typeof import('../../src/identity/device.js')
+  const spec = (await loadGatewayConfig(file)).identity.device
+  if (!spec) return { reason: 'the demo config has no identity.device' }
+  const set = deviceCookies(spec).read({}, Date.now()).setCookie!
+  return { cookie: set.slice(0, set.indexOf(';')) }
 }
 
 /**
@@ -302,7 +333,13 @@ export const TARGETS: readonly TargetSpec[] = [
   ),
   demoTarget(
     'bulwark-demo-open',
-    'the demo config with every limit raised to 1e9: all policies evaluated, all traffic allowed',
+    'the demo config with every limit raised to 1e9: all policies evaluated, all traffic allowed; the client discards cookies, so every request is a first visit given a new device cookie',
+    true,
+  ),
+  demoTarget(
+    'bulwark-demo-browser',
+    'bulwark-demo-open for a client that sends back its device cookie, as a browser does: the cookie is checked, none is made',
+    true,
     true,
   ),
 ]

@@ -145,6 +145,7 @@ function rawRequest(request: FastifyRequest, readBody: RawRequest['readBody']): 
     headers: req.headers,
     rawHeaders: req.rawHeaders,
     remoteAddress: req.socket?.remoteAddress,
+    connection: req.socket ?? undefined,
     readBody,
   }
 }

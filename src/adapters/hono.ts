@@ -123,6 +123,7 @@ function rawRequest(c: Context<BulwarkHonoEnv>, opts: HonoOptions): RawRequest {
     headers: incoming.headers,
     rawHeaders: incoming.rawHeaders,
     remoteAddress: incoming.socket?.remoteAddress,
+    connection: incoming.socket ?? undefined,
     // Node streams, not web streams: node-server reads `rawBody` first, so the app gets these bytes.
     readBody: (cap) =>
       readNodeBody(incoming, cap).then((bytes) => {

@@ -27,6 +27,7 @@ export function fromNodeRequest(
     headers: req.headers,
     rawHeaders: req.rawHeaders,
     remoteAddress: req.socket?.remoteAddress,
+    connection: req.socket ?? undefined,
     readBody: (cap) => readNodeBody(req, cap),
   }
 }

@@ -12,7 +12,7 @@ import type { Config, RouteConfig } from '../config/schema.js'
 import { clientIpResolver, OVERRIDE_HEADERS } from '../request/client.js'
 import { Ambiguity, canonicalPath, describeAmbiguity } from '../request/path.js'
 import { compileRoutes } from '../request/routes.js'
-import { deviceCookies } from '../identity/device.js'
+import { deviceCookies, type REISSUE_AFTER } from '../identity/device.js'
 import type {
   Clock,
   Identity,
@@ -31,6 +31,11 @@ export interface RawRequest {
   readonly headers: IncomingHttpHeaders
   readonly rawHeaders: readonly string[]
   readonly remoteAddress: string | undefined
+  /**
+   * The client connection (its socket), when the listener has one: a client that throws its
+   * device cookie away is given a new one once per connection and {@link REISSUE_AFTER}.
+   */
+  readonly connection?: object
   /** `1.1`, `1.0`: with Transfer-Encoding, an HTTP/1.0 request is refused (RFC 9112 §6.1). */
   readonly httpVersion?: string
   /**
@@ -154,7 +159,13 @@ export function contextFactory(config: Config, clock: Clock) {
       }
     }
 
-    const device = devices?.read(raw.headers, receivedAt)
+    // A connection is one client's only when no proxy stands in between (a trusted proxy's
+    // connections carry many clients: each of them gets its cookie).
+    const device = devices?.read(
+      raw.headers,
+      receivedAt,
+      client.source === 'socket' ? raw.connection : undefined,
+    )
     const ctx = new Context(
       raw,
       routeConfig?.maxBodySize ?? server.maxBodySize,

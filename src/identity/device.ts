@@ -36,6 +36,15 @@ export interface DeviceRead {
 const MAX_CACHED = 10_000
 const MAC_CHARS = 22
 type Verified = readonly [id: string, since: number, issued: number]
+/** A connection whose client was given a new cookie and comes back without one gets no other for this long. */
+export const REISSUE_AFTER = 2_000
+/** A request without a valid cookie that gets no new one either. */
+const NO_DEVICE: DeviceRead = Object.freeze({
+  id: undefined,
+  since: undefined,
+  trusted: false,
+  setCookie: undefined,
+})
 
 /**
  * @example
@@ -88,7 +97,24 @@ export function deviceCookies(spec: DeviceSpec) {
     return undefined
   }
 
-  function fresh(nowS: number): DeviceRead {
+  /** Per connection: when a new cookie was last issued on it. */
+  const issuedOn = new WeakMap<object, { at: number }>()
+
+  /**
+   * A new device for a request without a valid cookie, unless its connection was given one a
+   * moment ago: a client that throws its cookie away (a bot, or cookies turned off) costs one
+   * signature per connection every {@link REISSUE_AFTER}, not one per request. A browser sends
+   * the cookie on its next request on that connection (HTTP/1.1 requests on one connection
+   * follow each other's answers).
+   */
+  function fresh(now: number, connection: object | undefined) {
+    if (connection !== undefined) {
+      const last = issuedOn.get(connection)
+      if (last === undefined) issuedOn.set(connection, { at: now })
+      else if (now - last.at < REISSUE_AFTER) return NO_DEVICE
+      else last.at = now
+    }
+    const nowS = Math.floor(now / 1000)
     return {
       id: undefined,
       since: undefined,
@@ -102,18 +128,20 @@ export function deviceCookies(spec: DeviceSpec) {
      * The request's device. A missing, malformed, forged or expired cookie gives no id and a
      * new cookie; so does a cookie sent twice with different values (which one the backend
      * reads is anyone's guess). A valid cookie past half its life gets a refresh.
+     * `connection` is the client's own connection, when there is one (not one a proxy shares
+     * among its clients): it is given one new cookie per {@link REISSUE_AFTER}.
      */
-    read(headers: IncomingHttpHeaders, now: number): DeviceRead {
-      const nowS = Math.floor(now / 1000)
+    read(headers: IncomingHttpHeaders, now: number, connection?: object): DeviceRead {
       const header = headers.cookie
-      if (!header || !header.includes(prefix)) return fresh(nowS)
+      if (!header || !header.includes(prefix)) return fresh(now, connection)
       const value = cookieValue(header, spec.cookie)
-      if (value === undefined || value === CONFLICTING) return fresh(nowS)
+      if (value === undefined || value === CONFLICTING) return fresh(now, connection)
       const v = verify(value)
-      if (v === undefined) return fresh(nowS)
+      if (v === undefined) return fresh(now, connection)
+      const nowS = Math.floor(now / 1000)
       const [id, since, issued] = v
       const age = nowS - issued
-      if (age < -60 || age >= maxAgeS) return fresh(nowS)
+      if (age < -60 || age >= maxAgeS) return fresh(now, connection)
       return {
         id,
         since: since * 1000,

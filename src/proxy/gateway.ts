@@ -339,6 +339,7 @@ class Exchange extends UpstreamExchange implements RawRequest {
   readonly headers: IncomingHttpHeaders
   readonly rawHeaders: readonly string[]
   readonly remoteAddress: string | undefined
+  readonly connection: object
   readonly httpVersion: string
   protected readonly requestIdHeader: string
   protected requestId = ''
@@ -367,6 +368,7 @@ class Exchange extends UpstreamExchange implements RawRequest {
     this.headers = req.headers
     this.rawHeaders = req.rawHeaders
     this.remoteAddress = req.socket.remoteAddress
+    this.connection = req.socket
     this.httpVersion = req.httpVersion
     this.requestIdHeader = this.#rt.config.server.requestIdHeader
   }

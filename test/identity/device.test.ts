@@ -6,11 +6,12 @@
  */
 import { createServer, type Server } from 'node:http'
 import express from 'express'
+import { Client } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { bulwarkExpress } from '../../src/adapters/express.js'
 import { createEngine, type Engine } from '../../src/engine/engine.js'
 import { ConfigError } from '../../src/errors.js'
-import { deviceCookies } from '../../src/identity/device.js'
+import { deviceCookies, REISSUE_AFTER } from '../../src/identity/device.js'
 import { DeviceSpec } from '../../src/identity/spec.js'
 import { createBulwark } from '../../src/index.js'
 import type { Gateway } from '../../src/proxy/gateway.js'
@@ -106,6 +107,28 @@ describe('device cookies', () => {
     const expired = devices.read({ cookie }, T0 + 31 * DAY)
     expect(expired.id).toBeUndefined()
     expect(pair(expired.setCookie)).not.toMatch(new RegExp(`^bw_device=${id}\\.`))
+  })
+
+  it('gives a connection whose client threw its cookie away no other for a while', () => {
+    const conn = {}
+    const first = devices.read({}, T0, conn)
+    expect(first.setCookie).toBeDefined()
+    // Back on the same connection without it: a browser would have sent it.
+    const again = devices.read({}, T0 + 500, conn)
+    expect(again).toMatchObject({ id: undefined, setCookie: undefined, trusted: false })
+    // A forged cookie is no cookie either.
+    const forged = devices.read({ cookie: 'bw_device=x.y.z.w' }, T0 + 600, conn)
+    expect(forged.setCookie).toBeUndefined()
+    // Another connection, a listener without connections, and the same connection once the
+    // pause is over: new cookies.
+    expect(devices.read({}, T0 + 800, {}).setCookie).toBeDefined()
+    expect(devices.read({}, T0 + 900).setCookie).toBeDefined()
+    expect(devices.read({}, T0 + 900).setCookie).toBeDefined()
+    expect(devices.read({}, T0 + 1999, conn).setCookie).toBeUndefined()
+    expect(devices.read({}, T0 + REISSUE_AFTER, conn).setCookie).toBeDefined()
+    // A valid cookie is read whatever the connection did before.
+    const cookie = pair(first.setCookie)!
+    expect(devices.read({ cookie }, T0 + REISSUE_AFTER + 1, conn).id).toBeDefined()
   })
 
   it('rotates keys: the first secret signs, every secret verifies', () => {
@@ -253,11 +276,53 @@ describe('the gateway carries the device cookie', () => {
     const again = await fetch(`${gw.url}/login`, { headers: { cookie: device } })
     await again.text()
     expect(again.headers.getSetCookie()).toEqual(['sid=s1; Path=/; HttpOnly', 'theme=dark'])
-    // The gateway's own answers carry it too: a refused first visit gets its device.
-    const refused = await fetch(`${gw.url}/admin`)
-    await refused.text()
-    expect(refused.status).toBe(403)
-    expect(refused.headers.getSetCookie()[0]).toMatch(/^bw_device=/)
+    // The gateway's own answers carry it too: a refused first visit (on a connection of its
+    // own: see the next test) gets its device.
+    const client = new Client(gw.url)
+    try {
+      const refused = await client.request({ path: '/admin', method: 'GET' })
+      await refused.body.text()
+      expect(refused.statusCode).toBe(403)
+      expect(String(refused.headers['set-cookie'])).toMatch(/^bw_device=/)
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('gives a client that throws its cookie away one per connection, not one per request (unless proxied)', async () => {
+    upstream = await startUpstream()
+    gw = await startGw({
+      upstreams: { app: { url: upstream.url } },
+      routes: [{ path: '/*', upstream: 'app' }],
+      identity: { device: { secret: SECRET } },
+      server: { trustedProxies: ['127.0.0.1/32'] },
+    })
+    const setCookies = async (client: Client, n: number, proxied = false) => {
+      const out: unknown[] = []
+      for (let i = 0; i < n; i++) {
+        const headers = proxied ? { 'x-forwarded-for': `198.51.100.${i}` } : {}
+        const res = await client.request({ path: `/p${i}`, method: 'GET', headers })
+        await res.body.text()
+        out.push(res.headers['set-cookie'])
+      }
+      return out
+    }
+    const one = new Client(gw.url, { pipelining: 1 })
+    const two = new Client(gw.url, { pipelining: 1 })
+    try {
+      const first = await setCookies(one, 3)
+      expect(first[0]).toMatch(/^bw_device=/)
+      expect(first.slice(1)).toEqual([undefined, undefined])
+      // Every request still reached the upstream, and a new connection gets its own cookie.
+      expect(upstream.received.map((r) => r.url)).toEqual(['/p0', '/p1', '/p2'])
+      expect((await setCookies(two, 1))[0]).toMatch(/^bw_device=/)
+      // A trusted proxy's connection carries many clients: each is given its cookie.
+      const proxied = await setCookies(two, 3, true)
+      for (const c of proxied) expect(c).toMatch(/^bw_device=/)
+    } finally {
+      await one.close()
+      await two.close()
+    }
   })
 
   it('not at all when identity.device is not configured', async () => {
