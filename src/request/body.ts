@@ -160,11 +160,13 @@ export function ambiguity(text: string): string | undefined {
     if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
       // A number (outside strings, which are skipped whole): read as it will be everywhere?
       let j = i + 1
-      while (j < text.length && NUMBER_CHAR[text.charCodeAt(j)] === 1) j++
-      if (j - i > 16) {
+      let exponent = false
+      for (let d: number; j < text.length && NUMBER_CHAR[(d = text.charCodeAt(j))] === 1; j++)
+        if ((d | 0x20) === 0x65 /* e or E */) exponent = true
+      if (j - i > 16 || exponent) {
         const literal = text.slice(i, j)
         if (!isExactNumber(literal))
-          return `JSON body has the number ${literal}, which parsers read as different values (it has more digits than a double keeps)`
+          return `JSON body has the number ${literal}, which parsers read as different values (more digits, or a larger or smaller exponent, than a double keeps)`
       }
       i = j - 1
     } else if (c === 0x22 /* " */) {

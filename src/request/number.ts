@@ -16,11 +16,23 @@
  * isExactNumber('10000.00000000000001') // false
  */
 export function isExactNumber(literal: string): boolean {
-  // Short literals always are: a double keeps 15 significant digits.
-  if (literal.length <= 16) return true
+  // Short literals without an exponent always are: a double keeps 15 significant digits.
+  // With one, a short literal can still leave the double's range: `1e400` is Infinity here,
+  // `1e-400` zero, and both are ordinary numbers to a parser keeping exact decimals.
+  if (literal.length <= 16 && !EXPONENT.test(literal)) return true
   const n = Number(literal)
   if (!Number.isFinite(n)) return false
+  if (n === 0) return !NON_ZERO.test(mantissa(literal))
+  if (literal.length <= 16 && Math.abs(n) >= Number.MIN_VALUE * 2 ** 52) return true
   return normalized(literal) === normalized(String(n))
+}
+
+const EXPONENT = /[eE]/
+const NON_ZERO = /[1-9]/
+/** The digits before any exponent. */
+function mantissa(literal: string): string {
+  const e = literal.search(EXPONENT)
+  return e < 0 ? literal : literal.slice(0, e)
 }
 
 const DECIMAL = /^-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/

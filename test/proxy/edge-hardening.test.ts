@@ -360,6 +360,16 @@ describe('edge: JSON numbers parsers read differently', () => {
     expect(upstream.received.length).toBe(before)
   })
 
+  it("refuses a short number beyond a double's range: Infinity or 0 here, a number elsewhere", async () => {
+    // `1e400` parses to Infinity, which passes `minimum: 1` (and is no integer anywhere else).
+    const before = upstream.received.length
+    for (const n of ['1e400', '-1E400', '1e-400', '2.5e-999'])
+      expect((await post(`{"username":"range-${n}","quantity":${n}}`)).status, n).toBe(400)
+    expect(upstream.received.length).toBe(before)
+    for (const n of ['1e3', '0e5', '0.0e-999', '1.5E-7', '5e-324', '1.7976931348623157e308'])
+      expect((await post(`{"username":"range-${n}","quantity":${n}}`)).status, n).toBe(200)
+  })
+
   it('passes long numbers that are exactly what JavaScript prints, and numbers inside strings', async () => {
     for (const json of [
       '{"username":"alice","amount":0.30000000000000004}',
