@@ -199,6 +199,46 @@ describe('behavior: safe for people', () => {
     expect(young.action).toBe('block')
   })
 
+  it("a browser build known devices use is a crowd's: a bot that copied it cannot lock out newcomers", async () => {
+    const secret = 'd'.repeat(32)
+    const t = setup({}, { identity: { session: { cookie: 'sid' }, device: { secret } } })
+    const devices = deviceCookies(DeviceSpec.parse({ secret }))
+    const cookieFrom = (msAgo: number) =>
+      devices.read({}, t.now() - msAgo).setCookie!.split(';')[0]!
+    const fingerprintOf = async (headers: Record<string, string>) => {
+      const { ctx } = t.engine.prepare(raw('GET /api/products/1', { headers, ip: '192.0.2.1' }))
+      await t.engine.inspect(ctx)
+      return ctx.identity.fingerprint!
+    }
+    const FIREFOX = { ...CHROME, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0' }
+    // Bots without cookies, from rotating IPs, ran up the risk of two browser builds.
+    for (const headers of [CHROME, FIREFOX])
+      await t.store.addScore(
+        `risk:fingerprint:${await fingerprintOf(headers)}`,
+        900,
+        600_000,
+        t.now(),
+      )
+    const newcomer = (ip: string, headers = CHROME, cookie?: string) =>
+      t.send('GET /api/products/3', { ip, headers: { ...headers, ...(cookie ? { cookie } : {}) } })
+    // Nothing tells a newcomer on those builds from the bots yet: judged by the fingerprint.
+    expect((await newcomer('203.0.113.50')).action).toBe('block')
+    // Three people whose devices have been known for a while use the Chrome build...
+    for (let i = 0; i < 3; i++)
+      expect(['allow', 'log']).toContain(
+        (await newcomer(`198.51.100.${60 + i}`, CHROME, cookieFrom(20 * 60_000))).action,
+      )
+    // ...so it is a crowd's: newcomers on it, with a young cookie or none, pass, and the penalty
+    // the first one set on it holds nobody. The Firefox build, which no known device vouched
+    // for, is still judged in full.
+    const cookieless = await newcomer('203.0.113.51')
+    expect(['allow', 'log']).toContain(cookieless.action)
+    expect(['allow', 'log']).toContain(
+      (await newcomer('203.0.113.52', CHROME, cookieFrom(60_000))).action,
+    )
+    expect((await newcomer('203.0.113.53', FIREFOX)).action).toBe('block')
+  })
+
   it('an office of 20 people behind one IP is not punished for one bot among them', async () => {
     const t = setup()
     const office = '198.51.100.77'

@@ -43,7 +43,11 @@ interface FacetKeys {
   readonly flag: string
   readonly penalty: string
   readonly risk: string
+  /** Set while the value (a fingerprint) is a crowd's: see {@link BehaviorSpec} `crowd`. */
+  readonly crowd: string
 }
+/** A trusted device is counted toward its fingerprint's crowd at most once per this. */
+const VOUCH_EVERY = 60 * 60_000
 /** A scored facet of the request: its name, its value and its keys. */
 type Facet = readonly [ScoredFacet, string, FacetKeys]
 
@@ -99,7 +103,32 @@ export const behavior: LayerType<BehaviorSpec> = {
         flag: flagKey(f as FlagFacet, v!),
         penalty: `penalty:${f}:${v}`,
         risk: `risk:${f}:${v}`,
+        crowd: `crowd:${f}:${v}`,
       }))
+
+    const crowd = spec.crowd
+    /** Per trusted device: the fingerprint it was last counted for, and until when. */
+    const vouched = new Map<string, { fp: string; until: number }>()
+
+    /**
+     * Counts a trusted device toward its fingerprint's crowd (once an hour per process), and
+     * marks the fingerprint a crowd's once `crowd.devices` distinct ones were seen in the window.
+     */
+    function vouch(device: string, fp: string, now: number) {
+      const seen = vouched.get(device)
+      if (seen !== undefined && seen.fp === fp && seen.until > now) return
+      if (vouched.size >= spec.maxTracked) vouched.clear()
+      vouched.set(device, { fp, until: now + VOUCH_EVERY })
+      const keys = keysOf.fingerprint.one(fp)
+      const mark = (n: number) => {
+        if (n < crowd.devices) return
+        const r = store.flag(keys.crowd, '1', crowd.window, now)
+        if (r instanceof Promise) r.catch(() => {})
+      }
+      const n = store.addDistinct(`${keys.crowd}:devices`, device, crowd.window, now)
+      if (n instanceof Promise) n.then(mark, () => {})
+      else mark(n)
+    }
 
     /**
      * The scored facets of a client. Its device only once it is trusted (known for
@@ -125,6 +154,8 @@ export const behavior: LayerType<BehaviorSpec> = {
         const id = ctx.identity
         fingerprint(ctx)
         const fs = facetsOf(id)
+        if (crowd.devices > 0 && id.deviceTrusted && id.device && id.fingerprint)
+          vouch(id.device, id.fingerprint, now)
         const tracker = trackers.get(trackKey(id))
         const fired: SignalName[] = []
         const ids = idRoute(ctx)
@@ -186,6 +217,11 @@ export const behavior: LayerType<BehaviorSpec> = {
             const v = id[by]
             if (typeof v === 'string' && v) lookups.push(`flow:${flow.id}:${by}:${v}`)
           }
+        // Whether the fingerprint is a crowd's (then before the handoff, which stays last).
+        let crowdAt = -1
+        if (crowd.devices > 0)
+          for (let i = 0; i < fs.length; i++)
+            if (fs[i]![0] === 'fingerprint') crowdAt = lookups.push(fs[i]![2].crowd) - 1
         if (handoffKey) lookups.push(handoffKey)
         const flagged = store.flagged(lookups, now)
         const scores = store.scores(scoreKeys, halfLife, now)
@@ -205,7 +241,7 @@ export const behavior: LayerType<BehaviorSpec> = {
             fired.push('relay')
             pending.inherited = inherited
           }
-          return decide(ctx, now, pending, states, flows, fl, flowAt, sc)
+          return decide(ctx, now, pending, states, flows, fl, flowAt, crowdAt, sc)
         }
         if (flagged instanceof Promise || scores instanceof Promise)
           return Promise.all([flagged, scores]).then(
@@ -335,6 +371,7 @@ export const behavior: LayerType<BehaviorSpec> = {
       flows: readonly FlowRuleSpec[],
       flags: readonly (string | undefined)[],
       flowAt: number,
+      crowdAt: number,
       scores: readonly number[],
     ): MaybePromise<Verdict | Verdict[] | undefined> {
       const { facets: fs, fired } = p
@@ -363,7 +400,9 @@ export const behavior: LayerType<BehaviorSpec> = {
 
       // Score: a client with its own session, account or API key is judged by those, plus at
       // most `sharedFacetCap` from what it shares with others (fingerprint, IP); an anonymous
-      // client only has the shared facets.
+      // client only has the shared facets. A crowd's fingerprint (a browser build that known
+      // devices use) is capped for everyone: a bot that copied it cannot lock out newcomers.
+      const crowdFp = crowdAt >= 0 && flags[crowdAt] !== undefined
       let own = false
       for (let i = 0; i < fs.length; i++) if (STRONG.has(fs[i]![0])) own = true
       let strong = 0
@@ -372,7 +411,8 @@ export const behavior: LayerType<BehaviorSpec> = {
       let sharedFacet = ''
       for (let i = 0; i < fs.length; i++) {
         const [f, v] = fs[i]!
-        const s = (scores[i] ?? 0) * weights[f]
+        let s = (scores[i] ?? 0) * weights[f]
+        if (crowdFp && f === 'fingerprint') s = Math.min(s, spec.sharedFacetCap)
         if (STRONG.has(f)) {
           if (s > strong) {
             strong = s
@@ -380,7 +420,7 @@ export const behavior: LayerType<BehaviorSpec> = {
           }
         } else if (s > shared) {
           shared = s
-          sharedFacet = `${f} ${v}`
+          sharedFacet = crowdFp && f === 'fingerprint' ? `${f} ${v} (a crowd's)` : `${f} ${v}`
         }
       }
       if (own) shared = Math.min(shared, spec.sharedFacetCap)
@@ -399,7 +439,7 @@ export const behavior: LayerType<BehaviorSpec> = {
       let penalty: Penalty | undefined
       for (let i = 0; i < fs.length; i++) {
         const f = fs[i]![0]
-        const weak = own && !STRONG.has(f)
+        const weak = (own && !STRONG.has(f)) || (crowdFp && f === 'fingerprint')
         if (flags[i * 2] !== undefined)
           trap = Math.max(
             trap,
@@ -462,6 +502,8 @@ export const behavior: LayerType<BehaviorSpec> = {
           fs.forEach(([f, v], i) => {
             // An IP is penalised only when its own share of risk crosses the threshold.
             if (f === 'ip' && (scores[i] ?? 0) * weights.ip < level!.score) return
+            // Nor on a crowd's fingerprint: it would hold everyone on that browser build.
+            if (f === 'fingerprint' && crowdFp) return
             const r = store.flag(`penalty:${f}:${v}`, pen, level!.for!, now)
             if (r instanceof Promise) r.catch(() => {})
           })

@@ -90,6 +90,17 @@ export const BehaviorSpec = z.strictObject({
    * judged by their shared facets in full: there is nothing else to tell them apart.
    */
   sharedFacetCap: z.number().min(0).default(30),
+  /**
+   * A fingerprint seen with `devices` trusted device cookies within `window` is a crowd's (a
+   * popular browser build), not one client's: its risk is capped at `sharedFacetCap` for
+   * everyone, and no penalty is set on it or read from it. Needs `identity.device`; 0 turns it off.
+   */
+  crowd: z
+    .strictObject({
+      devices: z.number().int().min(0).default(3),
+      window: duration.default(24 * 60 * 60_000),
+    })
+    .prefault({}),
   /** Weight of each signal. 0 turns a signal off. */
   signals: z
     .strictObject({
