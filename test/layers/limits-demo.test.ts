@@ -46,11 +46,17 @@ const CHROME = {
   'accept-encoding': 'gzip, deflate, br, zstd',
 }
 
-function login(ip: string, username: string, password: string, cookie?: string) {
+function login(
+  ip: string,
+  username: string,
+  password: string,
+  cookie?: string,
+  headers: Record<string, string> = CHROME,
+) {
   return fetch(`${gw.url}/api/login`, {
     method: 'POST',
     headers: {
-      ...CHROME,
+      ...headers,
       'content-type': 'application/json',
       'x-forwarded-for': ip,
       ...(cookie ? { cookie } : {}),
@@ -81,14 +87,21 @@ describe('limits: the demo config and people who share a browser fingerprint', (
     // People who opened the shop before the attack (any earlier request gave them a cookie).
     const alice = await visit('198.51.100.7')
     const bob = await visit('198.51.100.8')
-    // The bot: stock Chrome headers, a new IP and no cookie on every attempt.
+    // The bot: a new IP, no cookie and another browser build on every attempt (so no
+    // fingerprint links its attempts).
     const statuses: number[] = []
     for (let i = 0; i < 14; i++) {
-      const res = await login(`203.0.113.${i + 1}`, `victim${i}`, 'wrong')
+      const build = `Chrome/${110 + i}.0.0.0`
+      const headers = {
+        ...CHROME,
+        'user-agent': CHROME['user-agent'].replace(/Chrome\/\S+/, build),
+      }
+      const res = await login(`203.0.113.${i + 1}`, `victim${i}`, 'wrong', undefined, headers)
       statuses.push(res.status)
       await res.arrayBuffer()
     }
-    // `failed-logins-per-fingerprint` (device: missing) lets 10 failures through, then refuses.
+    // `failed-logins-cookieless` (device: missing, across the route) lets 10 failures through,
+    // then refuses.
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401))
     expect(statuses.slice(11)).toEqual([429, 429, 429])
     // People with the same browser and a device cookie still sign in, from any network.

@@ -65,7 +65,18 @@ describe('runSimulation against the demo', () => {
     expect(s.firstDenialAt).not.toBeNull()
     expect(s.firstDenialAt!).toBeLessThanOrEqual(12)
     expect(s.successes).toBe(0)
-    expect(Object.keys(s.deniedBy!)).toContain('limits.failed-logins-per-fingerprint')
+    expect(Object.keys(s.deniedBy!)).toContain('limits.failed-logins-cookieless')
+  })
+
+  it('stops credential stuffing that rotates its browser header set as well as its IP', () => {
+    // No fingerprint links its attempts; no attempt carries a cookie either: refused by the
+    // route-wide count of cookie-less failures (shared with the other stuffing bots).
+    const s = row('credential-stuffing-rotating')
+    expect(s.ips).toBeGreaterThan(30)
+    expect(s.firstDenialAt).not.toBeNull()
+    expect(s.firstDenialAt!).toBeLessThanOrEqual(12)
+    expect(s.successes).toBe(0)
+    expect(Object.keys(s.deniedBy!)).toContain('limits.failed-logins-cookieless')
   })
 
   it('stops credential stuffing that opens a fresh browser profile (and cookie) per attempt', () => {

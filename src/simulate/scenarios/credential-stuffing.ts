@@ -25,6 +25,18 @@ export const credentialStuffing: Scenario = {
 }
 
 /**
+ * OAT-008 with header rotation: a new address *and another browser's header set* per attempt,
+ * no cookies, so neither an IP nor a fingerprint links two attempts.
+ */
+export const credentialStuffingRotating: Scenario = {
+  id: 'credential-stuffing-rotating',
+  kind: 'bot',
+  threat: 'OAT-008',
+  title: 'credential stuffing: a new IP and another browser header set per attempt',
+  run: (w) => stuff(w, 'stuffing', false, true),
+}
+
+/**
  * OAT-008 the way stuffing tools that drive a fresh browser profile per attempt do it: each
  * attempt comes from a new address, opens a page first (so it carries the cookies the site hands
  * out, as a real first visit would), logs in, then throws the profile away. A device cookie alone
@@ -39,17 +51,15 @@ export const credentialStuffingFresh: Scenario = {
 }
 
 /**
- * The leaked list over two connections, one copied header set, a new address per attempt;
- * `fresh`: an empty cookie jar and a page before each login, else no cookies at all. (The two
- * connections share the client: now and then an attempt carries the other one's fresh cookie,
- * which changes nothing here.)
+ * The leaked list over two connections, a new address per attempt, one copied header set (or,
+ * with `rotate`, another one per attempt); `fresh`: an empty cookie jar and a page before each
+ * login, else no cookies at all. (The two connections share the client: now and then an attempt
+ * carries the other one's fresh cookie, which changes nothing here.)
  */
-async function stuff(w: World, network: 'stuffing' | 'harvesting', fresh: boolean) {
+async function stuff(w: World, network: 'stuffing' | 'harvesting', fresh: boolean, rotate = false) {
   const proxies = w.ips(network)
-  const client = w.client(
-    proxies.draw(),
-    w.botProfile((p) => !p.mobile),
-  )
+  const desktop = (p: { mobile: boolean }) => !p.mobile
+  const client = w.client(proxies.draw(), w.botProfile(desktop))
   client.keepCookies = fresh
   const list = leakedList(w.rng)
   let tried = 0
@@ -58,6 +68,7 @@ async function stuff(w: World, network: 'stuffing' | 'harvesting', fresh: boolea
     for (let pair = list.shift(); pair; pair = list.shift()) {
       const [username, password] = pair
       client.ip = proxies.draw()
+      if (rotate) client.profile = w.botProfile(desktop)
       if (fresh) {
         client.jar.clear()
         await client.send('GET', '/api/products')

@@ -7,7 +7,11 @@ import type { Scenario } from '../scenario.js'
 import { adaptiveScraping } from './adaptive-scraping.js'
 import { carding } from './carding.js'
 import { credentialCracking } from './credential-cracking.js'
-import { credentialStuffing, credentialStuffingFresh } from './credential-stuffing.js'
+import {
+  credentialStuffing,
+  credentialStuffingFresh,
+  credentialStuffingRotating,
+} from './credential-stuffing.js'
 import { office } from './office.js'
 import { phone } from './phone.js'
 import { privilegeEscalation } from './privilege-escalation.js'
@@ -21,6 +25,7 @@ export const SCENARIOS: readonly Scenario[] = [
   office,
   phone,
   credentialStuffing,
+  credentialStuffingRotating,
   credentialStuffingFresh,
   credentialCracking,
   carding,
