@@ -168,6 +168,13 @@ export class MemoryStore implements Store {
     return true
   }
 
+  take(key: string, now: number): string | undefined {
+    const f = this.#flags.get(key)
+    if (f === undefined) return undefined
+    this.#flags.delete(key)
+    return f.expiresAt > now ? f.value : undefined
+  }
+
   flagged(keys: readonly string[], now: number): (string | undefined)[] {
     const out: (string | undefined)[] = new Array(keys.length)
     for (let i = 0; i < keys.length; i++) {

@@ -192,6 +192,14 @@ export class RedisStore implements Store {
     }
   }
 
+  async take(key: string): Promise<string | undefined> {
+    try {
+      return (await this.client.getdel(this.#flagKey(key))) ?? undefined
+    } catch (err) {
+      throw storeError(err)
+    }
+  }
+
   async flagged(keys: readonly string[]): Promise<(string | undefined)[]> {
     if (keys.length === 0) return []
     try {

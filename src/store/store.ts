@@ -68,6 +68,11 @@ export interface Store {
    * requests racing with the same one-time value (a TOTP code) cannot both win.
    */
   flagOnce(key: string, value: string, ttlMs: number, now: number): MaybePromise<boolean>
+  /**
+   * Removes a flag and returns the value it had (undefined when it was not set). Atomic, so of
+   * requests racing to use one flag (a flow's one-time step) exactly one gets it.
+   */
+  take(key: string, now: number): MaybePromise<string | undefined>
   /** Values of flags still set, in the order of `keys`. */
   flagged(keys: readonly string[], now: number): MaybePromise<readonly (string | undefined)[]>
   /**

@@ -73,6 +73,27 @@ describe('behavior: flows', () => {
     )
   })
 
+  it('with once, requests sent side by side cannot share one step', async () => {
+    const t = setup({ flows: [{ ...flows.flows[0], once: true, action: 'block', status: 409 }] })
+    await t.send('POST /api/cart', sid('s9'))
+    // Six checkouts in flight at once, none answered yet: only one may use the cart.
+    const inFlight = []
+    for (let i = 0; i < 6; i++) {
+      const { ctx } = t.engine.prepare(raw('POST /api/checkout', sid('s9')))
+      ctx.identity.session = 's9'
+      inFlight.push({ ctx, d: await t.engine.inspect(ctx) })
+    }
+    expect(inFlight.map(({ d }) => d.action)).toEqual(['allow', ...Array(5).fill('block')])
+    for (const { ctx, d } of inFlight)
+      t.engine.observe(
+        ctx,
+        { status: d.action === 'allow' ? 201 : 409, ms: 1, byGateway: d.action !== 'allow' },
+        d,
+      )
+    // And it is spent: the next checkout needs another cart.
+    expect((await t.send('POST /api/checkout', sid('s9'))).action).toBe('block')
+  })
+
   it('repeated violations add risk until the client is throttled', async () => {
     const t = setup(flows)
     const actions: string[] = []

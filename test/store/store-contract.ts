@@ -351,6 +351,22 @@ export function storeContract(name: string, make: () => Promise<ContractStore>):
         expect(await store.flagOnce(a, 'third', far, Date.now())).toBe(true)
       })
 
+      it('take removes a flag and returns its value, to exactly one racer', async () => {
+        const [a, b] = [key('a'), key('b')]
+        await store.flag(a, 'step', far, Date.now())
+        expect(await store.take(a, Date.now())).toBe('step')
+        expect(await store.take(a, Date.now())).toBeUndefined()
+        expect(await store.flagged([a], Date.now())).toEqual([undefined])
+        expect(await store.take(key('never-set'), Date.now())).toBeUndefined()
+        await store.flag(b, 'one-time', far, Date.now())
+        const racers = await Promise.all(Array.from({ length: 8 }, () => store.take(b, Date.now())))
+        expect(racers.filter((r) => r !== undefined)).toEqual(['one-time'])
+        // An expired flag is not taken.
+        await store.flag(a, 'short', 30, Date.now())
+        await sleep(60)
+        expect(await store.take(a, Date.now())).toBeUndefined()
+      })
+
       it('flagOnce succeeds again once the flag has expired', async () => {
         const k = key()
         expect(await store.flagOnce(k, 'code-123456', 30, Date.now())).toBe(true)

@@ -59,8 +59,13 @@ interface Pending {
   readonly fired: SignalName[]
   /** Flows whose first step this request is (recorded when it succeeds). */
   readonly steps: readonly FlowRuleSpec[]
-  /** Flows that guard this request (a `once` flow's step is used up when it succeeds). */
+  /** Flows that guard this request. */
   readonly guarded: readonly FlowRuleSpec[]
+  /**
+   * Steps of `once` flows this request took in check: put back unless the upstream answers
+   * it with a success.
+   */
+  claimed: Claim[] | undefined
   /** The client's key for relays (its most specific facet that survives an IP change). */
   readonly self: string
   /** The templated route this request's ids are read from ({@link idRoute}). */
@@ -71,6 +76,14 @@ interface Pending {
   inherited: number
 }
 const PENDING = 'behavior.pending'
+
+/** A `once` flow's step, taken from the store by the request it lets through. */
+interface Claim {
+  readonly key: string
+  /** The step's value: when it was recorded (ms). */
+  readonly value: string
+  readonly within: number
+}
 
 export const behavior: LayerType<BehaviorSpec> = {
   type: 'behavior',
@@ -187,6 +200,7 @@ export const behavior: LayerType<BehaviorSpec> = {
           fired,
           steps,
           guarded: flows,
+          claimed: undefined,
           self,
           ids,
           score: 0,
@@ -287,16 +301,15 @@ export const behavior: LayerType<BehaviorSpec> = {
         if (delta > 0)
           for (const [, , keys] of p.facets)
             writes.push(store.addScore(keys.risk, delta, halfLife, now))
-        if (!outcome.byGateway && outcome.status >= 200 && outcome.status < 300) {
-          // A `once` flow's step is spent by the guarded request it let through (before this
-          // request records any step of its own, which may be the same key).
-          for (const flow of p.guarded)
-            if (flow.once)
-              for (const by of flow.by) {
-                const v = ctx.identity[by]
-                if (typeof v === 'string' && v)
-                  writes.push(store.unflag(`flow:${flow.id}:${by}:${v}`))
-              }
+        const succeeded = !outcome.byGateway && outcome.status >= 200 && outcome.status < 300
+        // A `once` flow's step taken in check is spent only by a success: otherwise it is put
+        // back for the time it had left (before this request records any step of its own).
+        if (p.claimed && !succeeded)
+          for (const c of p.claimed) {
+            const left = c.within - (now - Number(c.value))
+            if (left > 0) writes.push(store.flag(c.key, c.value, left, now))
+          }
+        if (succeeded) {
           for (const flow of p.steps)
             for (const by of flow.by) {
               const v = ctx.identity[by]
@@ -356,6 +369,7 @@ export const behavior: LayerType<BehaviorSpec> = {
         fired: [],
         steps: [],
         guarded: [],
+        claimed: undefined,
         self: relayKey(id),
         ids: idRoute(ctx),
         score: 0,
@@ -374,19 +388,63 @@ export const behavior: LayerType<BehaviorSpec> = {
       crowdAt: number,
       scores: readonly number[],
     ): MaybePromise<Verdict | Verdict[] | undefined> {
-      const { facets: fs, fired } = p
       const out: Verdict[] = []
-      // Flows: the guarded step needs a completed first step by any of the `by` facets.
+      // Flows: the guarded step needs a completed first step by any of the `by` facets. A
+      // `once` flow's step is taken from the store here, atomically, so requests sent side by
+      // side cannot share one: of those, only the first to take it is let through.
       let k = 0
+      let violated: FlowRuleSpec[] | undefined
+      let takes: MaybePromise<string | undefined>[] | undefined
+      let taking: [FlowRuleSpec, string][] | undefined
       for (const flow of flows) {
         let seen = false
-        const present = flow.by.filter(
-          (b) => typeof ctx.identity[b] === 'string' && ctx.identity[b],
-        )
-        for (let i = 0; i < present.length; i++)
-          if (flags[flowAt + k + i] !== undefined) seen = true
-        k += present.length
-        if (seen) continue
+        for (const by of flow.by) {
+          const v = ctx.identity[by]
+          if (typeof v !== 'string' || !v) continue
+          if (flags[flowAt + k++] === undefined) continue
+          seen = true
+          if (flow.once) {
+            const key = `flow:${flow.id}:${by}:${v}`
+            ;(taking ??= []).push([flow, key])
+            ;(takes ??= []).push(store.take(key, now))
+          }
+        }
+        if (!seen) (violated ??= []).push(flow)
+      }
+      if (takes === undefined)
+        return judged(ctx, now, p, states, violated, flags, crowdAt, scores, out)
+      const settle = (taken: readonly (string | undefined)[]) => {
+        const got = new Set<FlowRuleSpec>()
+        for (let i = 0; i < taken.length; i++) {
+          const [flow, key] = taking![i]!
+          const value = taken[i]
+          if (value === undefined) continue
+          got.add(flow)
+          ;(p.claimed ??= []).push({ key, value, within: flow.within })
+        }
+        for (const [flow] of taking!)
+          if (!got.has(flow) && !violated?.includes(flow)) (violated ??= []).push(flow)
+        return judged(ctx, now, p, states, violated, flags, crowdAt, scores, out)
+      }
+      return takes.some((t) => t instanceof Promise)
+        ? Promise.all(takes).then(settle, () => settle([]))
+        : settle(takes as (string | undefined)[])
+    }
+
+    /** The rest of {@link decide}: violated flows' verdicts, then the risk score. */
+    function judged(
+      ctx: RequestContext,
+      now: number,
+      p: Pending,
+      states: readonly ('headers' | 'toolAgent')[],
+      violated: readonly FlowRuleSpec[] | undefined,
+      flags: readonly (string | undefined)[],
+      crowdAt: number,
+      scores: readonly number[],
+      out: Verdict[],
+    ): Verdict | Verdict[] | undefined {
+      const { facets: fs, fired } = p
+      for (const flow of violated ?? []) {
         const direct = flow.action
         out.push({
           action: direct ?? 'log',

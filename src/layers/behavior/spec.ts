@@ -23,9 +23,9 @@ export const FlowRule = z.strictObject({
   /** …within this long. */
   within: duration.default(30 * 60_000),
   /**
-   * Each earlier step unlocks one guarded request: a guarded request that succeeds (2xx) uses it
-   * up, so fifty transfers need fifty account views, not one. (Requests sent side by side before
-   * the first one is answered may share a step.)
+   * Each earlier step unlocks one guarded request: the guarded request takes the step as it is
+   * checked (atomically: of requests sent side by side, one gets it) and spends it on a success
+   * (2xx); any other outcome puts it back. Fifty transfers need fifty account views, not one.
    */
   once: z.boolean().default(false),
   /** Risk added on a violation (default: `signals.flow`). */
