@@ -85,6 +85,19 @@ export function lintConfig(
     )
   }
 
+  // `device: unknown` asks whether the request's account has used the device before.
+  if (config.identity.account.length === 0)
+    config.limits?.rules.forEach((rule, i) => {
+      if (rule.device === 'unknown')
+        errors.push({
+          file,
+          path: `limits.rules[${i}].device`,
+          message:
+            'device: unknown needs the account facet, and identity.account is not configured: no device could ever be known to an account',
+          hint: 'add identity: { account: [{ body: username, paths: [/login] }] } (see README, "identity")',
+        })
+    })
+
   if (documented !== undefined && documented.length > 0) {
     const doc = compileRoutes(
       documented.map((p) => ({ paths: [p], value: true })),

@@ -240,6 +240,11 @@ describe('the device facet and the limits device: filter', () => {
     expect(issues[0]!.hint).toMatch(/identity: \{ device:/)
     const engine = createEngine(cfg([], {}), { store: new MemoryStore() })
     expect(engine.warnings.join()).toMatch(/identity\.device\.secret is not set/)
+    // `device: unknown` asks the account too.
+    const unknown = [{ id: 'u', key: ['ip'], device: 'unknown', limit: 2, window: '1m' }]
+    expect(() => createEngine(cfg(unknown), { store: new MemoryStore() })).toThrow(
+      /device: unknown needs the account facet/,
+    )
   })
 })
 

@@ -154,6 +154,43 @@ describe('limits: the demo config and people who share a browser fingerprint', (
     expect(statuses).toEqual(Array(20).fill(200))
   })
 
+  it('a brute force on one account does not lock its owner out of the browser they used before', async () => {
+    await fetch(`${shop.url}/api/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'owner', password: 'owner-pw', email: 'o@shop.test' }),
+    })
+    // The owner signs in once from their browser: that device is now known to the account.
+    const mine = await visit('198.51.100.30')
+    expect((await login('198.51.100.30', 'owner', 'owner-pw', mine)).status).toBe(200)
+    // An attacker guesses the password from rotating IPs, each try a browser of its own.
+    const FIREFOX = { ...CHROME, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0' }
+    const statuses: number[] = []
+    for (let i = 0; i < 12; i++) {
+      const ip = `203.0.113.${150 + i}`
+      const res = await fetch(`${gw.url}/api/products/1`, {
+        headers: { ...FIREFOX, 'x-forwarded-for': ip },
+      })
+      await res.arrayBuffer()
+      const theirs = deviceCookie(res)
+      const attempt = await login(ip, 'owner', `guess${i}`, theirs, FIREFOX)
+      statuses.push(attempt.status)
+      await attempt.arrayBuffer()
+    }
+    // `login-per-account`: 5 a minute, the owner's first sign-in (from a device not yet known)
+    // among them.
+    expect(statuses.slice(0, 4)).toEqual(Array(4).fill(401))
+    expect(statuses.slice(-3)).toEqual([429, 429, 429])
+    // The owner's browser still gets in, from another network too; a new device does not.
+    expect((await login('198.51.100.31', 'owner', 'owner-pw', mine)).status).toBe(200)
+    const fresh = await visit('198.51.100.32')
+    expect((await login('198.51.100.32', 'owner', 'owner-pw', fresh)).status).toBe(429)
+    // A device known to another account is not known to this one.
+    const other = await visit('198.51.100.33')
+    expect((await login('198.51.100.33', 'alice', 'alice-pw', other)).status).toBe(200)
+    expect((await login('198.51.100.33', 'owner', 'owner-pw', other)).status).toBe(429)
+  })
+
   // Last: while the new-devices rule refuses, newcomers on this browser build wait too.
   it('stuffing with a fresh cookie per attempt is stopped; a device known for a while is not', async () => {
     const statuses: number[] = []

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEngine } from '../../src/engine/engine.js'
 import type { Decision } from '../../src/engine/types.js'
 import { RedisStore } from '../../src/store/redis.js'
+import { deviceCookies } from '../../src/identity/device.js'
+import { DeviceSpec } from '../../src/identity/spec.js'
 import { startShop, type Shop } from '../../examples/shop/shop.js'
 import { config, raw, type RawInit } from '../helpers/engine.js'
 import { describeRedis, startRedis, type RedisServer } from '../helpers/redis.js'
@@ -62,6 +64,46 @@ describeRedis('limits on Redis', () => {
     for (let i = 0; i < 5; i++)
       actions.push((await send({ json: { username: 'Bob' }, ip: `192.0.2.${i}` })).action)
     expect(actions).toEqual(['allow', 'allow', 'allow', 'throttle', 'throttle'])
+    await store.close()
+  })
+
+  it('device: unknown skips a device its account used with success, as on the memory store', async () => {
+    const secret = 'r'.repeat(32)
+    const store = new RedisStore({
+      url: redis.url,
+      timeoutMs: 200,
+      prefix: `t${Math.random().toString(36).slice(2)}:`,
+    })
+    const engine = createEngine(
+      config({
+        upstreams: { app: { url: 'http://127.0.0.1:9' } },
+        routes: [{ path: '/*', upstream: 'app' }],
+        identity: {
+          account: [{ body: 'username', paths: ['/api/login'] }],
+          device: { secret },
+        },
+        limits: { rules: [rule({ device: 'unknown' })] },
+      }),
+      { store },
+    )
+    await store.ready()
+    const devices = deviceCookies(DeviceSpec.parse({ secret }))
+    const cookie = () => devices.read({}, Date.now()).setCookie!.split(';')[0]!
+    const login = async (device: string, status?: number) => {
+      const { ctx } = engine.prepare(
+        raw('POST /api/login', { json: { username: 'Bob' }, headers: { cookie: device } }),
+      )
+      const d = await engine.inspect(ctx)
+      if (status) engine.observe(ctx, { status, ms: 1, byGateway: false }, d)
+      return d.action
+    }
+    const owner = cookie()
+    expect(await login(owner, 200)).toBe('allow')
+    await new Promise((r) => setTimeout(r, 50)) // the "known" write is not awaited
+    const others = []
+    for (let i = 0; i < 4; i++) others.push(await login(cookie(), 401))
+    expect(others).toEqual(['allow', 'allow', 'throttle', 'throttle'])
+    expect(await login(owner)).toBe('allow')
     await store.close()
   })
 

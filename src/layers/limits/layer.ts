@@ -34,6 +34,8 @@ interface Rule {
   readonly counts: ((status: number) => boolean) | undefined
   /** `device:` — which requests the rule counts, by their device cookie; undefined: all. */
   readonly device: ((id: Identity) => boolean) | undefined
+  /** `device: unknown`: the account facet, to skip devices known to the request's account. */
+  readonly knownTo: FacetGetter | undefined
   /** `id|value|value…` per facet values, built once per client (see {@link KeyCache}). */
   readonly keys: KeyCache<string>
 }
@@ -70,13 +72,21 @@ type Planned = Verdict | undefined | Pending
 
 /** The `device:` filters of a rule: which requests it counts. */
 const DEVICE_FILTERS: Readonly<
-  Record<NonNullable<LimitRuleSpec['device']>, (id: Identity) => boolean>
+  Record<Exclude<NonNullable<LimitRuleSpec['device']>, 'unknown'>, (id: Identity) => boolean>
 > = {
   missing: (id) => id.device === undefined,
   present: (id) => id.device !== undefined,
   untrusted: (id) => id.deviceTrusted !== true,
   trusted: (id) => id.deviceTrusted === true,
 }
+
+/**
+ * How long a device stays known to an account after a success (`device: unknown`), renewed by
+ * each one.
+ */
+const KNOWN_FOR = 90 * 24 * 60 * 60_000
+/** The `known:<account>:<device>` key of a request that may make its device known (observe). */
+const KNOWN = 'limits.known'
 
 /** Outcome rules waiting for the upstream's status, per request. */
 const PENDING = 'limits.pending'
@@ -103,9 +113,12 @@ export const limits: LayerType<LimitsSpec> = {
       key: r.key.map((k) => facets.getter(k)),
       distinct: r.distinct ? facets.getter(r.distinct) : undefined,
       counts: r.outcomes ? statusMatcher(r.outcomes) : undefined,
-      device: r.device === undefined ? undefined : DEVICE_FILTERS[r.device],
+      device:
+        r.device === undefined || r.device === 'unknown' ? undefined : DEVICE_FILTERS[r.device],
+      knownTo: r.device === 'unknown' ? facets.getter('account') : undefined,
       keys: new KeyCache((parts) => `${r.id}|${parts.join('|')}`),
     }))
+    const anyKnown = rules.some((r) => r.knownTo !== undefined)
     const matcher = compileRoutes(
       rules.map((r, i) => ({
         paths: r.spec.paths.length ? r.spec.paths : ['/*'],
@@ -244,10 +257,53 @@ export const limits: LayerType<LimitsSpec> = {
       params: Readonly<Record<string, string>>,
     ): MaybePromise<Planned> {
       if (rule.device !== undefined && !rule.device(ctx.identity)) return undefined
+      if (rule.knownTo !== undefined && ctx.identity.device !== undefined) {
+        const account = rule.knownTo(ctx, params)
+        return account instanceof Promise
+          ? account.then((a) => unlessKnown(rule, ctx, now, params, a))
+          : unlessKnown(rule, ctx, now, params, account)
+      }
+      return planKey(rule, ctx, now, params)
+    }
+
+    function planKey(
+      rule: Rule,
+      ctx: RequestContext,
+      now: number,
+      params: Readonly<Record<string, string>>,
+    ): MaybePromise<Planned> {
       const parts = facetValues(rule.key, ctx, params)
       return parts instanceof Promise
         ? parts.then((values) => withKey(rule, ctx, now, params, values))
         : withKey(rule, ctx, now, params, parts)
+    }
+
+    /**
+     * `device: unknown`: a request from a device its account has used with success before is
+     * not counted (one store read; unreadable counts as unknown). Any other is, and may make
+     * its device known if it succeeds.
+     */
+    function unlessKnown(
+      rule: Rule,
+      ctx: RequestContext,
+      now: number,
+      params: Readonly<Record<string, string>>,
+      account: FacetValue,
+    ): MaybePromise<Planned> {
+      if (account instanceof Refusal) return refusal(account)
+      if (account === undefined || account === '') return planKey(rule, ctx, now, params)
+      const key = `known:${account}:${ctx.identity.device}`
+      ctx.locals.set(KNOWN, key)
+      const count = () => planKey(rule, ctx, now, params)
+      let known: MaybePromise<readonly (string | undefined)[]>
+      try {
+        known = store.flagged([key], now)
+      } catch {
+        return count()
+      }
+      if (known instanceof Promise)
+        return known.then((f) => (f[0] === undefined ? count() : undefined), count)
+      return known[0] === undefined ? count() : undefined
     }
 
     function withKey(
@@ -417,6 +473,15 @@ export const limits: LayerType<LimitsSpec> = {
         return settle(plans as Planned[], now)
       },
       observe: function limitsObserve(ctx, outcome) {
+        const known = anyKnown ? (ctx.local(KNOWN) as string | undefined) : undefined
+        if (known && !outcome.byGateway && outcome.status >= 200 && outcome.status < 300) {
+          try {
+            const r = store.flag(known, '1', KNOWN_FOR, clock.now())
+            if (r instanceof Promise) r.catch(() => {})
+          } catch {
+            // Not remembered: the device is counted like an unknown one next time.
+          }
+        }
         const pending = ctx.local(PENDING) as Pending[] | undefined
         if (!pending || outcome.byGateway) return
         let counted: Pending[] | undefined

@@ -48,10 +48,13 @@ export const LimitRule = z
      * Only requests without a valid device cookie (`missing`: first visits, and clients that
      * throw cookies away, as stuffing bots do), or only those with one (`present`); `untrusted`
      * adds devices younger than `identity.device.trustAfter` to the missing ones (a bot that
-     * fetches a fresh cookie before each attempt), `trusted` is the rest. Needs
-     * `identity.device`. Unset: every request.
+     * fetches a fresh cookie before each attempt), `trusted` is the rest; `unknown`: all but
+     * requests from a device the request's account has used with success before (a 2xx on a
+     * rule with `device: unknown`, remembered 90 days), so an attack on an account does not lock
+     * its owner out of their own browser. Needs `identity.device` (`unknown`: and
+     * `identity.account`). Unset: every request.
      */
-    device: z.enum(['missing', 'present', 'untrusted', 'trusted']).optional(),
+    device: z.enum(['missing', 'present', 'untrusted', 'trusted', 'unknown']).optional(),
     action: action.default('throttle'),
     status: z.number().int().min(400).max(599).optional(),
     mode: mode.optional(),
