@@ -26,7 +26,11 @@ function engineOn(url: string, extra: Record<string, unknown> = {}) {
   return engineWith(url, [rule(extra)])
 }
 
-function engineWith(url: string, rules: Record<string, unknown>[]) {
+function engineWith(
+  url: string,
+  rules: Record<string, unknown>[],
+  identity: Record<string, unknown> = {},
+) {
   const store = new RedisStore({
     url,
     timeoutMs: 200,
@@ -36,7 +40,7 @@ function engineWith(url: string, rules: Record<string, unknown>[]) {
     config({
       upstreams: { app: { url: 'http://127.0.0.1:9' } },
       routes: [{ path: '/*', upstream: 'app' }],
-      identity: { account: [{ body: 'username', paths: ['/api/login'] }] },
+      identity: { account: [{ body: 'username', paths: ['/api/login'] }], ...identity },
       limits: { rules },
     }),
     { store },
@@ -69,23 +73,9 @@ describeRedis('limits on Redis', () => {
 
   it('device: unknown skips a device its account used with success, as on the memory store', async () => {
     const secret = 'r'.repeat(32)
-    const store = new RedisStore({
-      url: redis.url,
-      timeoutMs: 200,
-      prefix: `t${Math.random().toString(36).slice(2)}:`,
+    const { store, engine } = engineWith(redis.url, [rule({ device: 'unknown' })], {
+      device: { secret },
     })
-    const engine = createEngine(
-      config({
-        upstreams: { app: { url: 'http://127.0.0.1:9' } },
-        routes: [{ path: '/*', upstream: 'app' }],
-        identity: {
-          account: [{ body: 'username', paths: ['/api/login'] }],
-          device: { secret },
-        },
-        limits: { rules: [rule({ device: 'unknown' })] },
-      }),
-      { store },
-    )
     await store.ready()
     const devices = deviceCookies(DeviceSpec.parse({ secret }))
     const cookie = () => devices.read({}, Date.now()).setCookie!.split(';')[0]!

@@ -57,21 +57,15 @@ describe('runSimulation against the demo', () => {
     expect(s.successes).toBe(0)
   })
 
-  it('stops credential stuffing from rotating IPs with copied browser headers, no cookies', () => {
-    // Refused as cookie-less clients of one device type: people who share the browser build
-    // but keep their device cookie are not (test/layers/limits-demo.test.ts has both facts).
-    const s = row('credential-stuffing')
-    expect(s.ips).toBeGreaterThan(30)
-    expect(s.firstDenialAt).not.toBeNull()
-    expect(s.firstDenialAt!).toBeLessThanOrEqual(12)
-    expect(s.successes).toBe(0)
-    expect(Object.keys(s.deniedBy!)).toContain('limits.failed-logins-cookieless')
-  })
-
-  it('stops credential stuffing that rotates its browser header set as well as its IP', () => {
-    // No fingerprint links its attempts; no attempt carries a cookie either: refused by the
-    // route-wide count of cookie-less failures (shared with the other stuffing bots).
-    const s = row('credential-stuffing-rotating')
+  // Neither attempt carries a cookie; the second bot also takes another browser's header set
+  // each time, so no fingerprint links its attempts. Both are refused by the route-wide count of
+  // cookie-less failed logins (which they share); people who opened the shop before keep their
+  // device cookie and are not counted (test/layers/limits-demo.test.ts has both facts).
+  it.each([
+    ['credential-stuffing', 'copied browser headers'],
+    ['credential-stuffing-rotating', 'another browser header set per attempt'],
+  ])('stops %s: rotating IPs, %s, no cookies', (id) => {
+    const s = row(id)
     expect(s.ips).toBeGreaterThan(30)
     expect(s.firstDenialAt).not.toBeNull()
     expect(s.firstDenialAt!).toBeLessThanOrEqual(12)
