@@ -94,6 +94,33 @@ describe('behavior: flows', () => {
     expect((await t.send('POST /api/checkout', sid('s9'))).action).toBe('block')
   })
 
+  it('with once, each earlier step counts, and only what the backend cannot have acted on gives one back', async () => {
+    const t = setup({ flows: [{ ...flows.flows[0], once: true, action: 'block', status: 409 }] })
+    const FLOW = 'behavior.flow.checkout-needs-cart'
+    const checkout = async (status: number) =>
+      rule(await t.send('POST /api/checkout', sid('s10'), status)).includes(FLOW)
+        ? 'refused'
+        : 'let through'
+    // Two carts, two checkouts; a third has none left.
+    await t.send('POST /api/cart', sid('s10'))
+    t.advance(1_000)
+    await t.send('POST /api/cart', sid('s10'))
+    expect(await checkout(201)).toBe('let through')
+    expect(await checkout(201)).toBe('let through')
+    expect(await checkout(201)).toBe('refused')
+    // A checkout the backend refused (4xx) gives its cart back; one that failed on the way
+    // (5xx, a 504, a client that left: status 0) may have been carried out, and does not.
+    for (const [status, back] of [
+      [402, true],
+      [500, false],
+      [0, false],
+    ] as const) {
+      await t.send('POST /api/cart', sid('s10'))
+      expect(await checkout(status)).toBe('let through')
+      expect(await checkout(201), `after ${status}`).toBe(back ? 'let through' : 'refused')
+    }
+  })
+
   it('repeated violations add risk until the client is throttled', async () => {
     const t = setup(flows)
     const actions: string[] = []

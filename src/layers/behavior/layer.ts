@@ -80,9 +80,25 @@ const PENDING = 'behavior.pending'
 /** A `once` flow's step, taken from the store by the request it lets through. */
 interface Claim {
   readonly key: string
-  /** The step's value: when it was recorded (ms). */
-  readonly value: string
+  /** When the step was recorded (ms). */
+  readonly at: number
   readonly within: number
+}
+/** Most unused steps of a `once` flow kept per client (the oldest go first). */
+const MAX_STEPS = 50
+
+/**
+ * A `once` flow's unused steps, as stored: when each was recorded (ms), oldest first, comma
+ * separated. Those older than `within` are dropped.
+ */
+function stepsOf(value: string | undefined, now: number, within: number): number[] {
+  const out: number[] = []
+  if (value)
+    for (const s of value.split(',')) {
+      const t = Number(s)
+      if (t > now - within && t <= now) out.push(t)
+    }
+  return out
 }
 
 export const behavior: LayerType<BehaviorSpec> = {
@@ -302,19 +318,28 @@ export const behavior: LayerType<BehaviorSpec> = {
           for (const [, , keys] of p.facets)
             writes.push(store.addScore(keys.risk, delta, halfLife, now))
         const succeeded = !outcome.byGateway && outcome.status >= 200 && outcome.status < 300
-        // A `once` flow's step taken in check is spent only by a success: otherwise it is put
-        // back for the time it had left (before this request records any step of its own).
-        if (p.claimed && !succeeded)
-          for (const c of p.claimed) {
-            const left = c.within - (now - Number(c.value))
-            if (left > 0) writes.push(store.flag(c.key, c.value, left, now))
-          }
+        // A `once` flow's step taken in check is put back only when the backend cannot have
+        // acted on the request: the gateway did not forward it, or the backend refused it (4xx).
+        // A success spends it; so do a 5xx, a 504 and a client that left before the answer
+        // (the backend may have booked anyway).
+        if (p.claimed) {
+          const forwarded =
+            decision.action === 'allow' || decision.action === 'log' || decision.action === 'delay'
+          const refused = !outcome.byGateway && outcome.status >= 400 && outcome.status < 500
+          if (!forwarded || refused)
+            for (const c of p.claimed) writes.push(addStep(c.key, c.at, c.within, now))
+        }
         if (succeeded) {
           for (const flow of p.steps)
             for (const by of flow.by) {
               const v = ctx.identity[by]
-              if (typeof v === 'string' && v)
-                writes.push(store.flag(`flow:${flow.id}:${by}:${v}`, String(now), flow.within, now))
+              if (typeof v !== 'string' || !v) continue
+              const key = `flow:${flow.id}:${by}:${v}`
+              writes.push(
+                flow.once
+                  ? addStep(key, now, flow.within, now)
+                  : store.flag(key, String(now), flow.within, now),
+              )
             }
         }
         // A refusal on a templated route is remembered for a new client that retries it: the
@@ -414,13 +439,28 @@ export const behavior: LayerType<BehaviorSpec> = {
       if (takes === undefined)
         return judged(ctx, now, p, states, violated, flags, crowdAt, scores, out)
       const settle = (taken: readonly (string | undefined)[]) => {
+        // Each flow's oldest unused step is this request's, taken from every key it was recorded
+        // under (one per `by` facet); the other steps go back for the next requests.
+        const steps = taken.map((v, i) => stepsOf(v, now, taking![i]![0].within))
+        const oldest = new Map<FlowRuleSpec, number>()
+        for (let i = 0; i < steps.length; i++) {
+          const flow = taking![i]![0]
+          const first = steps[i]![0]
+          if (first !== undefined && !(first >= (oldest.get(flow) ?? Infinity)))
+            oldest.set(flow, first)
+        }
         const got = new Set<FlowRuleSpec>()
-        for (let i = 0; i < taken.length; i++) {
+        for (let i = 0; i < steps.length; i++) {
           const [flow, key] = taking![i]!
-          const value = taken[i]
-          if (value === undefined) continue
-          got.add(flow)
-          ;(p.claimed ??= []).push({ key, value, within: flow.within })
+          const at = oldest.get(flow)
+          const own = steps[i]!
+          const j = at === undefined ? -1 : own.indexOf(at)
+          if (j >= 0) {
+            own.splice(j, 1)
+            got.add(flow)
+            ;(p.claimed ??= []).push({ key, at: at!, within: flow.within })
+          }
+          putSteps(key, own, flow.within, now)
         }
         for (const [flow] of taking!)
           if (!got.has(flow) && !violated?.includes(flow)) (violated ??= []).push(flow)
@@ -429,6 +469,29 @@ export const behavior: LayerType<BehaviorSpec> = {
       return takes.some((t) => t instanceof Promise)
         ? Promise.all(takes).then(settle, () => settle([]))
         : settle(takes as (string | undefined)[])
+    }
+
+    /** Stores a `once` flow's unused steps (nothing when there are none). */
+    function putSteps(key: string, steps: readonly number[], within: number, now: number) {
+      if (steps.length === 0) return
+      const r = store.flag(key, steps.join(','), within - (now - steps[steps.length - 1]!), now)
+      if (r instanceof Promise) r.catch(() => {})
+    }
+
+    /**
+     * Adds a step recorded `at` to a `once` flow's unused ones: each unlocks one guarded
+     * request. (Taken and put back: a step recorded at that very moment by a parallel request
+     * may be lost, never doubled.)
+     */
+    function addStep(key: string, at: number, within: number, now: number): MaybePromise<void> {
+      const add = (value: string | undefined) => {
+        const steps = stepsOf(value, now, within)
+        steps.push(at)
+        steps.sort((a, b) => a - b)
+        putSteps(key, steps.slice(-MAX_STEPS), within, now)
+      }
+      const taken = store.take(key, now)
+      return taken instanceof Promise ? taken.then(add) : add(taken)
     }
 
     /** The rest of {@link decide}: violated flows' verdicts, then the risk score. */

@@ -23,9 +23,10 @@ export const FlowRule = z.strictObject({
   /** …within this long. */
   within: duration.default(30 * 60_000),
   /**
-   * Each earlier step unlocks one guarded request: the guarded request takes the step as it is
-   * checked (atomically: of requests sent side by side, one gets it) and spends it on a success
-   * (2xx); any other outcome puts it back. Fifty transfers need fifty account views, not one.
+   * Each earlier step unlocks one guarded request: the guarded request takes a step as it is
+   * checked (atomically: of requests sent side by side, one per step gets through) and gives it
+   * back only if the backend cannot have acted on it (refused at the gateway, or a 4xx). Fifty
+   * transfers need fifty account views, not one.
    */
   once: z.boolean().default(false),
   /** Risk added on a violation (default: `signals.flow`). */
