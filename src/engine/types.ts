@@ -102,6 +102,14 @@ export interface Identity {
   /** Number of trusted hops walked past to find `ip` (0 for the socket). */
   ipHop: number
   account?: string
+  /**
+   * The account exactly as the request gave it, before canonicalisation (`account` folds case,
+   * width and spacing, so `ａｌｉｃｅ` and `alice` are one account to limits; a backend may
+   * hold both). What `device: unknown` remembers a device under.
+   */
+  accountAsSent?: string
+  /** `account` came from a token the auth layer verified (else it is what the request claims). */
+  accountVerified?: boolean
   session?: string
   apiKey?: string
   fingerprint?: string

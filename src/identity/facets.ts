@@ -133,13 +133,18 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
       if ('header' in src) {
         const v = oneHeader(ctx, src.header)
         if (v instanceof Refusal) return v
-        if (v !== undefined && (id.account = canonicalAccount(v)) !== undefined) return id.account
+        if (v !== undefined && (id.account = canonicalAccount(v)) !== undefined) {
+          id.accountAsSent = v
+          return id.account
+        }
       } else if ('query' in src) {
         const values = new URLSearchParams(ctx.query).getAll(src.query)
         if (values.length > 1)
           return new Refusal(`query parameter ${src.query} given more than once`)
-        if (values[0] !== undefined && (id.account = canonicalAccount(values[0])) !== undefined)
+        if (values[0] !== undefined && (id.account = canonicalAccount(values[0])) !== undefined) {
+          id.accountAsSent = values[0]
           return id.account
+        }
       }
     }
     const hits = bodyRoutes.all(ctx.method, ctx.pathKey)
@@ -157,7 +162,10 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
             `body field ${JSON.stringify(field)} is a ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}, expected a string`,
           )
         id.account = canonicalAccount(String(v))
-        if (id.account !== undefined) return id.account
+        if (id.account !== undefined) {
+          id.accountAsSent = String(v)
+          return id.account
+        }
       }
       return undefined
     })

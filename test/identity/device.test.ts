@@ -193,6 +193,45 @@ describe('the device facet and the limits device: filter', () => {
     expect(ask(other).rule).toBeUndefined()
   })
 
+  it('device: unknown skips a device its account signed in from, as the account was sent', async () => {
+    const engine = createEngine(
+      config({
+        upstreams: { app: { url: 'http://127.0.0.1:9' } },
+        routes: [{ path: '/*', upstream: 'app' }],
+        identity: {
+          device: { secret: SECRET },
+          account: [{ body: 'username', paths: ['/login'] }],
+        },
+        limits: {
+          rules: [
+            { id: 'per-account', key: ['account'], device: 'unknown', limit: 2, window: '1m' },
+          ],
+        },
+      }),
+      { store: new MemoryStore() },
+    )
+    const devices = deviceCookies(DeviceSpec.parse({ secret: SECRET }))
+    const device = () => pair(devices.read({}, Date.now()).setCookie)!
+    const login = async (cookie: string, username: string, status: number) => {
+      const { ctx } = engine.prepare(
+        raw('POST /login', { json: { username }, headers: { cookie } }),
+      )
+      const d = await engine.inspect(ctx)
+      engine.observe(ctx, { status, ms: 1, byGateway: false }, d)
+      return d.decisive?.rule ?? 'allowed'
+    }
+    const owners = device()
+    const attackers = device()
+    expect(await login(owners, 'alice', 200)).toBe('allowed')
+    // The attacker signs in to an account of its own whose name folds to the same one
+    // (full-width letters): one account to limits, but not the account the owner signed in to.
+    expect(await login(attackers, 'ａｌｉｃｅ', 200)).toBe('allowed')
+    expect(await login(attackers, 'alice', 401)).toBe('limits.per-account')
+    // The owner's device is known to "alice" and skipped, however the account is spent.
+    expect(await login(owners, 'alice', 200)).toBe('allowed')
+    expect(await login(device(), 'alice', 200)).toBe('limits.per-account')
+  })
+
   it('tells devices known for trustAfter from new ones (device: untrusted | trusted)', () => {
     let now = T0
     const engine = createEngine(

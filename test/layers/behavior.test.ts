@@ -272,10 +272,13 @@ describe('behavior: safe for people', () => {
     // Nothing tells a newcomer on those builds from the bots yet: judged by the fingerprint.
     expect((await newcomer('203.0.113.50')).action).toBe('block')
     // Three people whose devices have been known for a while use the Chrome build...
+    const known = [0, 1, 2].map((i) => cookieFrom(20 * 60_000 + i))
     for (let i = 0; i < 3; i++)
       expect(['allow', 'log']).toContain(
-        (await newcomer(`198.51.100.${60 + i}`, CHROME, cookieFrom(20 * 60_000))).action,
+        (await newcomer(`198.51.100.${60 + i}`, CHROME, known[i])).action,
       )
+    // (the same devices showing the Firefox build vouch for nothing more: one build each)
+    for (let i = 0; i < 3; i++) await newcomer(`198.51.100.${70 + i}`, FIREFOX, known[i])
     // ...so it is a crowd's: newcomers on it, with a young cookie or none, pass, and the penalty
     // the first one set on it holds nobody. The Firefox build, which no known device vouched
     // for, is still judged in full.
@@ -285,6 +288,38 @@ describe('behavior: safe for people', () => {
       (await newcomer('203.0.113.52', CHROME, cookieFrom(60_000))).action,
     )
     expect((await newcomer('203.0.113.53', FIREFOX)).action).toBe('block')
+  })
+
+  it("a brute force on an account is the attacker's risk, not the owner's", async () => {
+    const secret = 'd'.repeat(32)
+    const t = setup(
+      {},
+      {
+        identity: {
+          session: { cookie: 'sid' },
+          device: { secret },
+          account: [{ body: 'username', paths: ['/api/login'] }],
+        },
+        // (a rule on the account has the login body read)
+        limits: {
+          rules: [{ id: 'a', paths: ['/api/login'], key: ['account'], limit: 99, window: '1m' }],
+        },
+      },
+    )
+    // Risk run up by bots naming alice in failed logins (a login body's username is a claim).
+    await t.store.addScore('risk:claim:alice', 900, 600_000, t.now())
+    const devices = deviceCookies(DeviceSpec.parse({ secret }))
+    const login = (ip: string, cookie?: string) =>
+      t.send('POST /api/login', {
+        ip,
+        json: { username: 'alice' },
+        headers: cookie ? { cookie } : {},
+      })
+    // Another anonymous client naming alice is judged by that risk in full...
+    expect((await login('203.0.113.80')).action).toBe('block')
+    // ...alice on her own (trusted) device is not: a claim is shared, capped for her.
+    const hers = devices.read({}, t.now() - 20 * 60_000).setCookie!.split(';')[0]!
+    expect(['allow', 'log']).toContain((await login('198.51.100.80', hers)).action)
   })
 
   it('an office of 20 people behind one IP is not punished for one bot among them', async () => {

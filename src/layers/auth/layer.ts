@@ -99,7 +99,11 @@ export const auth: LayerType<AuthSpec> = {
       const token = v.token
       const claims = token.claims
       const sub = typeof claims.sub === 'string' ? claims.sub : undefined
-      if (sub !== undefined) ctx.identity.account = canonicalAccount(sub)
+      if (sub !== undefined) {
+        ctx.identity.account = canonicalAccount(sub)
+        ctx.identity.accountAsSent = sub
+        ctx.identity.accountVerified = ctx.identity.account !== undefined
+      }
       ctx.locals.set(CLAIMS, claims)
       const now = clock.now()
       const verdicts: Verdict[] = []

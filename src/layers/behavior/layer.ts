@@ -36,7 +36,13 @@ const SCORED: readonly ScoredFacet[] = [
  * Facets that name one client; the others (fingerprint, IP) can be shared by many people. A
  * device counts once it is trusted (`identity.device.trustAfter`; see {@link facetsOf}).
  */
-const STRONG: ReadonlySet<ScoredFacet> = new Set(['account', 'session', 'apiKey', 'device'])
+const STRONG: ReadonlySet<Scored> = new Set(['account', 'session', 'apiKey', 'device'])
+/**
+ * What a facet of the score can be: a facet, or `claim` — an account the request names but
+ * has not proven (a login body's username: an attacker names its victim's), shared by everyone
+ * who names it and scored apart from the account a verified token proves.
+ */
+type Scored = ScoredFacet | 'claim'
 
 /** A facet's store keys, built once per value (see {@link KeyCache}). */
 interface FacetKeys {
@@ -49,7 +55,7 @@ interface FacetKeys {
 /** A trusted device is counted toward its fingerprint's crowd at most once per this. */
 const VOUCH_EVERY = 60 * 60_000
 /** A scored facet of the request: its name, its value and its keys. */
-type Facet = readonly [ScoredFacet, string, FacetKeys]
+type Facet = readonly [Scored, string, FacetKeys]
 
 /** Per-request working state, kept on ctx.locals between check and observe. */
 interface Pending {
@@ -123,13 +129,17 @@ export const behavior: LayerType<BehaviorSpec> = {
     )
     const thresholds = [...spec.thresholds].sort((a, b) => a.score - b.score)
     const relays = new Relays(spec)
-    const weights = spec.facetWeights
+    const weights: Record<Scored, number> = {
+      ...spec.facetWeights,
+      claim: spec.facetWeights.account,
+    }
     const halfLife = spec.halfLife
 
-    const keysOf = {} as Record<ScoredFacet, KeyCache<FacetKeys>>
-    for (const f of SCORED)
+    const keysOf = {} as Record<Scored, KeyCache<FacetKeys>>
+    for (const f of [...SCORED, 'claim'] as const)
       keysOf[f] = new KeyCache(([v]) => ({
-        flag: flagKey(f as FlagFacet, v!),
+        // A trap flag on an account is read by whoever names it.
+        flag: flagKey((f === 'claim' ? 'account' : f) as FlagFacet, v!),
         penalty: `penalty:${f}:${v}`,
         risk: `risk:${f}:${v}`,
         crowd: `crowd:${f}:${v}`,
@@ -140,8 +150,11 @@ export const behavior: LayerType<BehaviorSpec> = {
     const vouched = new Map<string, { fp: string; until: number }>()
 
     /**
-     * Counts a trusted device toward its fingerprint's crowd (once an hour per process), and
-     * marks the fingerprint a crowd's once `crowd.devices` distinct ones were seen in the window.
+     * Counts a trusted device toward its fingerprint's crowd, and marks the fingerprint a
+     * crowd's once `crowd.devices` distinct ones were seen in the window. A device vouches for
+     * one fingerprint per window, the first it was seen with (a browser keeps its headers
+     * until it updates), so a bot's few aged cookies cannot vouch for every header set it
+     * rotates through. Asked of the store once an hour per device and process.
      */
     function vouch(device: string, fp: string, now: number) {
       const seen = vouched.get(device)
@@ -154,9 +167,15 @@ export const behavior: LayerType<BehaviorSpec> = {
         const r = store.flag(keys.crowd, '1', crowd.window, now)
         if (r instanceof Promise) r.catch(() => {})
       }
-      const n = store.addDistinct(`${keys.crowd}:devices`, device, crowd.window, now)
-      if (n instanceof Promise) n.then(mark, () => {})
-      else mark(n)
+      const count = (first: boolean) => {
+        if (!first) return
+        const n = store.addDistinct(`${keys.crowd}:devices`, device, crowd.window, now)
+        if (n instanceof Promise) n.then(mark, () => {})
+        else mark(n)
+      }
+      const first = store.flagOnce(`vouch:${device}`, fp, crowd.window, now)
+      if (first instanceof Promise) first.then(count, () => {})
+      else count(first)
     }
 
     /**
@@ -171,7 +190,11 @@ export const behavior: LayerType<BehaviorSpec> = {
       for (const f of SCORED) {
         if (f === 'device' && !id.deviceTrusted) continue
         const v = id[f]
-        if (typeof v === 'string' && v !== '' && weights[f] > 0) out.push([f, v, keysOf[f].one(v)])
+        if (typeof v !== 'string' || v === '' || weights[f] <= 0) continue
+        // An account the request only names is a claim: the risk of a brute force on it must
+        // not follow its owner, who proves it (a token) or has a device of their own.
+        const as: Scored = f === 'account' && !id.accountVerified ? 'claim' : f
+        out.push([as, v, keysOf[as].one(v)])
       }
       return out
     }
@@ -367,10 +390,13 @@ export const behavior: LayerType<BehaviorSpec> = {
         const now = clock.now()
         for (const facet of SCORED) {
           for (const v of f[facet] ?? []) {
-            const key = `risk:${facet}:${v}`
-            const current = await store.addScore(key, 0, halfLife, now)
-            if (current !== 0) await store.addScore(key, -current, halfLife, now)
-            await store.unflag(`penalty:${facet}:${v}`)
+            // An account's risk as proven and as merely named.
+            for (const as of facet === 'account' ? (['account', 'claim'] as const) : [facet]) {
+              const key = `risk:${as}:${v}`
+              const current = await store.addScore(key, 0, halfLife, now)
+              if (current !== 0) await store.addScore(key, -current, halfLife, now)
+              await store.unflag(`penalty:${as}:${v}`)
+            }
             n++
           }
         }
@@ -681,7 +707,7 @@ function relayKey(id: Identity): string {
 function strongKey(id: Identity): string | undefined {
   return id.session
     ? CLIENT_KEYS.s.one(id.session)
-    : id.account
+    : id.account && id.accountVerified
       ? CLIENT_KEYS.a.one(id.account)
       : id.apiKey
         ? CLIENT_KEYS.k.one(id.apiKey)

@@ -292,7 +292,9 @@ export const limits: LayerType<LimitsSpec> = {
     ): MaybePromise<Planned> {
       if (account instanceof Refusal) return refusal(account)
       if (account === undefined || account === '') return planKey(rule, ctx, now, params)
-      const key = `known:${account}:${ctx.identity.device}`
+      // Under the account as sent: a look-alike (`ａｌｉｃｅ`, `Alice`) the backend may hold as
+      // another account must not make a device known to this one.
+      const key = `known:${ctx.identity.accountAsSent ?? account}:${ctx.identity.device}`
       ctx.locals.set(KNOWN, key)
       const count = () => planKey(rule, ctx, now, params)
       let known: MaybePromise<readonly (string | undefined)[]>

@@ -33,7 +33,12 @@ export const credentialCracking: Scenario = {
         json: { username: 'admin', password },
       })
       if (res.status === 200) {
-        w.achieved(`admin's password found after ${i + 1} tries`)
+        // The bot stops either way: a fake success (deception) fools it.
+        w.achieved(
+          res.reached === false
+            ? `fooled by a fake success after ${i + 1} tries`
+            : `admin's password found after ${i + 1} tries`,
+        )
         return
       }
       w.achieved(`not found in ${i + 1} tries`)

@@ -64,6 +64,7 @@ async function stuff(w: World, network: 'stuffing' | 'harvesting', fresh: boolea
   const list = leakedList(w.rng)
   let tried = 0
   let worked = 0
+  let fakes = 0
   await w.parallel(CONNECTIONS, async () => {
     for (let pair = list.shift(); pair; pair = list.shift()) {
       const [username, password] = pair
@@ -75,8 +76,11 @@ async function stuff(w: World, network: 'stuffing' | 'harvesting', fresh: boolea
       }
       const res = await client.send('POST', '/api/login', { json: { username, password } })
       tried++
-      if (res.status === 200) worked++
-      w.achieved(`${worked} of ${tried} leaked logins worked`)
+      // A fake success (deception) fools the bot, not the report.
+      if (res.status === 200) res.reached === false ? fakes++ : worked++
+      w.achieved(
+        `${worked} of ${tried} leaked logins worked${fakes ? ` (${fakes} more answers were fakes)` : ''}`,
+      )
       await w.pause(PACE)
     }
   })
