@@ -17,7 +17,7 @@
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
-import { cookieValue, CONFLICTING } from '../request/cookie.js'
+import { cookieValue, cookieValues, CONFLICTING } from '../request/cookie.js'
 import type { DeviceSpec } from './spec.js'
 
 /** What a request's cookies say about its device. */
@@ -97,6 +97,17 @@ export function deviceCookies(spec: DeviceSpec) {
     return undefined
   }
 
+  function onlyGenuine(values: readonly string[]): Verified | undefined {
+    let found: Verified | undefined
+    for (const value of values) {
+      const v = verify(value)
+      if (v === undefined) continue
+      if (found !== undefined && found[0] !== v[0]) return undefined
+      found = v
+    }
+    return found
+  }
+
   /** Per connection: when a new cookie was last issued on it. */
   const issuedOn = new WeakMap<object, { at: number }>()
 
@@ -126,8 +137,8 @@ export function deviceCookies(spec: DeviceSpec) {
   return {
     /**
      * The request's device. A missing, malformed, forged or expired cookie gives no id and a
-     * new cookie; so does a cookie sent twice with different values (which one the backend
-     * reads is anyone's guess). A valid cookie past half its life gets a refresh.
+     * new cookie; of several copies, the one genuine copy counts (two genuine devices: none).
+     * A valid cookie past half its life gets a refresh.
      * `connection` is the client's own connection, when there is one (not one a proxy shares
      * among its clients): it is given one new cookie per {@link REISSUE_AFTER}.
      */
@@ -135,8 +146,11 @@ export function deviceCookies(spec: DeviceSpec) {
       const header = headers.cookie
       if (!header || !header.includes(prefix)) return fresh(now, connection)
       const value = cookieValue(header, spec.cookie)
-      if (value === undefined || value === CONFLICTING) return fresh(now, connection)
-      const v = verify(value)
+      if (value === undefined) return fresh(now, connection)
+      // Several copies (one set for a sibling domain or path, say): the one that is genuine.
+      // Two genuine ones could be anybody's: none.
+      const v =
+        value === CONFLICTING ? onlyGenuine(cookieValues(header, spec.cookie)) : verify(value)
       if (v === undefined) return fresh(now, connection)
       const nowS = Math.floor(now / 1000)
       const [id, since, issued] = v

@@ -14,17 +14,37 @@ export const CONFLICTING = Symbol('cookie sent twice with different values')
  */
 export function cookieValue(header: string, name: string): string | undefined | typeof CONFLICTING {
   let found: string | undefined
+  let conflicting = false
+  eachValue(header, name, (v) => {
+    if (found !== undefined && found !== v) conflicting = true
+    found = v
+  })
+  if (conflicting) return CONFLICTING
+  return found === '' ? undefined : found
+}
+
+/**
+ * Every value of cookie `name` in `header`, in order (empty ones left out). For a cookie that
+ * is Bulwark's own and signed, where at most one of several copies can be genuine.
+ * @example
+ * cookieValues('d=x; a=1; d=y', 'd') // ['x', 'y']
+ */
+export function cookieValues(header: string, name: string): string[] {
+  const out: string[] = []
+  eachValue(header, name, (v) => {
+    if (v !== '') out.push(v)
+  })
+  return out
+}
+
+function eachValue(header: string, name: string, each: (value: string) => void) {
   let start = 0
   while (start < header.length) {
     let end = header.indexOf(';', start)
     if (end < 0) end = header.length
     const eq = header.indexOf('=', start)
-    if (eq > start && eq < end && header.slice(start, eq).trim() === name) {
-      const v = header.slice(eq + 1, end).trim()
-      if (found !== undefined && found !== v) return CONFLICTING
-      found = v
-    }
+    if (eq > start && eq < end && header.slice(start, eq).trim() === name)
+      each(header.slice(eq + 1, end).trim())
     start = end + 1
   }
-  return found === '' ? undefined : found
 }

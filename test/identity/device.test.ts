@@ -80,11 +80,15 @@ describe('device cookies', () => {
       expect(r.id, c).toBeUndefined()
       expect(r.setCookie, c).toMatch(/^bw_device=/)
     }
-    // Sent twice with different values: which one the backend reads is anyone's guess.
+    // Two genuine devices in one header could be anybody's: none.
     const twice = devices.read({ cookie: `${cookie}; ${pair(devices.read({}, T0).setCookie)}` }, T0)
     expect(twice.id).toBeUndefined()
-    // The same value twice is still the one device.
+    // The same value twice is still the one device; so is a genuine one next to copies that
+    // are not (set for a sibling domain, or planted): only one can be Bulwark's.
     expect(devices.read({ cookie: `${cookie}; ${cookie}` }, T0).id).toBe(id)
+    for (const other of ['bw_device=junk', `bw_device=${id}.${since}.${issued}.${'A'.repeat(22)}`])
+      for (const header of [`${other}; ${cookie}`, `${cookie}; ${other}`])
+        expect(devices.read({ cookie: header }, T0).id, header).toBe(id)
   })
 
   it('expires after maxAge, and refreshes (same id) a cookie past half its life', () => {

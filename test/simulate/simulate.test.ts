@@ -75,11 +75,13 @@ describe('runSimulation against the demo', () => {
 
   it('stops credential stuffing that opens a fresh browser profile (and cookie) per attempt', () => {
     // Each attempt is a page and a login: a new device each time, untrusted. The new-devices
-    // rule lets 20 failures through, then refuses (the 20th pair, the real one, may pass).
+    // rule lets 20 failures through, then refuses (the 20th pair, the real one, may pass);
+    // with two connections, an attempt on each may be under way when it trips, and a login
+    // deceived with a fake success is no counted failure: a few requests of slack.
     const s = row('credential-stuffing-fresh')
     expect(s.ips).toBeGreaterThan(30)
     expect(s.firstDenialAt).not.toBeNull()
-    expect(s.firstDenialAt!).toBeLessThanOrEqual(2 * 22 + 2)
+    expect(s.firstDenialAt!).toBeLessThanOrEqual(2 * 24)
     expect(Object.keys(s.deniedBy!)).toContain('limits.failed-logins-per-fingerprint-new-devices')
     expect(
       Number(/^(\d+) of \d+ leaked logins worked/.exec(s.achieved ?? '')?.[1]),
