@@ -35,6 +35,32 @@ export class BulwarkError extends Error {
 }
 
 /**
+ * `ERR_LISTEN` for a socket that cannot be bound, saying why in words and what to change.
+ * @example
+ * listenError('gateway', '127.0.0.1', 8080, err, '--port or server.port')
+ * // gateway: cannot listen on 127.0.0.1:8080: the port is in use by another process (stop it, or choose another port: --port or server.port)
+ */
+export function listenError(
+  what: string,
+  host: string,
+  port: number,
+  err: NodeJS.ErrnoException,
+  portSetting: string,
+): BulwarkError {
+  const why =
+    err.code === 'EADDRINUSE'
+      ? `the port is in use by another process (stop it, or choose another port: ${portSetting})`
+      : err.code === 'EACCES'
+        ? `permission denied (ports below 1024 need privileges: choose another port, ${portSetting})`
+        : err.code === 'EADDRNOTAVAIL'
+          ? 'this machine has no such address (check the host setting)'
+          : (err.code ?? err.message)
+  return new BulwarkError('ERR_LISTEN', `${what}: cannot listen on ${host}:${port}: ${why}`, {
+    cause: err,
+  })
+}
+
+/**
  * A config file that cannot be used. The message reads
  * `bulwark.yaml:14 limits.rules[2].window: expected a duration like "60s", got "1 minute"`.
  */

@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { listenError } from '../errors.js'
 import { fileURLToPath } from 'node:url'
 import { startShop } from '../../examples/shop/shop.js'
 import { loadGatewayConfig } from '../config/gateway-config.js'
@@ -13,7 +14,11 @@ export function demoCommand(): Command {
     .option('-p, --port <port>', 'gateway port', (v) => Number(v), 8080)
     .option('--shop-port <port>', 'shop API port', (v) => Number(v), 3001)
     .action(async (opts: { port: number; shopPort: number }) => {
-      const shop = await startShop({ port: opts.shopPort })
+      const shop = await startShop({ port: opts.shopPort }).catch((err: NodeJS.ErrnoException) => {
+        throw err.syscall === 'listen'
+          ? listenError('demo shop API', '127.0.0.1', opts.shopPort, err, '--shop-port')
+          : err
+      })
       process.env.SHOP_URL = shop.url
       const config = await loadGatewayConfig(DEMO_CONFIG)
       const gw = await runGateway(config, {

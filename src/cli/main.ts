@@ -3,6 +3,7 @@
  * @see ../../README.md#command-line
  */
 import { Command } from 'commander'
+import { BulwarkError } from '../errors.js'
 import { checkCommand } from './check.js'
 import { demoCommand } from './demo.js'
 import { schemaCommand } from './schema.js'
@@ -23,4 +24,11 @@ program.addCommand((await import('./audit.js')).auditCommand())
 program.addCommand((await import('./replay.js')).replayCommand())
 program.addCommand((await import('./simulate.js')).simulateCommand())
 
-await program.parseAsync(process.argv)
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  // Bulwark's own errors say what went wrong and what to change: no stack trace.
+  if (!(err instanceof BulwarkError)) throw err
+  console.error(`bulwark: ${err.code}\n${err.message}`)
+  process.exit(1)
+}

@@ -33,6 +33,7 @@ import { createTarpit, type Tarpit, type TarpitOptions, type TarpitStats } from 
 import { HTTP_METHODS } from '../layers/common.js'
 import { TarpitSpec } from '../layers/deception/spec.js'
 import { createStore } from '../store/create.js'
+import { listenError } from '../errors.js'
 import type { Store } from '../store/store.js'
 
 export interface GatewayOptions {
@@ -215,10 +216,21 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     socket.destroy()
   }
 
+  const listenPort = opts.port ?? s.port
+  const listenHost = opts.host ?? s.host
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(opts.port ?? s.port, opts.host ?? s.host, () => {
-      server.off('error', reject)
+    const failed = (err: NodeJS.ErrnoException) => {
+      // Nothing may keep the process alive (upstream pools, a Redis connection).
+      const rt = core.runtime
+      void Promise.all([...rt.pools.values()].map((p) => p.close()))
+        .then(() => rt.engine.close())
+        .then(() => rt.store.close())
+        .catch(() => {})
+      reject(listenError('gateway', listenHost, listenPort, err, '--port or server.port'))
+    }
+    server.once('error', failed)
+    server.listen(listenPort, listenHost, () => {
+      server.off('error', failed)
       resolve()
     })
   })

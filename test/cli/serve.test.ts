@@ -4,6 +4,7 @@
  * graceful SIGTERM. Every wait is for a log line, with a generous ceiling.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer, type AddressInfo } from 'node:net'
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -203,6 +204,28 @@ describe('bulwark serve: a bad config at start', () => {
     expect(stderr).toBe(
       `bulwark: ERR_CONFIG_INVALID\n${file}:2 server: unknown key "prot" (did you mean "port"?)\n`,
     )
+  })
+})
+
+describe('bulwark serve: a port in use', () => {
+  it('exits 1 with ERR_LISTEN, what is wrong and what to change, and no stack trace', async () => {
+    const busy = createServer()
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()))
+    const port = (busy.address() as AddressInfo).port
+    try {
+      const file = join(dir, 'busy.yaml')
+      await writeFile(file, yaml([]))
+      const proc = spawn(process.execPath, [BIN, 'serve', '--config', file, '--port', String(port)])
+      let stderr = ''
+      proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+      const code = await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)))
+      expect(code).toBe(1)
+      expect(stderr).toBe(
+        `bulwark: ERR_LISTEN\ngateway: cannot listen on 127.0.0.1:${port}: the port is in use by another process (stop it, or choose another port: --port or server.port)\n`,
+      )
+    } finally {
+      busy.close()
+    }
   })
 })
 
