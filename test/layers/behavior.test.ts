@@ -155,6 +155,19 @@ describe('behavior: signals and risk', () => {
     expect(person.every((d) => d.action === 'allow')).toBe(true)
   })
 
+  it("a partner's integration with an API key may keep a steady pace", async () => {
+    const t = setup()
+    const decisions: Decision[] = []
+    for (let i = 0; i < 120; i++) {
+      decisions.push(
+        await t.send(`GET /api/search?q=${i}`, { headers: { 'x-api-key': 'partner-key-1' } }),
+      )
+      t.advance(200)
+    }
+    expect(JSON.stringify(decisions.map((d) => d.verdicts))).not.toContain('regularity')
+    expect(decisions.every((d) => d.action === 'allow')).toBe(true)
+  })
+
   it('sweeping sequential ids adds risk, and it follows the session across IPs', async () => {
     const t = setup()
     let d: Decision | undefined
@@ -288,6 +301,29 @@ describe('behavior: safe for people', () => {
       (await newcomer('203.0.113.52', CHROME, cookieFrom(60_000))).action,
     )
     expect((await newcomer('203.0.113.53', FIREFOX)).action).toBe('block')
+  })
+
+  it("an app's header set its signed-in users share is a crowd's too, with no cookies", async () => {
+    const t = setup()
+    // (send() adds the CHROME set under these: the same for every request here)
+    const APP = { ...CHROME, 'user-agent': 'LoyaltyApp/4.2 (iOS 17.5)' }
+    const { ctx } = t.engine.prepare(raw('GET /api/products/1', { headers: APP, ip: '192.0.2.9' }))
+    await t.engine.inspect(ctx)
+    await t.store.addScore(`risk:fingerprint:${ctx.identity.fingerprint}`, 900, 600_000, t.now())
+    const signIn = () => t.send('POST /api/login', { ip: `203.0.113.${++n}`, headers: APP })
+    let n = 90
+    // Bots copied the app's headers: anyone signing in with them is refused...
+    expect((await signIn()).action).toBe('block')
+    // ...until three users the auth layer verified (a token's sub) are seen with them.
+    for (const user of ['u1', 'u2', 'u3']) {
+      const { ctx: c } = t.engine.prepare(
+        raw('GET /api/products/2', { headers: APP, ip: `198.51.100.${++n}` }),
+      )
+      c.identity.account = user
+      c.identity.accountVerified = true
+      await t.engine.inspect(c)
+    }
+    expect(['allow', 'log']).toContain((await signIn()).action)
   })
 
   it("a brute force on an account is the attacker's risk, not the owner's", async () => {

@@ -114,6 +114,7 @@ export const behavior: LayerType<BehaviorSpec> = {
     const { store, clock, facets } = deps
     const monitor = (spec.mode ?? deps.mode) === 'monitor'
     const fingerprint = facets.getter('fingerprint')
+    const apiKey = facets.getter('apiKey')
     const trackers = new Trackers(spec)
     const guarded = compileRoutes(
       spec.flows.map((f) => ({ paths: f.paths, methods: f.methods, value: f })),
@@ -146,34 +147,36 @@ export const behavior: LayerType<BehaviorSpec> = {
       }))
 
     const crowd = spec.crowd
-    /** Per trusted device: the fingerprint it was last counted for, and until when. */
+    /** Per voucher: the fingerprint it was last counted for, and until when. */
     const vouched = new Map<string, { fp: string; until: number }>()
 
     /**
-     * Counts a trusted device toward its fingerprint's crowd, and marks the fingerprint a
-     * crowd's once `crowd.devices` distinct ones were seen in the window. A device vouches for
-     * one fingerprint per window, the first it was seen with (a browser keeps its headers
-     * until it updates), so a bot's few aged cookies cannot vouch for every header set it
-     * rotates through. Asked of the store once an hour per device and process.
+     * Counts a client with an identity of its own — a trusted device, or an account a verified
+     * token names (`voucher`: `d:…` or `a:…`) — toward its fingerprint's crowd, and marks the
+     * fingerprint a crowd's once `crowd.clients` distinct ones were seen in the window. Each
+     * vouches for one fingerprint per window, the first it was seen with (a browser or an app
+     * keeps its headers until it updates), so a bot's few aged cookies or accounts cannot
+     * vouch for every header set it rotates through. Asked of the store once an hour per
+     * voucher and process.
      */
-    function vouch(device: string, fp: string, now: number) {
-      const seen = vouched.get(device)
+    function vouch(voucher: string, fp: string, now: number) {
+      const seen = vouched.get(voucher)
       if (seen !== undefined && seen.fp === fp && seen.until > now) return
       if (vouched.size >= spec.maxTracked) vouched.clear()
-      vouched.set(device, { fp, until: now + VOUCH_EVERY })
+      vouched.set(voucher, { fp, until: now + VOUCH_EVERY })
       const keys = keysOf.fingerprint.one(fp)
       const mark = (n: number) => {
-        if (n < crowd.devices) return
+        if (n < crowd.clients) return
         const r = store.flag(keys.crowd, '1', crowd.window, now)
         if (r instanceof Promise) r.catch(() => {})
       }
       const count = (first: boolean) => {
         if (!first) return
-        const n = store.addDistinct(`${keys.crowd}:devices`, device, crowd.window, now)
+        const n = store.addDistinct(`${keys.crowd}:clients`, voucher, crowd.window, now)
         if (n instanceof Promise) n.then(mark, () => {})
         else mark(n)
       }
-      const first = store.flagOnce(`vouch:${device}`, fp, crowd.window, now)
+      const first = store.flagOnce(`vouch:${voucher}`, fp, crowd.window, now)
       if (first instanceof Promise) first.then(count, () => {})
       else count(first)
     }
@@ -205,14 +208,21 @@ export const behavior: LayerType<BehaviorSpec> = {
         const now = clock.now()
         const id = ctx.identity
         fingerprint(ctx)
+        // The API key is the client's own identity (read here even when no rule keys on it).
+        apiKey(ctx)
         const fs = facetsOf(id)
-        if (crowd.devices > 0 && id.deviceTrusted && id.device && id.fingerprint)
-          vouch(id.device, id.fingerprint, now)
+        if (crowd.clients > 0 && id.fingerprint) {
+          if (id.deviceTrusted && id.device) vouch(`d:${id.device}`, id.fingerprint, now)
+          else if (id.accountVerified && id.account) vouch(`a:${id.account}`, id.fingerprint, now)
+        }
         const tracker = trackers.get(trackKey(id))
         const fired: SignalName[] = []
         const ids = idRoute(ctx)
         const timing = tracker.arrival(now, spec.regularity)
-        if (spec.signals.regularity > 0 && timing === 'regular') fired.push('regularity')
+        // Scripts are metronomes, people are not; but a client with an API key is a program
+        // by definition (a partner's integration), and its steady pace proves nothing.
+        if (spec.signals.regularity > 0 && timing === 'regular' && id.apiKey === undefined)
+          fired.push('regularity')
         if (spec.signals.sweep > 0 && timing !== 'burst') {
           for (const k in ids?.params) {
             const v = ids.params[k]!
@@ -272,7 +282,7 @@ export const behavior: LayerType<BehaviorSpec> = {
           }
         // Whether the fingerprint is a crowd's (then before the handoff, which stays last).
         let crowdAt = -1
-        if (crowd.devices > 0)
+        if (crowd.clients > 0)
           for (let i = 0; i < fs.length; i++)
             if (fs[i]![0] === 'fingerprint') crowdAt = lookups.push(fs[i]![2].crowd) - 1
         if (handoffKey) lookups.push(handoffKey)

@@ -92,13 +92,15 @@ export const BehaviorSpec = z.strictObject({
    */
   sharedFacetCap: z.number().min(0).default(30),
   /**
-   * A fingerprint seen with `devices` trusted device cookies within `window` is a crowd's (a
-   * popular browser build), not one client's: its risk is capped at `sharedFacetCap` for
-   * everyone, and no penalty is set on it or read from it. Needs `identity.device`; 0 turns it off.
+   * A fingerprint seen with `clients` distinct clients that have an identity of their own — a
+   * trusted device cookie (`identity.device`), or an account a verified token names (`auth`) —
+   * within `window` is a crowd's (a popular browser build, an app's one header set), not one
+   * client's: its risk is capped at `sharedFacetCap` for everyone, and no penalty is set on it
+   * or read from it. 0 turns it off.
    */
   crowd: z
     .strictObject({
-      devices: z.number().int().min(0).default(3),
+      clients: z.number().int().min(0).default(3),
       window: duration.default(24 * 60 * 60_000),
     })
     .prefault({}),
