@@ -221,6 +221,22 @@ describe('behavior: signals and risk', () => {
     expect(fake.action).toBe('allow')
   })
 
+  it('a deceived client gets a fake success that looks like one, not an error body', async () => {
+    const t = setup()
+    await t.store.addScore('risk:session:liar', 160, 600_000, t.now())
+    const bodies = []
+    for (let i = 0; i < 2; i++) {
+      const d = await t.send('POST /api/login', sid('liar'))
+      expect(d.action).toBe('deceive')
+      const v = d.verdicts.find((x) => x.action === 'deceive')!
+      expect(v.headers).toMatchObject({ 'content-type': 'application/json' })
+      bodies.push(JSON.parse(v.body!))
+    }
+    for (const b of bodies)
+      expect(b).toEqual({ success: true, id: expect.stringMatching(/^[0-9a-f]{24}$/) })
+    expect(bodies[0].id).not.toBe(bodies[1].id)
+  })
+
   it('risk decays: a client that stops misbehaving recovers, and penalties expire', async () => {
     const t = setup({ halfLife: '5m' })
     for (let i = 0; i < 150; i++) {

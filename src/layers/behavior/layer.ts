@@ -6,6 +6,7 @@
  */
 import type {
   Decision,
+  HeaderMap,
   Identity,
   Layer,
   LayerDeps,
@@ -20,6 +21,9 @@ import { SEVERITY } from '../../engine/types.js'
 import type { LayerType } from '../layer-type.js'
 import { KeyCache } from '../../store/key-cache.js'
 import { Relays } from './relay.js'
+import { compileTemplate } from '../deception/answer.js'
+import { FAKES } from '../deception/fakes.js'
+import { cryptoRandom } from '../deception/random.js'
 import { headerSignals, Trackers, type SignalName, type Tracker } from './signals.js'
 import { BehaviorSpec, type FlowRuleSpec } from './spec.js'
 
@@ -82,6 +86,10 @@ interface Pending {
   inherited: number
 }
 const PENDING = 'behavior.pending'
+/** What a `deceive` answers with: the deception library's generic fake success. */
+const renderOk = compileTemplate(FAKES.ok.body)
+const FAKE_HEADERS: HeaderMap = Object.freeze({ 'content-type': FAKES.ok.contentType })
+const fakeRandom = cryptoRandom()
 
 /** A `once` flow's step, taken from the store by the request it lets through. */
 interface Claim {
@@ -643,6 +651,11 @@ export const behavior: LayerType<BehaviorSpec> = {
           monitor,
           ...(action === 'delay' ? { delayMs: level?.delay ?? 1_000 } : {}),
           ...(level?.status && !act ? { status: level.status } : {}),
+          // A fake success looks like one: the `ok` fake of the deception library with a fresh
+          // id, not the gateway's error body with a 200 (which tells the bot it was caught).
+          ...(action === 'deceive'
+            ? { headers: FAKE_HEADERS, body: renderOk(fakeRandom, now) }
+            : {}),
           data: { score: round(score), signals: parts, threshold: level?.score },
         }
         out.push(verdict)
