@@ -577,7 +577,11 @@ export const behavior: LayerType<BehaviorSpec> = {
       for (let i = 0; i < fs.length; i++) {
         const [f, v] = fs[i]!
         let s = (scores[i] ?? 0) * weights[f]
-        if (crowdFp && f === 'fingerprint') s = Math.min(s, spec.sharedFacetCap)
+        // Capped for everyone: a crowd's fingerprint, and an account claim — anyone can name an
+        // account, so what a brute force ran up on it is not the next claimant's (the
+        // per-account limits hold the brute force, for as long as they are configured to).
+        const capped = (crowdFp && f === 'fingerprint') || f === 'claim'
+        if (capped) s = Math.min(s, spec.sharedFacetCap)
         if (STRONG.has(f)) {
           if (s > strong) {
             strong = s
@@ -604,7 +608,7 @@ export const behavior: LayerType<BehaviorSpec> = {
       let penalty: Penalty | undefined
       for (let i = 0; i < fs.length; i++) {
         const f = fs[i]![0]
-        const weak = (own && !STRONG.has(f)) || (crowdFp && f === 'fingerprint')
+        const weak = (own && !STRONG.has(f)) || (crowdFp && f === 'fingerprint') || f === 'claim'
         if (flags[i * 2] !== undefined)
           trap = Math.max(
             trap,
@@ -672,8 +676,9 @@ export const behavior: LayerType<BehaviorSpec> = {
           fs.forEach(([f, v], i) => {
             // An IP is penalised only when its own share of risk crosses the threshold.
             if (f === 'ip' && (scores[i] ?? 0) * weights.ip < level!.score) return
-            // Nor on a crowd's fingerprint: it would hold everyone on that browser build.
-            if (f === 'fingerprint' && crowdFp) return
+            // Nor on a crowd's fingerprint (it would hold everyone on that browser build), nor
+            // on an account claim (it would lock the account's owner out).
+            if ((f === 'fingerprint' && crowdFp) || f === 'claim') return
             const r = store.flag(`penalty:${f}:${v}`, pen, level!.for!, now)
             if (r instanceof Promise) r.catch(() => {})
           })
