@@ -221,11 +221,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   await new Promise<void>((resolve, reject) => {
     const failed = (err: NodeJS.ErrnoException) => {
       // Nothing may keep the process alive (upstream pools, a Redis connection).
-      const rt = core.runtime
-      void Promise.all([...rt.pools.values()].map((p) => p.close()))
-        .then(() => rt.engine.close())
-        .then(() => rt.store.close())
-        .catch(() => {})
+      closeRuntime(core.runtime).catch(() => {})
       reject(listenError('gateway', listenHost, listenPort, err, '--port or server.port'))
     }
     server.once('error', failed)
@@ -285,11 +281,16 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       }
       server.closeAllConnections()
       await closed
-      await Promise.all([...rt.pools.values()].map((p) => p.close()))
-      await rt.engine.close()
-      await rt.store.close()
+      await closeRuntime(rt)
     },
   }
+}
+
+/** Closes what a runtime holds open: upstream pools, the engine, the store. */
+async function closeRuntime(rt: Runtime): Promise<void> {
+  await Promise.all([...rt.pools.values()].map((p) => p.close()))
+  await rt.engine.close()
+  await rt.store.close()
 }
 
 /** The tarpit's caps: `deception.tarpit`, or its defaults when there is no deception block. */
