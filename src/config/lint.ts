@@ -98,6 +98,37 @@ export function lintConfig(
         })
     })
 
+  // `challenge` asks for proof of work only when `challenge:` says how; otherwise it is a 401
+  // nobody can pass, which is a block by another name.
+  const challengers = [
+    ...(config.limits?.rules ?? []).flatMap((r, i) =>
+      r.action === 'challenge' ? [`limits.rules[${i}]`] : [],
+    ),
+    ...(config.behavior?.thresholds ?? []).flatMap((t, i) =>
+      t.action === 'challenge' ? [`behavior.thresholds[${i}]`] : [],
+    ),
+    ...(config.behavior?.flows ?? []).flatMap((f, i) =>
+      f.action === 'challenge' ? [`behavior.flows[${i}]`] : [],
+    ),
+  ]
+  if (config.challenge === undefined && challengers.length)
+    warnings.push(
+      `${challengers.join(', ')} ${challengers.length > 1 ? 'answer' : 'answers'} with action challenge, and no challenge: block is configured: the 401 asks for nothing a client can do, so it blocks (add challenge: {} for a proof-of-work puzzle; see README, "Challenges")`,
+    )
+  // A page on another origin sends the answer in a header its CORS preflight must allow.
+  const powHeader = config.challenge?.header
+  config.cors?.rules.forEach((r, i) => {
+    if (powHeader === undefined || r.origins.length === 0) return
+    if (r.headers.some((h) => h === '*' || h.toLowerCase() === powHeader)) return
+    warnings.push(
+      `cors.rules[${i}].headers does not list ${JSON.stringify(powHeader)}: pages on its origins cannot send a proof-of-work answer (add it to headers)`,
+    )
+  })
+  if (config.challenge !== undefined && config.challenge.secret === undefined)
+    warnings.push(
+      'challenge.secret is not set: puzzles are signed with a key made by this process, so one handed out by another instance (or before a restart) cannot be answered (set a secret of 32+ characters, the same everywhere)',
+    )
+
   if (documented !== undefined && documented.length > 0) {
     const doc = compileRoutes(
       documented.map((p) => ({ paths: [p], value: true })),

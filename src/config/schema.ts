@@ -8,6 +8,7 @@ import { layerTypes } from '../layers/registry.js'
 import { method, mode, routePattern } from '../layers/common.js'
 import { cidrProblem } from '../request/client.js'
 import { IdentitySpec, StoreSpec } from '../identity/spec.js'
+import { ChallengeSpec } from '../challenge/spec.js'
 import { isLoopback } from '../admin/loopback.js'
 import { duration, size } from './units.js'
 
@@ -123,6 +124,8 @@ export const ConfigSpec = z
     store: StoreSpec.prefault({ type: 'memory' }),
     /** Where identity facets (account, session, API key, fingerprint) come from. */
     identity: IdentitySpec.prefault({}),
+    /** The proof-of-work puzzle an enforced `challenge` asks for (none: a plain 401). */
+    challenge: ChallengeSpec.optional(),
     ...layerBlocks,
   })
   .check((ctx) => {

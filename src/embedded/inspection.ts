@@ -10,6 +10,7 @@
  */
 import { toEffect } from '../engine/effect.js'
 import type { Action, Decision, HeaderMap, RequestContext, Verdict } from '../engine/types.js'
+import { corsHeadersOf } from '../layers/cors/answer-headers.js'
 
 interface InspectionBase {
   /** The request id (the `x-request-id` of Bulwark's answers and of decision events). */
@@ -59,7 +60,7 @@ export type Inspection = Proceed | Answer
  * toInspection(ctx, combine([])).kind // 'proceed'
  */
 export function toInspection(ctx: RequestContext, decision: Decision): Inspection {
-  const effect = toEffect(decision, ctx.id)
+  const effect = toEffect(decision, ctx.id, corsHeadersOf(ctx))
   const v = decision.decisive
   const base = {
     id: ctx.id,

@@ -20,10 +20,13 @@ export const NO_HEADERS: HeaderMap = Object.freeze({})
 const FORWARD: Effect = Object.freeze({ kind: 'forward', delayMs: 0, headers: NO_HEADERS })
 
 /**
+ * `cors`: the CORS headers chosen for the request (an allowed origin's), added to the gateway's
+ * own answers — a page may read why it was refused (a 429, a puzzle), and a fake looks like the
+ * backend's answers, which carry them too.
  * @example
  * toEffect(combine([]), 'req-1') // { kind: 'forward', delayMs: 0, headers: {} }
  */
-export function toEffect(decision: Decision, requestId: string): Effect {
+export function toEffect(decision: Decision, requestId: string, cors?: HeaderMap): Effect {
   const v = decision.decisive
   if (!v) return FORWARD
   switch (decision.action) {
@@ -54,7 +57,7 @@ export function toEffect(decision: Decision, requestId: string): Effect {
           kind: 'respond',
           delayMs: v.delayMs ?? 0,
           status,
-          headers: v.headers ?? NO_HEADERS,
+          headers: cors ? { ...cors, ...v.headers } : (v.headers ?? NO_HEADERS),
           body: v.body,
         }
       }
@@ -62,7 +65,7 @@ export function toEffect(decision: Decision, requestId: string): Effect {
         kind: 'respond',
         delayMs: v.delayMs ?? 0,
         status,
-        headers: { 'content-type': 'application/json', ...v.headers },
+        headers: { 'content-type': 'application/json', ...cors, ...v.headers },
         body: errorBody(status, requestId),
       }
     }

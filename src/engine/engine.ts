@@ -12,6 +12,7 @@ import { bodyState, contextFactory, type PreparedRequest, type RawRequest } from
 import { combine, refuse } from './decision.js'
 import { runLayers } from './pipeline.js'
 import { identityFacets } from '../identity/facets.js'
+import { proofOfWork } from '../challenge/pow.js'
 import { createStore } from '../store/create.js'
 import type { Store } from '../store/store.js'
 import {
@@ -102,12 +103,16 @@ export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
     throw new ConfigError('ERR_CONFIG_INVALID', lint.errors)
   }
 
-  function decide(ctx: RequestContext, verdicts: Verdict[]): Decision {
+  // With `challenge:`, an enforced challenge asks for proof of work instead of a plain 401.
+  const pow = config.challenge ? proofOfWork(config.challenge, store, clock) : undefined
+
+  function decide(ctx: RequestContext, verdicts: Verdict[]): MaybePromise<Decision> {
     // A body over the cap cannot be inspected, so nothing any layer said about it stands.
     const body = bodyState(ctx)
     if (body?.tooLarge) return refuse(TOO_LARGE)
     if (body?.unreadable) return refuse(UNREADABLE)
-    return combine(verdicts)
+    const d = combine(verdicts)
+    return pow !== undefined && d.action === 'challenge' ? pow.settle(ctx, d) : d
   }
 
   function failed(err: unknown, ctx: RequestContext): Decision {

@@ -32,6 +32,7 @@ import { readBody } from './read-body.js'
 import { createTarpit, type Tarpit, type TarpitOptions, type TarpitStats } from './tarpit.js'
 import { HTTP_METHODS } from '../layers/common.js'
 import { TarpitSpec } from '../layers/deception/spec.js'
+import { corsHeadersOf } from '../layers/cors/answer-headers.js'
 import { createStore } from '../store/create.js'
 import { listenError } from '../errors.js'
 import type { Store } from '../store/store.js'
@@ -466,7 +467,7 @@ class Exchange extends UpstreamExchange implements RawRequest {
   act(decision: Decision): void {
     if (this.#settled) return
     this.#decision = decision
-    const effect = toEffect(decision, this.#ctx.id)
+    const effect = toEffect(decision, this.#ctx.id, corsHeadersOf(this.#ctx))
     this.#effect = effect
     if (effect.delayMs > 0 && effect.kind === 'respond') {
       // The gateway's own delayed answer (a fake, chaos): held by the tarpit under its caps.

@@ -6,6 +6,8 @@
  * @see ../../docs/simulate.md#clients
  */
 import { request, type Dispatcher } from 'undici'
+import { readChallenge } from '../challenge/client.js'
+import { solveInNode } from '../challenge/node.js'
 import { CookieJar } from './cookie-jar.js'
 import { SITE_ORIGIN, type Profile } from './profiles.js'
 import type { Tally } from './tally.js'
@@ -65,6 +67,11 @@ export class SimClient {
   token: string | undefined
   /** False for bots that never send cookies back. */
   keepCookies = true
+  /**
+   * True for people: their browser runs the site's script, which answers a proof-of-work
+   * challenge and sends the request again (the time it takes is added latency). Bots do not.
+   */
+  solvesChallenges = false
   readonly jar = new CookieJar()
   readonly #wire: Wire
   readonly #tally: Tally
@@ -85,6 +92,48 @@ export class SimClient {
   async send(method: string, path: string, opts: SendOptions = {}): Promise<SimResponse> {
     const wire = this.#wire
     if (!wire.running()) throw new Stopped()
+    const { ip, profile } = this
+    const n = this.#tally.issue()
+    const start = performance.now()
+    try {
+      let res = await this.#exchange(method, path, opts)
+      const puzzle =
+        this.solvesChallenges && res.statusCode >= 400 ? readChallenge(parse(res.text)) : undefined
+      // The first answer and the puzzle's solving are latency the gateway added on purpose.
+      let addedMs = 0
+      if (puzzle) {
+        const answer = await solveInNode(puzzle.token, puzzle.bits, { signal: wire.cutoff })
+        addedMs = performance.now() - start
+        res = await this.#exchange(method, path, opts, [puzzle.header, answer])
+      }
+      const ms = performance.now() - start
+      const id = res.headers[wire.target.requestIdHeader]
+      const seen = wire.target.observe(typeof id === 'string' ? id : undefined)
+      const added = addedMs ? { ...seen, delayMs: (seen.delayMs ?? 0) + Math.round(addedMs) } : seen
+      this.#tally.record(n, ip, profile.id, res.statusCode, ms, added)
+      const text = res.text
+      return {
+        status: res.statusCode,
+        headers: res.headers,
+        body: text,
+        json: () => parse(text),
+        reached: seen.reached,
+      }
+    } catch (err) {
+      this.#tally.record(n, ip, profile.id, 0, performance.now() - start, { reached: false })
+      if (wire.cutoff.aborted) throw new Stopped()
+      return { status: 0, headers: {}, body: String(err), json: () => undefined, reached: false }
+    }
+  }
+
+  /** One request and its answer; the cookies it sets go into the jar. */
+  async #exchange(
+    method: string,
+    path: string,
+    opts: SendOptions,
+    extra?: readonly [string, string],
+  ): Promise<{ statusCode: number; headers: SimResponse['headers']; text: string }> {
+    const wire = this.#wire
     const headers: string[] = []
     for (const [name, value] of this.profile.headers) headers.push(name, value)
     // Browsers send Origin on every request that is not a GET or HEAD.
@@ -98,39 +147,20 @@ export class SimClient {
       headers.push('content-type', 'application/json')
     }
     for (const [name, value] of Object.entries(opts.headers ?? {})) headers.push(name, value)
+    if (extra) headers.push(extra[0], extra[1])
     headers.push('x-forwarded-for', this.ip)
-
-    const { ip, profile } = this
-    const n = this.#tally.issue()
-    const start = performance.now()
-    try {
-      const res = await request(wire.target.url + path, {
-        dispatcher: wire.dispatcher,
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body,
-        signal: wire.cutoff,
-      })
-      const text = await res.body.text()
-      const ms = performance.now() - start
-      const setCookie = res.headers['set-cookie']
-      if (this.keepCookies && setCookie)
-        this.jar.store(Array.isArray(setCookie) ? setCookie : [setCookie])
-      const id = res.headers[wire.target.requestIdHeader]
-      const seen = wire.target.observe(typeof id === 'string' ? id : undefined)
-      this.#tally.record(n, ip, profile.id, res.statusCode, ms, seen)
-      return {
-        status: res.statusCode,
-        headers: res.headers,
-        body: text,
-        json: () => parse(text),
-        reached: seen.reached,
-      }
-    } catch (err) {
-      this.#tally.record(n, ip, profile.id, 0, performance.now() - start, { reached: false })
-      if (wire.cutoff.aborted) throw new Stopped()
-      return { status: 0, headers: {}, body: String(err), json: () => undefined, reached: false }
-    }
+    const res = await request(wire.target.url + path, {
+      dispatcher: wire.dispatcher,
+      method: method as Dispatcher.HttpMethod,
+      headers,
+      body,
+      signal: wire.cutoff,
+    })
+    const text = await res.body.text()
+    const setCookie = res.headers['set-cookie']
+    if (this.keepCookies && setCookie)
+      this.jar.store(Array.isArray(setCookie) ? setCookie : [setCookie])
+    return { statusCode: res.statusCode, headers: res.headers, text }
   }
 }
 

@@ -65,6 +65,7 @@ export function createRun(target: Target, dispatcher: Dispatcher, speed: number,
   setMaxListeners(0, cutoff.signal)
   const waiting = new Set<() => void>()
   const humans = profileDeck(HUMAN_PROFILES, rng.fork('profiles:human'))
+  const humanSet: ReadonlySet<Profile> = new Set(HUMAN_PROFILES)
   const bots = profileDeck(BOT_PROFILES, rng.fork('profiles:bot'))
   const wire: Wire = { target, dispatcher, running: () => !stopped, cutoff: cutoff.signal }
 
@@ -96,7 +97,12 @@ export function createRun(target: Target, dispatcher: Dispatcher, speed: number,
       running: () => !stopped,
       // setTimeout fires at once beyond 2^31 - 1 ms; a pause that long outlasts any run anyway.
       pause: (ms) => sleep(Math.min(2 ** 31 - 1, Math.max(0, ms / speed))),
-      client: (ip, profile) => new SimClient(wire, tally, ip, profile),
+      client: (ip, profile) => {
+        const client = new SimClient(wire, tally, ip, profile)
+        // A person's browser runs the site's own script, which answers proof-of-work challenges.
+        client.solvesChallenges = humanSet.has(profile)
+        return client
+      },
       humanProfile: (filter) => humans.draw(filter),
       botProfile: (filter) => bots.draw(filter),
       ips: (network) => ipPool(NETWORKS[network], scenarioRng.fork(`ips:${network}`)),

@@ -22,9 +22,9 @@ describe('bulwark simulate', () => {
   it('--list prints every scenario with its threat id', async () => {
     const c = capture()
     expect(await simulate({ list: true }, c.io)).toBe(0)
-    expect(c.out).toHaveLength(12)
+    expect(c.out).toHaveLength(13)
     expect(c.out).toContain(
-      'credential-stuffing           OAT-008    credential stuffing: a leaked list, a new IP per attempt',
+      'credential-stuffing                 OAT-008    credential stuffing: a leaked list, a new IP per attempt',
     )
   })
 
@@ -39,7 +39,7 @@ describe('bulwark simulate', () => {
     ],
     [
       { scenarios: 'office,ddos', target: 'http://127.0.0.1:1' },
-      'unknown scenario "ddos": expected one of humans, bots, shoppers, office, phone, credential-stuffing, credential-stuffing-rotating, credential-stuffing-fresh, credential-cracking, carding, scraping, vulnerability-scanning, privilege-escalation, adaptive-scraping, or an OAT id',
+      'unknown scenario "ddos": expected one of humans, bots, shoppers, office, phone, credential-stuffing, credential-stuffing-rotating, credential-stuffing-fresh, credential-stuffing-fresh-rotating, credential-cracking, carding, scraping, vulnerability-scanning, privilege-escalation, adaptive-scraping, or an OAT id',
     ],
   ])('refuses %o', async (opts, message) => {
     const c = capture()

@@ -69,11 +69,12 @@ describe('CookieJar', () => {
 
 describe('selectScenarios', () => {
   it('picks by id, by threat id and by kind, in registry order, each once', () => {
-    expect(ids([])).toHaveLength(12)
+    expect(ids([])).toHaveLength(13)
     expect(ids(['oat-008'])).toEqual([
       'credential-stuffing',
       'credential-stuffing-rotating',
       'credential-stuffing-fresh',
+      'credential-stuffing-fresh-rotating',
     ])
     expect(ids(['humans'])).toEqual(['shoppers', 'office', 'phone'])
     expect(ids(['oat-011', 'office', 'scraping'])).toEqual([
@@ -87,7 +88,7 @@ describe('selectScenarios', () => {
   it('names what it does not know', () => {
     expect(() => selectScenarios(['ddos'])).toThrow(
       new TypeError(
-        'unknown scenario "ddos": expected one of humans, bots, shoppers, office, phone, credential-stuffing, credential-stuffing-rotating, credential-stuffing-fresh, credential-cracking, carding, scraping, vulnerability-scanning, privilege-escalation, adaptive-scraping, or an OAT id',
+        'unknown scenario "ddos": expected one of humans, bots, shoppers, office, phone, credential-stuffing, credential-stuffing-rotating, credential-stuffing-fresh, credential-stuffing-fresh-rotating, credential-cracking, carding, scraping, vulnerability-scanning, privilege-escalation, adaptive-scraping, or an OAT id',
       ),
     )
   })

@@ -145,7 +145,7 @@ export const limits: LayerType<LimitsSpec> = {
         rule: rule.name,
         reason: `${describeKey(s.key, key)}: ${r.count} ${noun} > ${s.limit} per ${s.window / 1000}s`,
         monitor: rule.monitor,
-        status: s.status ?? (s.action === 'throttle' ? 429 : 403),
+        status: s.status ?? (s.action === 'throttle' ? 429 : s.action === 'challenge' ? 401 : 403),
         ...(spec.headers !== 'none'
           ? { headers: rateLimitHeaders(s.id, s.limit, s.window, key, r) }
           : {}),

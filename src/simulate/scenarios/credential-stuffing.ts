@@ -51,6 +51,19 @@ export const credentialStuffingFresh: Scenario = {
 }
 
 /**
+ * OAT-008 with a fresh browser profile *and* another browser's header set per attempt: new
+ * address, new cookie, new fingerprint every time. Nothing about the client links two attempts;
+ * only what they share does — new devices failing at one login route.
+ */
+export const credentialStuffingFreshRotating: Scenario = {
+  id: 'credential-stuffing-fresh-rotating',
+  kind: 'bot',
+  threat: 'OAT-008',
+  title: 'credential stuffing: a new IP, a fresh profile and another header set per attempt',
+  run: (w) => stuff(w, 'harvesting', true, true),
+}
+
+/**
  * The leaked list over two connections, a new address per attempt, one copied header set (or,
  * with `rotate`, another one per attempt); `fresh`: an empty cookie jar and a page before each
  * login, else no cookies at all. (The two connections share the client: now and then an attempt

@@ -10,6 +10,7 @@ import { credentialCracking } from './credential-cracking.js'
 import {
   credentialStuffing,
   credentialStuffingFresh,
+  credentialStuffingFreshRotating,
   credentialStuffingRotating,
 } from './credential-stuffing.js'
 import { office } from './office.js'
@@ -27,6 +28,7 @@ export const SCENARIOS: readonly Scenario[] = [
   credentialStuffing,
   credentialStuffingRotating,
   credentialStuffingFresh,
+  credentialStuffingFreshRotating,
   credentialCracking,
   carding,
   scraping,

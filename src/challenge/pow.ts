@@ -1,0 +1,169 @@
+/**
+ * Proof of work: what an enforced `challenge` verdict asks for when `challenge:` is configured.
+ *
+ * The answer to a challenged request carries a puzzle: a token the gateway signed, bound to
+ * the request's method and canonical path. The client finds a nonce whose
+ * `SHA-256(token + "." + nonce)` starts with `bits` zero bits (about 2^bits hashes) and sends
+ * the request again with `<token>.<nonce>` in the answer header; the challenge verdicts of that
+ * one request are then lifted (logged, not enforced). An answer counts once: its token is spent
+ * in the store, so a solved puzzle cannot be replayed, even across instances sharing Redis.
+ *
+ * What it buys: a person's browser pays about a second per challenged request; a bot pays for
+ * every attempt, and a bot that does not run the solver is stopped. It is a cost, not a wall: a
+ * bot hashing natively pays a tenth of that. Challenge on something a bot cannot rotate for
+ * free, and keep limits behind it.
+ *
+ * Token: `<issued, base-36 seconds>.<bits>.<salt>.<HMAC-SHA256 of those and the binding, 22
+ * base64url characters>`. The salt is a per-process random prefix and a counter: unique without
+ * a random draw per puzzle.
+ * @see ../../README.md#challenges-proof-of-work
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
+import { combine } from '../engine/decision.js'
+import type { Clock, Decision, MaybePromise, RequestContext, Verdict } from '../engine/types.js'
+import type { Store } from '../store/store.js'
+import { leadingZeroBits } from './client.js'
+import type { ChallengeSpec } from './spec.js'
+
+/** The scheme name, in `WWW-Authenticate` and in the answer's body. */
+export const POW_SCHEME = 'Bulwark-PoW'
+const MAC_CHARS = 22
+const NONCE = /^[0-9A-Za-z]{1,32}$/
+/** A puzzle may be dated this far ahead of this instance's clock (another instance's skew). */
+const SKEW_MS = 60_000
+
+type Checked = { salt: string } | { problem: string }
+
+export interface ProofOfWork {
+  /**
+   * Settles a decision whose action is `challenge`: a request carrying a fresh, valid answer is
+   * let past the challenge verdicts (they become `log`); any other is answered with a puzzle.
+   * Auth's step-up challenges are left as they are: work is no substitute for a second factor.
+   */
+  settle(ctx: RequestContext, decision: Decision): MaybePromise<Decision>
+  /** A signed puzzle for `binding` (`METHOD /canonical/path`). */
+  issue(binding: string, now: number): string
+  /** Why `answer` does not solve a puzzle for `binding`, or its salt when it does. */
+  verify(answer: string, binding: string, now: number): Checked
+}
+
+export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): ProofOfWork {
+  const keys = spec.secret?.map((s) => Buffer.from(s, 'utf8')) ?? [randomBytes(32)]
+  const prefix = randomBytes(6).toString('base64url')
+  const ttlMs = spec.ttl
+  const header = spec.header
+  let counter = 0
+
+  const mac = (key: Buffer, payload: string, binding: string) =>
+    createHmac('sha256', key)
+      .update(`${payload}|${binding}`)
+      .digest('base64url')
+      .slice(0, MAC_CHARS)
+
+  function issue(binding: string, now: number): string {
+    const payload = `${Math.floor(now / 1000).toString(36)}.${spec.bits}.${prefix}${(counter++).toString(36)}`
+    return `${payload}.${mac(keys[0]!, payload, binding)}`
+  }
+
+  function verify(answer: string, binding: string, now: number): Checked {
+    const parts = answer.split('.')
+    if (parts.length !== 5) return { problem: 'malformed answer' }
+    const [issued, bitsText, salt, sig, nonce] = parts as [string, string, string, string, string]
+    if (!NONCE.test(nonce) || sig.length !== MAC_CHARS) return { problem: 'malformed answer' }
+    const payload = `${issued}.${bitsText}.${salt}`
+    const given = Buffer.from(sig, 'base64url')
+    let signed = false
+    for (const key of keys) {
+      const want = Buffer.from(mac(key, payload, binding), 'base64url')
+      if (given.length === want.length && timingSafeEqual(given, want)) signed = true
+    }
+    // Also a puzzle handed out for another route: the binding is part of what was signed.
+    if (!signed) return { problem: 'not a puzzle this gateway handed out for this route' }
+    const at = parseInt(issued, 36) * 1000
+    if (!(at <= now + SKEW_MS) || now - at > ttlMs) return { problem: 'puzzle expired' }
+    const bits = Number(bitsText)
+    // A puzzle made before the difficulty was raised is not enough any more.
+    if (!(bits >= spec.bits)) return { problem: 'puzzle easier than required' }
+    const digest = createHash('sha256').update(answer).digest()
+    if (leadingZeroBits(digest) < bits) return { problem: 'insufficient work' }
+    return { salt }
+  }
+
+  function ask(ctx: RequestContext, decision: Decision, why: string): Decision {
+    const now = clock.now()
+    const token = issue(binding(ctx), now)
+    const seconds = Math.round(ttlMs / 1000)
+    const verdicts = decision.verdicts.map((v) => {
+      if (v !== decision.decisive) return v
+      const status = v.status ?? 401
+      const body = `{"error":${JSON.stringify(STATUS_CODES[status] ?? 'Error')},"status":${status},"requestId":${JSON.stringify(ctx.id)},"challenge":{"scheme":"${POW_SCHEME}","algorithm":"sha-256","token":"${token}","bits":${spec.bits},"header":"${header}","expiresIn":${seconds}}}`
+      const asked: Verdict = {
+        ...v,
+        status,
+        reason: `${v.reason}; proof of work asked (${why})`,
+        headers: {
+          ...v.headers,
+          'content-type': 'application/json',
+          'cache-control': 'no-store',
+          'www-authenticate': `${POW_SCHEME} token="${token}", algorithm="sha-256", bits="${spec.bits}", header="${header}"`,
+        },
+        body,
+        data: { ...v.data, pow: why },
+      }
+      return asked
+    })
+    return combine(verdicts)
+  }
+
+  function pass(decision: Decision): Decision {
+    return combine(
+      decision.verdicts.map((v) =>
+        liftable(v)
+          ? {
+              ...v,
+              action: 'log' as const,
+              reason: `${v.reason}; proof of work solved`,
+              data: { ...v.data, pow: 'solved' },
+            }
+          : v,
+      ),
+    )
+  }
+
+  return {
+    issue,
+    verify,
+    settle(ctx, decision) {
+      // A step-up challenge (auth) asks for a second factor, not for work.
+      if (decision.verdicts.some((v) => v.action === 'challenge' && !v.monitor && !liftable(v)))
+        return decision
+      const sent = ctx.headers[header]
+      if (sent === undefined) return ask(ctx, decision, 'no answer')
+      if (typeof sent !== 'string') return ask(ctx, decision, 'several answers')
+      const now = clock.now()
+      const checked = verify(sent, binding(ctx), now)
+      if ('problem' in checked) return ask(ctx, decision, checked.problem)
+      const spend = (first: boolean) =>
+        first ? pass(decision) : ask(ctx, decision, 'answer already used')
+      // Fail closed: a store that cannot spend the token lets nobody past the challenge.
+      const failed = () => ask(ctx, decision, 'store unavailable')
+      try {
+        const first = store.flagOnce(`pow:${checked.salt}`, '1', ttlMs + SKEW_MS, now)
+        return first instanceof Promise ? first.then(spend, failed) : spend(first)
+      } catch {
+        return failed()
+      }
+    },
+  }
+}
+
+/** An enforced challenge work can lift: any layer's but auth's step-up. */
+function liftable(v: Verdict): boolean {
+  return v.action === 'challenge' && !v.monitor && !v.rule.startsWith('auth.')
+}
+
+/** A puzzle is good for one method and path (its canonical form, without the query). */
+function binding(ctx: RequestContext): string {
+  return `${ctx.method} ${ctx.path}`
+}
