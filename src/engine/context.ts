@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Config, RouteConfig } from '../config/schema.js'
-import { clientIpResolver, OVERRIDE_HEADERS } from '../request/client.js'
+import { clientIpResolver, hasMethodOverrideParam, OVERRIDE_HEADERS } from '../request/client.js'
 import { Ambiguity, canonicalPath, describeAmbiguity } from '../request/path.js'
 import { compileRoutes } from '../request/routes.js'
 import { deviceCookies, type REISSUE_AFTER } from '../identity/device.js'
@@ -145,6 +145,15 @@ export function contextFactory(config: Config, clock: Clock) {
         path = canon.path
         pathKey = canon.key
         query = canon.query
+        if (query !== '' && hasMethodOverrideParam(query)) {
+          if (server.overrideHeaders === 'refuse')
+            refusal = ambiguous(
+              'query parameter _method is refused: the backend could run another method than the one the policy judged (server.overrideHeaders)',
+              400,
+              'request.override-header',
+            )
+          else query = withoutMethodOverride(query)
+        }
         const hit = routes.best(raw.method, canon.key)
         if (hit) {
           route = hit.value.fixed ?? {
@@ -188,6 +197,14 @@ export function contextFactory(config: Config, clock: Clock) {
     )
     return refusal ? { ctx, refusal } : routeConfig ? { ctx, routeConfig } : { ctx }
   }
+}
+
+/** The query without its `_method` parameters (`server.overrideHeaders: strip`). */
+function withoutMethodOverride(query: string): string {
+  return query
+    .split('&')
+    .filter((part) => !hasMethodOverrideParam(part))
+    .join('&')
 }
 
 /** The body state of a context made by {@link contextFactory}. */
@@ -334,6 +351,29 @@ const PROTECTED = [
   'origin',
   'user-agent',
 ]
+/**
+ * Headers the policy reads (identity, framing, the headers rules key on) or sets (claims it
+ * forwards): a client may not have them dropped on the way (`Connection`), nor sneak a copy past
+ * the policy under another spelling (`X_Api_Key`, which CGI/WSGI backends read as `X-Api-Key`).
+ */
+export function policyHeaders(config: Config): Set<string> {
+  const id = config.identity
+  return new Set<string>([
+    ...PROTECTED,
+    config.server.requestIdHeader,
+    ...(id?.apiKey ? [id.apiKey.header] : []),
+    ...(id?.account ?? []).flatMap((src) => ('header' in src ? [src.header] : [])),
+    ...(config.limits?.rules ?? []).flatMap((r) =>
+      [...r.key, r.distinct].flatMap((f) =>
+        f?.startsWith('header:') ? [f.slice('header:'.length).toLowerCase()] : [],
+      ),
+    ),
+    ...(config.auth?.rules ?? []).flatMap((r) =>
+      Object.values(r.forwardClaims).map((h) => h.toLowerCase()),
+    ),
+  ])
+}
+
 /** RFC 9112 §3.2 / RFC 3986: IP-literal or reg-name, optional port. */
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]*)(?::[0-9]{0,5})?$/
 
@@ -348,18 +388,7 @@ function framingCheck(config: Config) {
   const server = config.server
   const maxHeaders = server.maxHeaders
   const maxUrl = server.maxUrlLength
-  const id = config.identity
-  const kept = new Set<string>([
-    ...PROTECTED,
-    server.requestIdHeader,
-    ...(id?.apiKey ? [id.apiKey.header] : []),
-    ...(id?.account ?? []).flatMap((src) => ('header' in src ? [src.header] : [])),
-    ...(config.limits?.rules ?? []).flatMap((r) =>
-      [...r.key, r.distinct].flatMap((f) =>
-        f?.startsWith('header:') ? [f.slice('header:'.length).toLowerCase()] : [],
-      ),
-    ),
-  ])
+  const kept = policyHeaders(config)
   const refuseOverrides = server.overrideHeaders === 'refuse'
   let goodHost = ''
   return function checkFraming(raw: RawRequest): Verdict | undefined {

@@ -43,13 +43,15 @@ export function createPool(u: UpstreamConfig): Pool {
 /**
  * Builds the upstream header list: the client's headers minus hop-by-hop ones, minus those named
  * in `drop` (client-IP claims from an untrusted client), minus those a layer sets, plus the
- * layers' headers. The caller appends the forwarding headers to the returned array.
+ * layers' headers; underscore spellings of those and of `guarded` ones (headers the policy
+ * reads) are dropped too. The caller appends the forwarding headers to the returned array.
  */
 export function upstreamHeaders(
   rawHeaders: readonly string[],
   drop: ReadonlySet<string>,
   bufferedLength: number | undefined,
   fromLayers?: Readonly<Record<string, string>>,
+  guarded?: ReadonlySet<string>,
 ): string[] {
   const out: string[] = []
   let connectionTokens: Set<string> | undefined
@@ -63,8 +65,13 @@ export function upstreamHeaders(
     }
     // A header a layer sets (a verified claim) is never taken from the client.
     if (HOP_BY_HOP.has(name) || drop.has(name) || fromLayers?.[name] !== undefined) continue
-    // CGI/WSGI backends read `X_Forwarded_For` as `X-Forwarded-For`: dropped names stay dropped.
-    if (name.indexOf('_') >= 0 && drop.has(name.replaceAll('_', '-'))) continue
+    // CGI/WSGI backends read `X_Forwarded_For` as `X-Forwarded-For`: a dropped header, one a
+    // layer sets (`X_Roles` beside a forwarded `roles` claim) or one the policy reads
+    // (`X_Api_Key` past a per-key limit) is not forwarded under an underscore spelling either.
+    if (name.indexOf('_') >= 0) {
+      const hyphen = name.replaceAll('_', '-')
+      if (drop.has(hyphen) || guarded?.has(hyphen) || fromLayers?.[hyphen] !== undefined) continue
+    }
     if (bufferedLength !== undefined && name === 'content-length') continue
     out.push(name, rawHeaders[i + 1]!)
   }

@@ -9,7 +9,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Pool } from 'undici'
 import type { Config } from '../config/schema.js'
-import { bodyState, hasBody, type RawRequest } from '../engine/context.js'
+import { bodyState, hasBody, policyHeaders, type RawRequest } from '../engine/context.js'
 import { refuse } from '../engine/decision.js'
 import { errorBody, NO_HEADERS, toEffect } from '../engine/effect.js'
 import { createEngine, type Engine } from '../engine/engine.js'
@@ -77,6 +77,8 @@ interface Runtime {
   /** Headers never passed upstream from an untrusted client. */
   readonly untrustedDrop: ReadonlySet<string>
   readonly trustedDrop: ReadonlySet<string>
+  /** Headers the policy reads or sets: never forwarded under an underscore spelling. */
+  readonly guarded: ReadonlySet<string>
 }
 
 function compile(config: Config, clock: Clock, opts: GatewayOptions, previous?: Runtime): Runtime {
@@ -121,6 +123,7 @@ function compile(config: Config, clock: Clock, opts: GatewayOptions, previous?: 
       idHeader,
     ]),
     trustedDrop: new Set<string>(['x-forwarded-for', ...OVERRIDE_HEADERS, idHeader]),
+    guarded: policyHeaders(config),
   }
 }
 
@@ -509,6 +512,7 @@ class Exchange extends UpstreamExchange implements RawRequest {
       ctx.identity.ipSource === 'socket' ? r.untrustedDrop : r.trustedDrop,
       buffered?.length,
       ctx.upstreamHeaders,
+      r.guarded,
     )
     addForwardingHeaders(headers, this.#req, ctx, this.requestIdHeader)
     this.dispatch(pool, {

@@ -71,6 +71,12 @@ export const FORWARDING_CLAIM_HEADERS = [
   'x-host',
   'x-url-scheme',
   'front-end-https',
+  // What some proxies tell a backend about the original request line (Traefik, Envoy): from a
+  // client, claims about a request the policy never saw.
+  'x-forwarded-uri',
+  'x-forwarded-path',
+  'x-forwarded-method',
+  'x-envoy-original-path',
 ] as const
 
 /**
@@ -85,7 +91,29 @@ export const OVERRIDE_HEADERS = [
   'x-http-method-override',
   'x-http-method',
   'x-method-override',
+  'x-original-method',
 ] as const
+
+/**
+ * True when a query string carries `_method` (Rails, Laravel, Symfony, Express's
+ * method-override read it, some from the query string): the backend would run another method
+ * than the one the policy judged. Escaped spellings (`%5Fmethod`, `_m%65thod`) count.
+ */
+export function hasMethodOverrideParam(query: string): boolean {
+  if (query.indexOf('_') < 0 && query.indexOf('%') < 0) return false
+  for (const part of query.split('&')) {
+    const eq = part.indexOf('=')
+    let name = eq < 0 ? part : part.slice(0, eq)
+    if (name.indexOf('%') >= 0)
+      try {
+        name = decodeURIComponent(name)
+      } catch {
+        continue
+      }
+    if (name.length === 7 && name.toLowerCase() === '_method') return true
+  }
+  return false
+}
 
 /**
  * Compiles the options into a resolver. Throws TypeError on a malformed CIDR.

@@ -274,6 +274,17 @@ describe('contract: refusals', () => {
     expect((await open.send('GET /search?q=mug&debug=true')).decision.action).toBe('allow')
   })
 
+  it('refuses another spelling of a declared query parameter, even under unknownQuery: allow', async () => {
+    const t = setup({ openapi: `${FIX}/keywords.yaml` })
+    expect((await t.send('GET /search?q=mug&limit=10')).decision.action).toBe('allow')
+    // A case-insensitive backend reads `Limit` as `limit`, a value the contract never checked.
+    for (const target of ['/search?q=mug&Limit=1000000', '/search?q=mug&limit=10&LIMIT=1000000']) {
+      const d = await t.send(`GET ${target}`)
+      expect(d.decision.action, target).toBe('block')
+      expect(problem(d.verdict).errors[0], target).toMatchObject({ in: 'query', rule: 'spelling' })
+    }
+  })
+
   it('validate: parts switched off are not checked (and a body is then not read)', async () => {
     const t = setup({
       openapi: `${FIX}/keywords.yaml`,

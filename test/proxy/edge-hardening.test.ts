@@ -6,11 +6,14 @@
  */
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { policyHeaders } from '../../src/engine/context.js'
+import { upstreamHeaders } from '../../src/proxy/forward.js'
 import type { Gateway } from '../../src/proxy/gateway.js'
 import { noticeChannel, type NoticeMessage } from '../../src/telemetry/channels.js'
 import {
   captureDecisions,
   closedPort,
+  gwConfig,
   rawGet,
   rawRequest,
   startGw,
@@ -18,6 +21,7 @@ import {
   within,
   type Upstream,
 } from './helpers.js'
+import { HS_ISSUER } from '../helpers/engine.js'
 
 let upstream: Upstream
 let gw: Gateway
@@ -70,6 +74,7 @@ describe('edge: headers that re-route a request inside some backends', () => {
     'X-HTTP-Method-Override: DELETE',
     'X-Method-Override: DELETE',
     'X-HTTP-Method: DELETE',
+    'X-Original-Method: DELETE',
   ]) {
     it(`refuses ${h.split(':')[0]} by default and never forwards it`, async () => {
       const before = upstream.received.length
@@ -78,6 +83,44 @@ describe('edge: headers that re-route a request inside some backends', () => {
       expect(upstream.received.length).toBe(before)
     })
   }
+
+  for (const target of [
+    '/public/p1?_method=DELETE',
+    '/public/p1?a=1&_method=delete',
+    '/public/p1?%5Fmethod=DELETE',
+    '/public/p1?_m%65thod=PUT',
+  ])
+    it(`refuses a _method query parameter (${target}) and never forwards it`, async () => {
+      const before = upstream.received.length
+      const res = await rawGet(gw.port, target, [])
+      expect(res.status).toBe(400)
+      expect(upstream.received.length).toBe(before)
+    })
+
+  it('forwards look-alikes of _method, and strips _method under overrideHeaders: strip', async () => {
+    expect((await rawGet(gw.port, '/public/p1?my_method=x&_methods=y', [])).status).toBe(200)
+    expect(upstream.received.at(-1)!.url).toBe('/public/p1?my_method=x&_methods=y')
+    expect((await rawGet(strip.port, '/public/p1?a=1&_method=DELETE&b=2', [])).status).toBe(200)
+    expect(upstream.received.at(-1)!.url).toBe('/public/p1?a=1&b=2')
+  })
+
+  it('drops what proxies say about the original request line, from an untrusted client', async () => {
+    const res = await rawGet(gw.port, '/public', [
+      'X-Forwarded-Uri: /admin',
+      'X-Forwarded-Path: /admin',
+      'X-Forwarded-Method: DELETE',
+      'X-Envoy-Original-Path: /admin',
+    ])
+    expect(res.status).toBe(200)
+    const names = lastNames()
+    for (const gone of [
+      'x-forwarded-uri',
+      'x-forwarded-path',
+      'x-forwarded-method',
+      'x-envoy-original-path',
+    ])
+      expect(names).not.toContain(gone)
+  })
 
   it('strips them instead under server.overrideHeaders: strip', async () => {
     const res = await rawGet(strip.port, '/public', [
@@ -126,6 +169,44 @@ describe('edge: client claims from an untrusted client', () => {
     expect(names).toContain('x-custom_name')
     // The gateway's own forwarding header carries the socket address, once.
     expect(upstream.received.at(-1)!.headers['x-forwarded-for']).toBe('127.0.0.1')
+  })
+})
+
+describe('edge: underscore spellings of the headers the policy reads or sets', () => {
+  it('does not forward X_Api_Key past a per-key limit, nor X_Tenant past a header facet', async () => {
+    const res = await rawGet(gw.port, '/keyed/a', [
+      'X_Api_Key: k-1',
+      'X_Tenant: globex',
+      'X_Request_Id: forged',
+      'X_Custom: kept',
+    ])
+    expect(res.status).toBe(200)
+    const names = lastNames()
+    for (const gone of ['x_api_key', 'x_tenant', 'x_request_id']) expect(names).not.toContain(gone)
+    expect(names).toContain('x_custom')
+  })
+
+  it('does not forward the underscore twin of a header a layer sets (a forwarded claim)', () => {
+    const out = upstreamHeaders(
+      ['X_Roles', 'admin', 'X_User_Id', 'hank', 'Accept', '*/*'],
+      new Set(),
+      undefined,
+      // A token without a roles claim: the gateway removes the client's x-roles ('').
+      { 'x-user-id': 'u1', 'x-roles': '' },
+      policyHeaders(
+        gwConfig({
+          auth: {
+            issuers: [HS_ISSUER],
+            rules: [{ id: 'a', forwardClaims: { roles: 'X-Roles', sub: 'x-user-id' } }],
+          },
+        }),
+      ),
+    )
+    expect(out).toEqual(['accept', '*/*', 'x-user-id', 'u1'])
+    // The guarded set alone is enough (a route the claim rule does not cover).
+    expect(
+      upstreamHeaders(['X_Roles', 'admin'], new Set(), undefined, undefined, new Set(['x-roles'])),
+    ).toEqual([])
   })
 })
 

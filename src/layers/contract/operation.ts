@@ -40,6 +40,8 @@ export interface Operation {
   /** Query names and deepObject prefixes the operation declares (for `unknownQuery: refuse`). */
   readonly queryNames: ReadonlySet<string>
   readonly queryPrefixes: readonly string[]
+  /** The declared query names, lower-cased: another spelling of one is refused. */
+  readonly queryFolded: ReadonlySet<string>
   /** Validates the envelope without a body (none sent, or a body with no schema). */
   readonly validate: ValidateFunction | undefined
   /** The documented request body; undefined when there is none (or bodies are not validated). */
@@ -176,6 +178,7 @@ export function compileOperation(cx: OperationCompiler, src: OperationSource): O
     usesCookies: readers.some((r) => r.section === 'cookie'),
     queryNames: new Set(queryReaders.flatMap((r) => r.queryNames)),
     queryPrefixes: queryReaders.flatMap((r) => (r.queryPrefix ? [r.queryPrefix] : [])),
+    queryFolded: new Set(queryReaders.flatMap((r) => r.queryNames.map((n) => n.toLowerCase()))),
     validate,
     body,
   }

@@ -77,10 +77,14 @@ export function requestValidator(spec: ContractSpec) {
         violations.push({ in: r.section, field: v.field ?? r.key, rule: v.rule })
       else sections[r.section]![r.key] = v
     }
-    if (refuseUnknownQuery)
-      for (const name of query.keys())
-        if (!op.queryNames.has(name) && !op.queryPrefixes.some((p) => name.startsWith(p)))
-          violations.push({ in: 'query', field: name, rule: 'undocumented' })
+    for (const name of query.keys()) {
+      if (op.queryNames.has(name) || op.queryPrefixes.some((p) => name.startsWith(p))) continue
+      if (refuseUnknownQuery) violations.push({ in: 'query', field: name, rule: 'undocumented' })
+      // `?Limit=` beside a declared `limit`: a backend that ignores the case of names (ASP.NET,
+      // some PHP and Java stacks) reads a value the contract never checked.
+      else if (op.queryFolded.has(name.toLowerCase()))
+        violations.push({ in: 'query', field: name, rule: 'spelling' })
+    }
     const data: Record<string, unknown> = sections
     // Parameters that cannot be read: refuse now, without waiting for (or reading) the body.
     if (!spec.validate.body || violations.length) return judge(op.validate, data, violations)
