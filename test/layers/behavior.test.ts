@@ -156,7 +156,7 @@ describe('behavior: signals and risk', () => {
   })
 
   it("a partner's integration with an API key may keep a steady pace", async () => {
-    const t = setup()
+    const t = setup({}, { identity: { apiKey: { header: 'x-api-key' } } })
     const decisions: Decision[] = []
     for (let i = 0; i < 120; i++) {
       decisions.push(
@@ -166,6 +166,25 @@ describe('behavior: signals and risk', () => {
     }
     expect(JSON.stringify(decisions.map((d) => d.verdicts))).not.toContain('regularity')
     expect(decisions.every((d) => d.action === 'allow')).toBe(true)
+  })
+
+  it('a new junk API key per request buys a script neither a fresh tracker nor the pass', async () => {
+    // Nothing verifies a key: only one used again is a program's own identity.
+    const run = async (key: (i: number) => string) => {
+      const t = setup({}, { identity: { apiKey: { header: 'x-api-key' } } })
+      const verdicts: string[] = []
+      for (let i = 0; i < 120; i++) {
+        const headers = { 'user-agent': 'python-requests/2.31', 'x-api-key': key(i) }
+        const d = await t.send(`GET /api/search?q=${i}`, { headers })
+        verdicts.push(...d.verdicts.map((v) => v.reason))
+        t.advance(500)
+      }
+      return verdicts.join('\n')
+    }
+    // Tracked as what it is, one fingerprint on one IP: its metronome pace shows.
+    expect(await run((i) => `junk-${i}`)).toMatch(/regularity/)
+    // One key, used steadily: a partner's integration keeps its pass.
+    expect(await run(() => 'partner-key-1')).not.toMatch(/regularity/)
   })
 
   it('sweeping sequential ids adds risk, and it follows the session across IPs', async () => {

@@ -142,6 +142,20 @@ describe('contract: undocumented requests', () => {
     expect(t.store.flagged([flagKey('ip', '198.51.100.5')], T0)).toEqual([undefined])
   })
 
+  it('flagFacets narrows what an undocumented request flags (not the office NAT)', async () => {
+    const t = setup({ ...base, undocumented: 'flag', flagFacets: ['fingerprint', 'device'] })
+    const d = await t.send('GET /api/internal/export', {
+      ip: '198.51.100.6',
+      headers: { 'user-agent': 'sweeper/1.0' },
+    })
+    const fp = flagKey('fingerprint', d.ctx.identity.fingerprint!)
+    expect(d.verdict?.data?.flagged).toEqual([fp])
+    expect(t.store.flagged([flagKey('ip', '198.51.100.6'), fp], T0)).toEqual([
+      undefined,
+      expect.any(String),
+    ])
+  })
+
   it('flag in monitor mode flags nobody (monitor never acts)', async () => {
     const t = setup({ ...base, undocumented: 'flag', mode: 'monitor' })
     const d = await t.send('GET /api/internal/export', { ip: '198.51.100.4' })

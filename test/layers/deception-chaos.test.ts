@@ -195,6 +195,29 @@ describe('chaos: flagged clients only', () => {
     expect((await t.engine.inspect(own.ctx)).decisive).toMatchObject({ rule: 'deception.chaos' })
   })
 
+  it('spares a client whose own device is trusted from flags on the shared facets', async () => {
+    const t = setup()
+    // A bot on the office NAT, with the office's browser build, springs a trap.
+    await t.inspect('GET /.env', client(7))
+    expect((await t.inspect('GET /api/x', client(7))).decisive?.rule).toBe('deception.chaos')
+    // A colleague: same IP, same build, a device cookie known for longer than trustAfter.
+    const colleague = t.engine.prepare(raw('GET /api/x', client(7)))
+    colleague.ctx.identity.device = 'dev-colleague'
+    colleague.ctx.identity.deviceTrusted = true
+    expect((await t.engine.inspect(colleague.ctx)).action).toBe('allow')
+    // A device that is trusted but was itself flagged gets no such pass.
+    t.store.flag(flagKey('device', 'dev-bad'), 'deception.env', 60_000, T0)
+    const flagged = t.engine.prepare(raw('GET /api/x', client(7)))
+    flagged.ctx.identity.device = 'dev-bad'
+    flagged.ctx.identity.deviceTrusted = true
+    expect((await t.engine.inspect(flagged.ctx)).decisive?.rule).toBe('deception.chaos')
+    // A new device (untrusted) on the bot's IP and build is not told apart from the bot.
+    const fresh = t.engine.prepare(raw('GET /api/x', client(7)))
+    fresh.ctx.identity.device = 'dev-new'
+    fresh.ctx.identity.deviceTrusted = false
+    expect((await t.engine.inspect(fresh.ctx)).decisive?.rule).toBe('deception.chaos')
+  })
+
   it('leaves exempt routes alone, and does nothing when disabled', async () => {
     const t = setup({ chaos: { exempt: ['/health'] } })
     await t.inspect('GET /.env', client(1))

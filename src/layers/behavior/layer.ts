@@ -20,6 +20,7 @@ import { compileRoutes } from '../../request/routes.js'
 import { SEVERITY } from '../../engine/types.js'
 import type { LayerType } from '../layer-type.js'
 import { KeyCache } from '../../store/key-cache.js'
+import { OrderedMap } from '../../store/ordered-map.js'
 import { Relays } from './relay.js'
 import { compileTemplate } from '../deception/answer.js'
 import { FAKES } from '../deception/fakes.js'
@@ -124,6 +125,27 @@ export const behavior: LayerType<BehaviorSpec> = {
     const fingerprint = facets.getter('fingerprint')
     const apiKey = facets.getter('apiKey')
     const trackers = new Trackers(spec)
+    /** API keys seen before (bounded: a flood of junk keys only churns this set). */
+    const seenKeys = new OrderedMap<string, true>()
+
+    /**
+     * Whose tracker a request's signals build up on: its strongest identity's — but an API key's
+     * only from the key's second request on. Nothing verifies a key, so a bot sending a new junk
+     * key with every request would otherwise get a fresh tracker each time (no sweep, velocity
+     * or regularity could ever add up) and the pass a partner's program gets on regularity.
+     */
+    function trackKey(id: Identity): string {
+      const strong = strongKey(id)
+      if (strong === undefined) return fipKey(id)
+      if (id.apiKey === undefined || strong !== CLIENT_KEYS.k.one(id.apiKey)) return strong
+      if (seenKeys.get(strong) !== undefined) {
+        seenKeys.touch(strong, true)
+        return strong
+      }
+      if (seenKeys.size >= SEEN_KEYS) seenKeys.deleteOldest()
+      seenKeys.touch(strong, true)
+      return fipKey(id)
+    }
     const guarded = compileRoutes(
       spec.flows.map((f) => ({ paths: f.paths, methods: f.methods, value: f })),
       deps.foldCase ?? true,
@@ -223,13 +245,18 @@ export const behavior: LayerType<BehaviorSpec> = {
           if (id.deviceTrusted && id.device) vouch(`d:${id.device}`, id.fingerprint, now)
           else if (id.accountVerified && id.account) vouch(`a:${id.account}`, id.fingerprint, now)
         }
-        const tracker = trackers.get(trackKey(id))
+        const tracked = trackKey(id)
+        const tracker = trackers.get(tracked)
         const fired: SignalName[] = []
         const ids = idRoute(ctx)
         const timing = tracker.arrival(now, spec.regularity)
         // Scripts are metronomes, people are not; but a client with an API key is a program
         // by definition (a partner's integration), and its steady pace proves nothing.
-        if (spec.signals.regularity > 0 && timing === 'regular' && id.apiKey === undefined)
+        if (
+          spec.signals.regularity > 0 &&
+          timing === 'regular' &&
+          (id.apiKey === undefined || tracked !== CLIENT_KEYS.k.one(id.apiKey))
+        )
           fired.push('regularity')
         if (spec.signals.sweep > 0 && timing !== 'burst') {
           for (const k in ids?.params) {
@@ -719,13 +746,12 @@ const CLIENT_KEYS = {
   fip: new KeyCache<string>(([fp, ip]) => `f:${fp}|${ip}`),
 }
 
-/**
- * The key a client is tracked by in this process (timing, sweeps): the most specific facet it
- * has. Anonymous clients are a fingerprint on one IP.
- */
-function trackKey(id: Identity): string {
-  return strongKey(id) ?? CLIENT_KEYS.fip.two(id.fingerprint ?? '', id.ip)
+/** An anonymous client's tracker key: a fingerprint on one IP. */
+function fipKey(id: Identity): string {
+  return CLIENT_KEYS.fip.two(id.fingerprint ?? '', id.ip)
 }
+
+const SEEN_KEYS = 10_000
 
 /** A client's key for relays: what it keeps when it changes IP (session, …, fingerprint). */
 function relayKey(id: Identity): string {

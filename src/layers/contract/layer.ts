@@ -8,7 +8,8 @@
  * @see ../../../docs/contract.md
  */
 import type { HeaderMap, Layer, LayerDeps, RequestContext, Verdict } from '../../engine/types.js'
-import { flagIdentity, identityFlagKeys } from '../../identity/flags.js'
+import { FLAG_FACETS, flagIdentity, identityFlagKeys } from '../../identity/flags.js'
+import { only } from '../deception/flag-client.js'
 import { compileRoutes, type RouteHit } from '../../request/routes.js'
 import { notice } from '../../telemetry/channels.js'
 import { corsHeadersOf } from '../cors/answer-headers.js'
@@ -37,6 +38,8 @@ export const contract: LayerType<ContractSpec> = {
     const monitor = (spec.mode ?? deps.mode) === 'monitor'
     const undocumentedMonitor = monitor || spec.undocumented === 'monitor'
     const flagging = spec.undocumented === 'flag' && !undocumentedMonitor
+    const keep =
+      spec.flagFacets.length === FLAG_FACETS.length ? undefined : new Set(spec.flagFacets)
     const exempt = spec.exempt.length
       ? compileRoutes([{ paths: spec.exempt, value: true }], true)
       : undefined
@@ -95,7 +98,7 @@ export const contract: LayerType<ContractSpec> = {
       try {
         const r = flagIdentity(
           store,
-          ctx.identity,
+          keep ? only(ctx.identity, keep) : ctx.identity,
           'contract.undocumented',
           reason,
           spec.flagTtl,
@@ -105,7 +108,7 @@ export const contract: LayerType<ContractSpec> = {
       } catch (err) {
         failed(err)
       }
-      return identityFlagKeys(ctx.identity)
+      return identityFlagKeys(keep ? only(ctx.identity, keep) : ctx.identity)
     }
 
     function refused(ctx: RequestContext, op: Operation, r: Refusal): Verdict {

@@ -4,6 +4,7 @@
  * @see ../../../docs/contract.md#configuration
  */
 import { z } from 'zod'
+import { FLAG_FACETS } from '../../identity/flags.js'
 import { duration } from '../../config/units.js'
 import { mode, routePattern } from '../common.js'
 
@@ -63,6 +64,11 @@ export const ContractSpec = z.strictObject({
     .prefault({}),
   /** With `undocumented: flag`: how long the client stays flagged. */
   flagTtl: duration.default(3_600_000),
+  /** With `undocumented: flag`: the facets flagged (default: every facet the client has). */
+  flagFacets: z
+    .array(z.enum(FLAG_FACETS))
+    .min(1)
+    .default([...FLAG_FACETS]),
   mode: mode.optional(),
 })
 export type ContractSpec = z.output<typeof ContractSpec>

@@ -66,7 +66,7 @@ export function clientFlagger(store: Store, facets: readonly FlagFacet[]) {
 }
 
 /** A copy of `identity` with only the facets in `keep`. */
-function only(identity: Readonly<Identity>, keep: ReadonlySet<FlagFacet>): Identity {
+export function only(identity: Readonly<Identity>, keep: ReadonlySet<FlagFacet>): Identity {
   const out: Identity = {
     ip: keep.has('ip') ? identity.ip : '',
     ipPrefix: keep.has('ipPrefix') ? identity.ipPrefix : '',

@@ -143,11 +143,12 @@ export const deception: LayerType<DeceptionSpec> = {
     }
 
     function chaosFor(
+      ctx: RequestContext,
       keys: readonly string[],
       values: readonly (string | undefined)[],
       now: number,
     ): Verdict | undefined {
-      const raw = chaosFlag(keys, values)
+      const raw = chaosFlag(keys, values, ctx.identity.deviceTrusted === true)
       if (raw === undefined) return undefined
       const f = parseFlagValue(raw)
       return chaosVerdict(chaos!(now), 'rule' in f ? f.rule : f.reason, chaosMonitor)
@@ -158,11 +159,14 @@ export const deception: LayerType<DeceptionSpec> = {
      * account, API key or device cookie always does. Shared facets need corroboration: a fingerprint is shared
      * by everyone on the same browser build, an IP by a whole office, so only both together
      * (the same device type on the same network as the bot) count — a person who shares just
-     * one of them with a trapped bot is never answered with chaos.
+     * one of them with a trapped bot is never answered with chaos — and not for a client whose
+     * own device is trusted (known for `identity.device.trustAfter`; its flag is a strong one):
+     * colleagues behind an office NAT on the bot's browser build keep their answers.
      */
     function chaosFlag(
       keys: readonly string[],
       values: readonly (string | undefined)[],
+      trustedDevice: boolean,
     ): string | undefined {
       let fp: string | undefined
       let net: string | undefined
@@ -174,7 +178,7 @@ export const deception: LayerType<DeceptionSpec> = {
         if (facet === 'fingerprint') fp = v
         else net ??= v
       }
-      return fp !== undefined && net !== undefined ? fp : undefined
+      return fp !== undefined && net !== undefined && !trustedDevice ? fp : undefined
     }
 
     function flagged(ctx: RequestContext): MaybePromise<Verdict | undefined> {
@@ -185,10 +189,10 @@ export const deception: LayerType<DeceptionSpec> = {
         const r = store.flagged(keys, now)
         if (r instanceof Promise)
           return r.then(
-            (values) => chaosFor(keys, values, now),
+            (values) => chaosFor(ctx, keys, values, now),
             (err) => void storeFailed(err, 'look up flags'),
           )
-        return chaosFor(keys, r, now)
+        return chaosFor(ctx, keys, r, now)
       } catch (err) {
         // Deception is not a gate: a store failure lets the request through, with a notice.
         storeFailed(err, 'look up flags')
