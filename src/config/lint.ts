@@ -129,6 +129,32 @@ export function lintConfig(
       'challenge.secret is not set: puzzles are signed with a key made by this process, so one handed out by another instance (or before a restart) cannot be answered (set a secret of 32+ characters, the same everywhere)',
     )
 
+  // An operation the OpenAPI document secures that no auth rule covers is forwarded with no
+  // token check: a route left out of the rules by mistake, the commonest way to leave one open.
+  const secured = contract?.secured ?? []
+  if (secured.length > 0) {
+    const name = (o: (typeof secured)[number]) => `${o.method} ${o.template}`
+    if (config.auth === undefined)
+      warnings.push(
+        `the OpenAPI document secures ${secured.length} operation(s) (${secured.slice(0, 3).map(name).join(', ')}${secured.length > 3 ? ', …' : ''}) and no auth block is configured: Bulwark checks no token on them (add auth rules, or leave the check to the backend knowingly)`,
+      )
+    else {
+      const rules = compileRoutes(
+        config.auth.rules.map((r, i) => ({
+          paths: r.paths.length ? r.paths : ['/*'],
+          methods: r.methods,
+          value: i,
+        })),
+        fold,
+      )
+      const open = secured.filter((o) => rules.all(o.method, sample(o.pattern, fold)).length === 0)
+      if (open.length)
+        warnings.push(
+          `${open.length} operation(s) the OpenAPI document secures match no auth rule and are forwarded without a token check: ${open.slice(0, 5).map(name).join(', ')}${open.length > 5 ? ', …' : ''} (add them to an auth rule's paths)`,
+        )
+    }
+  }
+
   if (documented !== undefined && documented.length > 0) {
     const doc = compileRoutes(
       documented.map((p) => ({ paths: [p], value: true })),

@@ -100,6 +100,32 @@ describe('config checks: warnings against the contract', () => {
     await e.close()
   })
 
+  it('warns about operations the document secures that no auth rule covers', async () => {
+    const contract = { openapi: 'test/fixtures/openapi/secured.yaml' }
+    const partial = compile({
+      contract,
+      auth: { issuers: [HS_ISSUER], rules: [{ id: 'me', paths: ['/v1/me'] }] },
+    })
+    // /v1/status opts out (security: []), /v1/catalog makes it optional ({}): no warning.
+    expect(partial.warnings).toEqual([
+      expect.stringMatching(
+        /^1 operation\(s\) the OpenAPI document secures match no auth rule .*: GET \/v1\/exports\/\{id\}/,
+      ),
+    ])
+    await partial.close()
+    const covered = compile({
+      contract,
+      auth: { issuers: [HS_ISSUER], rules: [{ id: 'all', paths: ['/v1/*'] }] },
+    })
+    expect(covered.warnings).toEqual([])
+    await covered.close()
+    const none = compile({ contract })
+    expect(none.warnings).toEqual([
+      expect.stringMatching(/secures 2 operation\(s\) .* and no auth block is configured/),
+    ])
+    await none.close()
+  })
+
   it('warns about a honeypot on a documented operation', async () => {
     const e = compile({
       contract: CONTRACT,

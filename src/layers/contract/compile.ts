@@ -45,6 +45,12 @@ export interface Documented {
   /** The same paths as the documents write them (`/v1/accounts/{id}`), for messages. */
   readonly templates: readonly string[]
   readonly params: ReadonlySet<string>
+  /**
+   * Operations the documents secure (`security`, their own or the document's, with no empty
+   * requirement `{}` that would make it optional): the config check warns of those no `auth`
+   * rule covers.
+   */
+  readonly secured: readonly { method: string; pattern: string; template: string }[]
 }
 
 /**
@@ -62,6 +68,7 @@ export function compileContract(spec: ContractSpec, baseDir: string): CompiledCo
   const compiled = new Map<string, ValidateFunction>()
   const entries = new Map<string, { template: string; ops: Map<string, Operation> }>()
   let operations = 0
+  const secured: { method: string; pattern: string; template: string }[] = []
   const cx = { set, spec, convert, compile: compileEnvelope }
 
   function compileEnvelope(envelope: Obj, where: Where): ValidateFunction {
@@ -107,6 +114,7 @@ export function compileContract(spec: ContractSpec, baseDir: string): CompiledCo
         const ow = under(iw, m)
         if (!isObj(op)) throw set.error(ow, 'expected an operation object')
         const method = m.toUpperCase()
+        if (requiresSecurity(op.security ?? doc.security)) secured.push({ method, pattern, template })
         if (entry.ops.has(method))
           throw set.error(
             ow,
@@ -147,8 +155,18 @@ export function compileContract(spec: ContractSpec, baseDir: string): CompiledCo
       params: new Set(
         list.flatMap((l) => [...l.entry.template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!)),
       ),
+      secured,
     },
   }
+}
+
+/** An OpenAPI `security` list that every caller must meet: non-empty, and no `{}` in it. */
+function requiresSecurity(security: unknown): boolean {
+  return (
+    Array.isArray(security) &&
+    security.length > 0 &&
+    security.every((r) => isObj(r) && Object.keys(r).length > 0)
+  )
 }
 
 function versionOf(doc: Obj, set: DocumentSet, here: Where): OpenApiVersion {
