@@ -531,6 +531,17 @@ describe('auth: verified-token cache', () => {
     )
   })
 
+  it('refuses a token issued in the future (beyond the clock tolerance)', async () => {
+    const t = setup({ rules: [{ id: 'api', paths: ['/api/*'] }] })
+    const ahead = await tok({ iat: NOW_S + 365 * 86_400, exp: NOW_S + 366 * 86_400 })
+    expect((await t.get('/api/x', ahead)).decision.decisive?.reason).toBe(
+      'invalid token: "iat" claim timestamp check failed (it should be in the past)',
+    )
+    // Within the tolerance (30 s by default), a clock a little ahead is fine.
+    const skewed = await tok({ iat: NOW_S + 20 })
+    expect((await t.get('/api/x', skewed)).decision.action).toBe('allow')
+  })
+
   it('can be turned off', async () => {
     const t = setup({ rules: [{ id: 'api', paths: ['/api/*'] }], cache: { maxEntries: 0 } })
     const token = await tok()

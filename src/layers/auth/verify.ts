@@ -58,6 +58,8 @@ interface Issuer {
   readonly algorithms: ReadonlySet<string>
   readonly keys: KeySet
   readonly options: JWTVerifyOptions
+  /** `clockTolerance`, in whole seconds as jose applies it, in milliseconds. */
+  readonly toleranceMs: number
 }
 
 /**
@@ -136,8 +138,15 @@ export function tokenVerifier(
         )
         .then(
           ({ payload: claims }): Verification => {
-            const result = { ok: true, token: { claims, issuer: issuer.name, handle } } as const
             const at = clock.now()
+            // Issued in the future: a wrong clock at best, a token minted ahead of time with a
+            // stolen key at worst (jose checks `iat` only under maxTokenAge).
+            if (typeof claims.iat === 'number' && claims.iat * 1000 > at + issuer.toleranceMs) {
+              const v = invalid('"iat" claim timestamp check failed (it should be in the past)')
+              if (digest !== '') failures.set(digest, v, at + FAILED_TTL, at)
+              return v
+            }
+            const result = { ok: true, token: { claims, issuer: issuer.name, handle } } as const
             const expiresAt = Math.min(claims.exp! * 1000, at + maxAge)
             cache.set(token, { result, keys: issuer.keys }, expiresAt, at)
             return result
@@ -179,6 +188,7 @@ function compileIssuer(i: IssuerSpec, clock: Clock): Issuer {
     name: i.issuer,
     algorithms: new Set(i.algorithms),
     keys,
+    toleranceMs: Math.ceil(i.clockTolerance / 1000) * 1000,
     options: {
       issuer: i.issuer,
       audience: i.audience,

@@ -114,7 +114,8 @@ export function compileContract(spec: ContractSpec, baseDir: string): CompiledCo
         const ow = under(iw, m)
         if (!isObj(op)) throw set.error(ow, 'expected an operation object')
         const method = m.toUpperCase()
-        if (requiresSecurity(op.security ?? doc.security)) secured.push({ method, pattern, template })
+        if (requiresSecurity(op.security ?? doc.security))
+          secured.push({ method, pattern, template })
         if (entry.ops.has(method))
           throw set.error(
             ow,
