@@ -1,9 +1,6 @@
 import { z } from 'zod'
 import { duration } from '../config/units.js'
-
-const secret = z
-  .string()
-  .min(32, { error: 'expected at least 32 characters (openssl rand -base64 32)' })
+import { hmacSecrets } from '../identity/spec.js'
 
 /**
  * `challenge:` — the proof-of-work puzzle a rule's `challenge` action asks for
@@ -15,10 +12,7 @@ export const ChallengeSpec = z.strictObject({
    * keys: the first signs, every one verifies. Without one, a key is made per process: a puzzle
    * handed out by one instance cannot be answered at another (a startup warning says so).
    */
-  secret: z
-    .union([secret, z.array(secret).min(1)])
-    .transform((s) => (typeof s === 'string' ? [s] : s))
-    .optional(),
+  secret: hmacSecrets.optional(),
   /**
    * Difficulty: leading zero bits the answer's SHA-256 must have. Each bit doubles the work:
    * 16 is about 65,000 hashes on average (a fraction of a second in a browser).

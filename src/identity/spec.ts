@@ -24,9 +24,17 @@ export const DEFAULT_FINGERPRINT_HEADERS = [
   'sec-ch-ua-platform',
 ] as const
 
-const deviceSecret = z
+const secret = z
   .string()
   .min(32, { error: 'expected at least 32 characters (openssl rand -base64 32)' })
+
+/**
+ * An HMAC key (32+ characters), or a list of them that rotates: the first signs, every one
+ * verifies. Read as a list. Used by the device cookie and the proof-of-work puzzles.
+ */
+export const hmacSecrets = z
+  .union([secret, z.array(secret).min(1)])
+  .transform((s) => (typeof s === 'string' ? [s] : s))
 
 /**
  * `identity.device:` — the signed device cookie Bulwark issues (src/identity/device.ts). Off
@@ -44,10 +52,7 @@ export const DeviceSpec = z
      * first signs, every one verifies. Without one, a key is made per process, and devices are
      * forgotten on restart and unknown to other instances (a startup warning says so).
      */
-    secret: z
-      .union([deviceSecret, z.array(deviceSecret).min(1)])
-      .transform((s) => (typeof s === 'string' ? [s] : s))
-      .optional(),
+    secret: hmacSecrets.optional(),
     /**
      * How long a device must have been known (since its first cookie) before it is trusted: the
      * risk score treats it as the client's own identity, and limits can tell `trusted` from
