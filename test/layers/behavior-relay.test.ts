@@ -77,6 +77,28 @@ describe('behavior: relay (a new identity taking over from a refused one)', () =
     expect(next.verdicts.map((v) => v.rule)).toContain('behavior.penalty.deceive')
   })
 
+  it('a proof-of-work puzzle is no refusal to take over from: its answer retries the very request', async () => {
+    const rule = { ...sweepLimit.limits.rules[0], action: 'challenge' }
+    const t = setup(
+      {},
+      { limits: { rules: [rule] }, challenge: { secret: 'r'.repeat(32), bits: 8 } },
+    )
+    await t.store.addScore('risk:ip:198.51.100.1', 300, 10 * 60_000, t.now())
+    let d: Decision | undefined
+    for (const id of [1, 2, 3, 4]) {
+      d = await t.send(`GET /api/products/${id}`, anon('198.51.100.1'))
+      t.advance(200)
+    }
+    expect(d!.action).toBe('challenge')
+    expect(d!.decisive?.data?.pow).toBe('no answer')
+    t.advance(2_000)
+    // An app that keeps no cookies looks like a new client each time: it answers the puzzle
+    // (here: a new identity retrying product 4) and goes on. It is not the refused one's heir.
+    await t.send('GET /api/products/4', anon('203.0.113.77', FIREFOX))
+    const onward = await t.send('GET /api/products/5', anon('203.0.113.77', FIREFOX))
+    expect(relayed(onward)).toBe(false)
+  })
+
   it('so does one that retries two of its refused requests (uuids: no ids to follow)', async () => {
     const t = setup({}, { ...sweepLimit })
     await firstIdentity(t)

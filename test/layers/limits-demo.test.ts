@@ -88,13 +88,20 @@ async function seen(res: Response): Promise<number | 'puzzle'> {
  * A person signing in from the shop's page: a puzzle is answered and the login sent again,
  * with the device cookie the puzzle's answer gave, as a browser would.
  */
-async function personLogin(ip: string, username: string, password: string, cookie?: string) {
+async function personLogin(
+  ip: string,
+  username: string,
+  password: string,
+  cookie?: string,
+  app = false,
+) {
   const res = await login(ip, username, password, cookie)
   if (res.status !== 401) return res
   const puzzle = readChallenge(await res.clone().json())
   if (!puzzle) return res
   const answer = await solveInNode(puzzle.token, puzzle.bits)
-  return login(ip, username, password, deviceCookie(res) ?? cookie, {
+  // An app without a cookie jar answers the puzzle but sends no cookie back.
+  return login(ip, username, password, app ? undefined : (deviceCookie(res) ?? cookie), {
     ...CHROME,
     [puzzle.header]: answer,
   })
@@ -135,8 +142,8 @@ describe('limits: the demo config and people who share a browser fingerprint', (
         await seen(await login(`203.0.113.${i + 1}`, `victim${i}`, 'wrong', undefined, headers)),
       )
     }
-    // `failed-logins-cookieless` and `failed-logins-new-devices` (across the route) let 10
-    // failures through, then refuse: with a puzzle, which this bot does not answer.
+    // `failed-logins-new-devices` (cookie-less or new devices, across the route) lets 10
+    // failures through, then refuses: with a puzzle, which this bot does not answer.
     expect(outcomes.slice(0, 10)).toEqual(Array(10).fill(401))
     expect(outcomes.slice(10)).toEqual(Array(4).fill('puzzle'))
     // People with the same browser and a device cookie sign in, from any network: a device this
@@ -226,6 +233,24 @@ describe('limits: the demo config and people who share a browser fingerprint', (
     const other = await visit('198.51.100.33')
     expect((await login('198.51.100.33', 'alice', 'alice-pw', other)).status).toBe(200)
     expect((await login('198.51.100.33', 'owner', 'owner-pw', other)).status).toBe(429)
+  })
+
+  it('guesses answered with an unsolved puzzle do not lock an app user out of their account', async () => {
+    await fetch(`${shop.url}/api/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'appuser', password: 'app-pw', email: 'a@app.test' }),
+    })
+    // Stuffing from new devices trips the route-wide new-devices rule: puzzles for new devices.
+    for (let i = 0; i < 10; i++)
+      expect(await seen(await login(`203.0.113.${60 + i}`, `nobody${i}`, 'wrong'))).toBe(401)
+    // An attacker hammers the app user's account from rotating addresses and never answers.
+    for (let i = 0; i < 12; i++)
+      expect(await seen(await login(`203.0.113.${80 + i}`, 'appuser', `guess${i}`))).toBe('puzzle')
+    // The app (no cookies, so never a known device) answers its puzzle and signs in: the
+    // attempts that never reached the shop did not count against the account.
+    const res = await personLogin('198.51.100.70', 'appuser', 'app-pw', undefined, true)
+    expect(res.status).toBe(200)
   })
 
   it('stuffing with a fresh cookie per attempt is stopped; a device known for a while is not', async () => {

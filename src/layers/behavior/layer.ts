@@ -414,11 +414,14 @@ export const behavior: LayerType<BehaviorSpec> = {
         // first few of each refused client in the window. Only refusals the client can see: a
         // deceived client got a (fake) success, so it neither rotates nor retries over it, and
         // counting its fakes would use up the few handoffs before the refusal it does retry.
+        // Nor a proof-of-work puzzle: the client that answers it retries the very request, and
+        // one that keeps no cookies (an app) would look like a new identity taking over.
         if (
           spec.signals.relay > 0 &&
           !decision.decisive?.monitor &&
           SEVERITY[decision.action] >= SEVERITY.throttle &&
           decision.action !== 'deceive' &&
+          decision.decisive?.data?.pow === undefined &&
           p.ids !== undefined
         ) {
           const n = firstNumeric(p.ids)
