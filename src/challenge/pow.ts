@@ -97,13 +97,15 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
     const verdicts = decision.verdicts.map((v) => {
       if (v !== decision.decisive) return v
       const status = v.status ?? 401
+      // Answer now, not later: a limit's Retry-After would tell the client to wait instead.
+      const { 'retry-after': _wait, ...kept } = v.headers ?? {}
       const body = `{"error":${JSON.stringify(STATUS_CODES[status] ?? 'Error')},"status":${status},"requestId":${JSON.stringify(ctx.id)},"challenge":{"scheme":"${POW_SCHEME}","algorithm":"sha-256","token":"${token}","bits":${spec.bits},"header":"${header}","expiresIn":${seconds}}}`
       const asked: Verdict = {
         ...v,
         status,
         reason: `${v.reason}; proof of work asked (${why})`,
         headers: {
-          ...v.headers,
+          ...kept,
           'content-type': 'application/json',
           'cache-control': 'no-store',
           'www-authenticate': `${POW_SCHEME} token="${token}", algorithm="sha-256", bits="${spec.bits}", header="${header}"`,

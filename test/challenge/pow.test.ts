@@ -34,6 +34,7 @@ function cfg(extra: Record<string, unknown> = {}) {
           action: 'challenge',
         },
       ],
+      headers: 'all',
     },
     ...extra,
   })
@@ -67,6 +68,8 @@ describe('proof-of-work challenge', () => {
     expect(p).toMatchObject({ status: 401, bits: 8, header: 'bulwark-pow', expiresIn: 60 })
     expect(p.headers['www-authenticate']).toContain(`Bulwark-PoW token="${p.token}"`)
     expect(p.headers['cache-control']).toBe('no-store')
+    // Answer now: the limit's Retry-After would tell the client to wait instead.
+    expect(p.headers['retry-after']).toBeUndefined()
     expect(asked.decision.decisive?.reason).toMatch(/proof of work asked \(no answer\)/)
 
     const answer = await solve(p.token, p.bits)
