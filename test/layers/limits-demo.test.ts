@@ -34,7 +34,8 @@ beforeEach(async () => {
       routes,
       identity,
       limits,
-      challenge,
+      // Cheap puzzles: the tests solve hundreds.
+      challenge: { ...challenge!, bits: 8 },
     }),
     { port: 0, host: '127.0.0.1' },
   )
@@ -251,6 +252,23 @@ describe('limits: the demo config and people who share a browser fingerprint', (
     // attempts that never reached the shop did not count against the account.
     const res = await personLogin('198.51.100.70', 'appuser', 'app-pw', undefined, true)
     expect(res.status).toBe(200)
+  })
+
+  it('a stuffing bot that solves every puzzle meets a ceiling; known devices still sign in', async () => {
+    const statuses: number[] = []
+    for (let i = 0; i < 104; i++) {
+      const ip = `203.0.${110 + Math.floor(i / 200)}.${(i % 200) + 1}`
+      const res = await personLogin(ip, `solver${i}`, 'wrong', await visit(ip))
+      statuses.push(res.status)
+      await res.arrayBuffer()
+    }
+    // `failed-logins-new-devices-ceiling`: 100 failures among new devices, then refused,
+    // answered puzzle or not.
+    expect(statuses.slice(0, 100)).toEqual(Array(100).fill(401))
+    expect(statuses.slice(100)).toEqual(Array(4).fill(429))
+    const devices = deviceCookies(demo.identity.device!)
+    const known = devices.read({}, Date.now() - 20 * 60_000).setCookie!.split(';')[0]!
+    expect((await login('198.51.100.22', 'alice', 'alice-pw', known)).status).toBe(200)
   })
 
   it('stuffing with a fresh cookie per attempt is stopped; a device known for a while is not', async () => {
