@@ -61,15 +61,19 @@ export async function solve(
   const encoder = new TextEncoder()
   const batch = options.batch ?? 256
   const limit = 2 ** Math.min(bits + 8, 40)
+  // From a random nonce: clients handed the same puzzle must not find the same answer.
+  const from = firstNonce()
   for (let start = 0; start < limit; start += batch) {
     options.signal?.throwIfAborted()
     const tries: Promise<ArrayBuffer>[] = []
     for (let i = 0; i < batch; i++)
-      tries.push(subtle.digest('SHA-256', encoder.encode(`${token}.${(start + i).toString(36)}`)))
+      tries.push(
+        subtle.digest('SHA-256', encoder.encode(`${token}.${(from + start + i).toString(36)}`)),
+      )
     const digests = await Promise.all(tries)
     for (let i = 0; i < batch; i++)
       if (leadingZeroBits(new Uint8Array(digests[i]!)) >= bits)
-        return `${token}.${(start + i).toString(36)}`
+        return `${token}.${(from + start + i).toString(36)}`
   }
   throw new Error(`no answer within ${limit} tries`)
 }
@@ -98,6 +102,12 @@ export async function fetchWithChallenge(
   const headers = new Headers(init.headers)
   headers.set(puzzle.header, answer)
   return fetchImpl(input, { ...init, headers })
+}
+
+/** A random starting nonce below 2^40 (answers stay short: at most 9 base-36 digits). */
+export function firstNonce(): number {
+  const [hi, lo] = globalThis.crypto.getRandomValues(new Uint32Array(2))
+  return (hi! & 0xff) * 2 ** 32 + lo!
 }
 
 /** Zero bits at the start of a digest. */

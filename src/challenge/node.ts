@@ -6,14 +6,14 @@
  */
 import { createHash } from 'node:crypto'
 import { setImmediate } from 'node:timers/promises'
-import { leadingZeroBits, type SolveOptions } from './client.js'
+import { firstNonce, leadingZeroBits, type SolveOptions } from './client.js'
 
 /** Hashes per slice between two turns of the event loop (a few milliseconds). */
 const SLICE = 2048
 
 /**
  * Finds `<token>.<nonce>` whose SHA-256 starts with `bits` zero bits, like `solve` in
- * `bulwark/challenge`, with the same answer for the same puzzle.
+ * `bulwark/challenge` (from a random nonce too).
  */
 export async function solveInNode(
   token: string,
@@ -21,10 +21,11 @@ export async function solveInNode(
   options: Pick<SolveOptions, 'signal'> = {},
 ): Promise<string> {
   const limit = 2 ** Math.min(bits + 8, 40)
+  const from = firstNonce()
   for (let start = 0; start < limit; start += SLICE) {
     options.signal?.throwIfAborted()
-    for (let nonce = start; nonce < start + SLICE; nonce++) {
-      const answer = `${token}.${nonce.toString(36)}`
+    for (let i = start; i < start + SLICE; i++) {
+      const answer = `${token}.${(from + i).toString(36)}`
       if (leadingZeroBits(createHash('sha256').update(answer).digest()) >= bits) return answer
     }
     await setImmediate()

@@ -5,8 +5,8 @@
  * the request's method and canonical path. The client finds a nonce whose
  * `SHA-256(token + "." + nonce)` starts with `bits` zero bits (about 2^bits hashes) and sends
  * the request again with `<token>.<nonce>` in the answer header; the challenge verdicts of that
- * one request are then lifted (logged, not enforced). An answer counts once: its token is spent
- * in the store, so a solved puzzle cannot be replayed, even across instances sharing Redis.
+ * one request are then lifted (logged, not enforced). An answer counts once: it is spent in the
+ * store, so it cannot be replayed, even across instances sharing Redis.
  *
  * What it buys: a person's browser pays a fraction of a second per challenged request (16 bits:
  * 0.25 s in Chromium); a bot pays for every attempt, and a bot that does not run the solver is
@@ -30,10 +30,13 @@ import type { ChallengeSpec } from './spec.js'
 export const POW_SCHEME = 'Bulwark-PoW'
 const MAC_CHARS = 22
 const NONCE = /^[0-9A-Za-z]{1,32}$/
+/** Bindings whose current puzzle is kept (beyond it, the cache starts over). */
+const RECENT_MAX = 10_000
 /** A puzzle may be dated this far ahead of this instance's clock (another instance's skew). */
 const SKEW_MS = 60_000
 
-type Checked = { salt: string } | { problem: string }
+/** `spent`: the key an accepted answer is spent under (its puzzle's salt and its nonce). */
+type Checked = { spent: string } | { problem: string }
 
 export interface ProofOfWork {
   /**
@@ -44,7 +47,7 @@ export interface ProofOfWork {
   settle(ctx: RequestContext, decision: Decision): MaybePromise<Decision>
   /** A signed puzzle for `binding` (`METHOD /canonical/path`). */
   issue(binding: string, now: number): string
-  /** Why `answer` does not solve a puzzle for `binding`, or its salt when it does. */
+  /** Why `answer` does not solve a puzzle for `binding`, or the key to spend it under. */
   verify(answer: string, binding: string, now: number): Checked
 }
 
@@ -54,6 +57,7 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
   const ttlMs = spec.ttl
   const header = spec.header
   let counter = 0
+  const recent = new Map<string, { token: string; until: number }>()
 
   const mac = (key: Buffer, payload: string, binding: string) =>
     createHmac('sha256', key)
@@ -87,12 +91,27 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
     if (!(bits >= spec.bits)) return { problem: 'puzzle easier than required' }
     const digest = createHash('sha256').update(answer).digest()
     if (leadingZeroBits(digest) < bits) return { problem: 'insufficient work' }
-    return { salt }
+    return { spent: `${salt}.${nonce}` }
+  }
+
+  /**
+   * The puzzle for a binding, made at most once a second: under a flood of challenged requests
+   * a signature per request would cost more than the rest of the answer. Sharing one is safe:
+   * each answer is spent by itself (salt and nonce), every answer costs its own work, and
+   * solvers start from a random nonce, so two clients do not find the same one.
+   */
+  function puzzleFor(key: string, now: number): string {
+    const hit = recent.get(key)
+    if (hit !== undefined && hit.until > now) return hit.token
+    if (recent.size >= RECENT_MAX) recent.clear()
+    const token = issue(key, now)
+    recent.set(key, { token, until: now + 1_000 })
+    return token
   }
 
   function ask(ctx: RequestContext, decision: Decision, why: string): Decision {
     const now = clock.now()
-    const token = issue(binding(ctx), now)
+    const token = puzzleFor(binding(ctx), now)
     const seconds = Math.round(ttlMs / 1000)
     const verdicts = decision.verdicts.map((v) => {
       if (v !== decision.decisive) return v
@@ -151,7 +170,7 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
       // Fail closed: a store that cannot spend the token lets nobody past the challenge.
       const failed = () => ask(ctx, decision, 'store unavailable')
       try {
-        const first = store.flagOnce(`pow:${checked.salt}`, '1', ttlMs + SKEW_MS, now)
+        const first = store.flagOnce(`pow:${checked.spent}`, '1', ttlMs + SKEW_MS, now)
         return first instanceof Promise ? first.then(spend, failed) : spend(first)
       } catch {
         return failed()

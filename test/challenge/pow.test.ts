@@ -123,6 +123,29 @@ describe('proof-of-work challenge', () => {
     await engine.close()
   })
 
+  it('hands one puzzle a second per path; each answer to it is its own work, spent once', async () => {
+    const { engine, now } = setup()
+    await decide(engine, 'POST /api/login')
+    const a = puzzle((await decide(engine, 'POST /api/login')).decision)
+    const b = puzzle((await decide(engine, 'POST /api/login')).decision)
+    // No signature per challenged request: a flood of them costs a map lookup each.
+    expect(b.token).toBe(a.token)
+    const [first, second] = [await solve(a.token, a.bits), await solve(b.token, b.bits)]
+    // Solvers start from a random nonce: two clients find two answers.
+    expect(second).not.toBe(first)
+    for (const answer of [first, second])
+      expect(
+        (await decide(engine, 'POST /api/login', { 'bulwark-pow': answer })).decision.action,
+      ).toBe('log')
+    expect(
+      (await decide(engine, 'POST /api/login', { 'bulwark-pow': first })).decision.decisive?.data,
+    ).toMatchObject({ pow: 'answer already used' })
+    // A second later, a new puzzle.
+    now.t += 1_000
+    expect(puzzle((await decide(engine, 'POST /api/login')).decision).token).not.toBe(a.token)
+    await engine.close()
+  })
+
   it('counts an answer once across instances sharing a store and a secret', async () => {
     const store = new MemoryStore()
     const now = { t: 1_700_000_000_000 }
