@@ -21,6 +21,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import { combine } from '../engine/decision.js'
+import { SEVERITY } from '../engine/types.js'
 import type { Clock, Decision, MaybePromise, RequestContext, Verdict } from '../engine/types.js'
 import type { Store } from '../store/store.js'
 import { leadingZeroBits } from './client.js'
@@ -137,18 +138,23 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
     return combine(verdicts)
   }
 
-  function pass(decision: Decision): Decision {
+  /**
+   * The decision with the challenging verdicts logged instead: `why` says so. Their headers go
+   * (RateLimit, Retry-After: a solved request is let through, and must not be told when the
+   * rule stops asking).
+   */
+  function lift(decision: Decision, code: string, why: string): Decision {
     return combine(
-      decision.verdicts.map((v) =>
-        liftable(v)
-          ? {
-              ...v,
-              action: 'log' as const,
-              reason: `${v.reason}; proof of work solved`,
-              data: { ...v.data, pow: 'solved' },
-            }
-          : v,
-      ),
+      decision.verdicts.map((v) => {
+        if (!liftable(v)) return v
+        const { headers: _dropped, ...rest } = v
+        return {
+          ...rest,
+          action: 'log' as const,
+          reason: `${v.reason}; ${why}`,
+          data: { ...v.data, pow: code },
+        }
+      }),
     )
   }
 
@@ -159,6 +165,9 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
       // A step-up challenge (auth) asks for a second factor, not for work.
       if (decision.verdicts.some((v) => v.action === 'challenge' && !v.monitor && !liftable(v)))
         return decision
+      // Refused anyway (a ceiling behind the puzzle): no work is asked that could not help.
+      const anyway = lift(decision, 'refused anyway', 'no proof of work asked: refused anyway')
+      if (SEVERITY[anyway.action] >= SEVERITY.throttle) return anyway
       const sent = ctx.headers[header]
       if (sent === undefined) return ask(ctx, decision, 'no answer')
       if (typeof sent !== 'string') return ask(ctx, decision, 'several answers')
@@ -166,7 +175,9 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
       const checked = verify(sent, binding(ctx), now)
       if ('problem' in checked) return ask(ctx, decision, checked.problem)
       const spend = (first: boolean) =>
-        first ? pass(decision) : ask(ctx, decision, 'answer already used')
+        first
+          ? lift(decision, 'solved', 'proof of work solved')
+          : ask(ctx, decision, 'answer already used')
       // Fail closed: a store that cannot spend the token lets nobody past the challenge.
       const failed = () => ask(ctx, decision, 'store unavailable')
       try {

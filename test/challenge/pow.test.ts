@@ -77,7 +77,13 @@ describe('proof-of-work challenge', () => {
     expect(digest[0]).toBe(0) // 8 bits: the first byte is zero
     const solved = await decide(engine, 'POST /api/login', { 'bulwark-pow': answer })
     expect(solved.decision.action).toBe('log')
-    expect(toEffect(solved.decision, 'r').kind).toBe('forward')
+    const forwarded = toEffect(solved.decision, 'r')
+    expect(forwarded.kind).toBe('forward')
+    // The rule's quota and Retry-After are not told to a client let through: when the puzzles
+    // stop is the rule's business.
+    expect(Object.keys(forwarded.headers).filter((h) => /ratelimit|retry-after/.test(h))).toEqual(
+      [],
+    )
     expect(solved.decision.verdicts[0]).toMatchObject({
       rule: 'limits.gate',
       action: 'log',
@@ -120,6 +126,33 @@ describe('proof-of-work challenge', () => {
     // Past its ttl (1m).
     now.t += 61_000
     expect(await problem('POST /api/login', answer)).toBe('puzzle expired')
+    await engine.close()
+  })
+
+  it('asks for no work when the request is refused anyway (a ceiling behind the puzzle)', async () => {
+    const ceiling = { id: 'ceiling', paths: ['/api/login'], key: ['ip'], limit: 2, window: '1h' }
+    const engine = createEngine(
+      cfg({
+        limits: {
+          rules: [
+            { ...ceiling, id: 'gate', limit: 1, action: 'challenge' },
+            ceiling, // throttle
+          ],
+        },
+      }),
+      { store: new MemoryStore() },
+    )
+    const actions: string[] = []
+    for (let i = 0; i < 4; i++)
+      actions.push((await decide(engine, 'POST /api/login')).decision.action)
+    expect(actions).toEqual(['allow', 'challenge', 'throttle', 'throttle'])
+    const d = (await decide(engine, 'POST /api/login')).decision
+    const effect = toEffect(d, 'r')
+    expect(effect.kind === 'respond' && effect.body).not.toContain('challenge')
+    expect(d.verdicts.find((v) => v.rule === 'limits.gate')).toMatchObject({
+      action: 'log',
+      data: expect.objectContaining({ pow: 'refused anyway' }),
+    })
     await engine.close()
   })
 
