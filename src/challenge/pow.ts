@@ -25,12 +25,15 @@ import { SEVERITY } from '../engine/types.js'
 import type { Clock, Decision, MaybePromise, RequestContext, Verdict } from '../engine/types.js'
 import type { Store } from '../store/store.js'
 import { leadingZeroBits } from './client.js'
-import type { ChallengeSpec } from './spec.js'
+import { maxBitsOf, type ChallengeSpec } from './spec.js'
 
 /** The scheme name, in `WWW-Authenticate` and in the answer's body. */
 export const POW_SCHEME = 'Bulwark-PoW'
 const MAC_CHARS = 22
 const NONCE = /^[0-9A-Za-z]{1,32}$/
+/** Answers accepted for a rule before its puzzles get harder, and how fast that count fades. */
+const SOLVED_FREE = 32
+const SOLVED_HALF_LIFE = 10 * 60_000
 /** Bindings whose current puzzle is kept (beyond it, the cache starts over). */
 const RECENT_MAX = 10_000
 /** A puzzle may be dated this far ahead of this instance's clock (another instance's skew). */
@@ -47,7 +50,7 @@ export interface ProofOfWork {
    */
   settle(ctx: RequestContext, decision: Decision): MaybePromise<Decision>
   /** A signed puzzle for `binding` (`METHOD /canonical/path`). */
-  issue(binding: string, now: number): string
+  issue(binding: string, now: number, bits?: number): string
   /** Why `answer` does not solve a puzzle for `binding`, or the key to spend it under. */
   verify(answer: string, binding: string, now: number): Checked
 }
@@ -58,7 +61,8 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
   const ttlMs = spec.ttl
   const header = spec.header
   let counter = 0
-  const recent = new Map<string, { token: string; until: number }>()
+  const recent = new Map<string, { token: string; until: number; bits: number }>()
+  const maxBits = maxBitsOf(spec)
 
   const mac = (key: Buffer, payload: string, binding: string) =>
     createHmac('sha256', key)
@@ -66,8 +70,8 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
       .digest('base64url')
       .slice(0, MAC_CHARS)
 
-  function issue(binding: string, now: number): string {
-    const payload = `${Math.floor(now / 1000).toString(36)}.${spec.bits}.${prefix}${(counter++).toString(36)}`
+  function issue(binding: string, now: number, bits = spec.bits): string {
+    const payload = `${Math.floor(now / 1000).toString(36)}.${bits}.${prefix}${(counter++).toString(36)}`
     return `${payload}.${mac(keys[0]!, payload, binding)}`
   }
 
@@ -101,25 +105,45 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
    * each answer is spent by itself (salt and nonce), every answer costs its own work, and
    * solvers start from a random nonce, so two clients do not find the same one.
    */
-  function puzzleFor(key: string, now: number): string {
+  function puzzleFor(key: string, now: number, bits: number): string {
     const hit = recent.get(key)
-    if (hit !== undefined && hit.until > now) return hit.token
+    if (hit !== undefined && hit.until > now && hit.bits === bits) return hit.token
     if (recent.size >= RECENT_MAX) recent.clear()
-    const token = issue(key, now)
-    recent.set(key, { token, until: now + 1_000 })
+    const token = issue(key, now, bits)
+    recent.set(key, { token, until: now + 1_000, bits })
     return token
+  }
+
+  /**
+   * Answers accepted per rule, decaying (half-life {@link SOLVED_HALF_LIFE}), in this process:
+   * the base price while a few people answer; one more bit each time the count doubles past
+   * {@link SOLVED_FREE}, up to `maxBits`, while something keeps solving them.
+   */
+  const solved = new Map<string, { n: number; at: number }>()
+  function solvedFor(rule: string, now: number): number {
+    const s = solved.get(rule)
+    return s === undefined ? 0 : s.n * 0.5 ** ((now - s.at) / SOLVED_HALF_LIFE)
+  }
+  function countSolved(rule: string, now: number) {
+    if (solved.size >= RECENT_MAX && !solved.has(rule)) solved.clear()
+    solved.set(rule, { n: solvedFor(rule, now) + 1, at: now })
+  }
+  function bitsFor(rule: string, now: number): number {
+    const extra = Math.floor(Math.log2(1 + solvedFor(rule, now) / SOLVED_FREE))
+    return Math.min(maxBits, spec.bits + extra)
   }
 
   function ask(ctx: RequestContext, decision: Decision, why: string): Decision {
     const now = clock.now()
-    const token = puzzleFor(binding(ctx), now)
+    const bits = bitsFor(decision.decisive?.rule ?? '', now)
+    const token = puzzleFor(binding(ctx), now, bits)
     const seconds = Math.round(ttlMs / 1000)
     const verdicts = decision.verdicts.map((v) => {
       if (v !== decision.decisive) return v
       const status = v.status ?? 401
       // Answer now, not later: a limit's Retry-After would tell the client to wait instead.
       const { 'retry-after': _wait, ...kept } = v.headers ?? {}
-      const body = `{"error":${JSON.stringify(STATUS_CODES[status] ?? 'Error')},"status":${status},"requestId":${JSON.stringify(ctx.id)},"challenge":{"scheme":"${POW_SCHEME}","algorithm":"sha-256","token":"${token}","bits":${spec.bits},"header":"${header}","expiresIn":${seconds}}}`
+      const body = `{"error":${JSON.stringify(STATUS_CODES[status] ?? 'Error')},"status":${status},"requestId":${JSON.stringify(ctx.id)},"challenge":{"scheme":"${POW_SCHEME}","algorithm":"sha-256","token":"${token}","bits":${bits},"header":"${header}","expiresIn":${seconds}}}`
       const asked: Verdict = {
         ...v,
         status,
@@ -128,7 +152,7 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
           ...kept,
           'content-type': 'application/json',
           'cache-control': 'no-store',
-          'www-authenticate': `${POW_SCHEME} token="${token}", algorithm="sha-256", bits="${spec.bits}", header="${header}"`,
+          'www-authenticate': `${POW_SCHEME} token="${token}", algorithm="sha-256", bits="${bits}", header="${header}"`,
         },
         body,
         data: { ...v.data, pow: why },
@@ -174,10 +198,11 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
       const now = clock.now()
       const checked = verify(sent, binding(ctx), now)
       if ('problem' in checked) return ask(ctx, decision, checked.problem)
-      const spend = (first: boolean) =>
-        first
-          ? lift(decision, 'solved', 'proof of work solved')
-          : ask(ctx, decision, 'answer already used')
+      const spend = (first: boolean) => {
+        if (!first) return ask(ctx, decision, 'answer already used')
+        countSolved(decision.decisive?.rule ?? '', now)
+        return lift(decision, 'solved', 'proof of work solved')
+      }
       // Fail closed: a store that cannot spend the token lets nobody past the challenge.
       const failed = () => ask(ctx, decision, 'store unavailable')
       try {

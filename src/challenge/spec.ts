@@ -18,6 +18,12 @@ export const ChallengeSpec = z.strictObject({
    * 16 is about 65,000 hashes on average (a fraction of a second in a browser).
    */
   bits: z.number().int().min(8).max(26).default(16),
+  /**
+   * The most bits a puzzle asks for while a rule's puzzles keep being solved (default: `bits`
+   * + 4). Past 32 answers accepted for one rule (a count halving every 10 minutes), one more
+   * bit each time that count doubles: a bot that solves puzzles pays more and more.
+   */
+  maxBits: z.number().int().min(8).max(26).optional(),
   /** How long a puzzle may be solved and used, from when it was handed out. */
   ttl: duration
     .refine((ms) => ms >= 10_000 && ms <= 3_600_000, { message: 'expected between 10s and 1h' })
@@ -30,3 +36,8 @@ export const ChallengeSpec = z.strictObject({
     .default('bulwark-pow'),
 })
 export type ChallengeSpec = z.output<typeof ChallengeSpec>
+
+/** `maxBits`, defaulted: `bits` + 4, at most 26 and never below `bits`. */
+export function maxBitsOf(spec: ChallengeSpec): number {
+  return Math.max(spec.bits, spec.maxBits ?? Math.min(26, spec.bits + 4))
+}

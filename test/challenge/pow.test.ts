@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { readChallenge, solve } from '../../src/challenge/client.js'
+import { solveInNode } from '../../src/challenge/node.js'
 import { proofOfWork } from '../../src/challenge/pow.js'
 import { ChallengeSpec } from '../../src/challenge/spec.js'
 import { lintConfig } from '../../src/config/lint.js'
@@ -153,6 +154,30 @@ describe('proof-of-work challenge', () => {
       action: 'log',
       data: expect.objectContaining({ pow: 'refused anyway' }),
     })
+    await engine.close()
+  })
+
+  it("asks for more work while a rule's puzzles keep being solved, up to maxBits", async () => {
+    const now = { t: 1_700_000_000_000 }
+    const engine = createEngine(cfg({ challenge: { secret: SECRET, bits: 8, maxBits: 10 } }), {
+      clock: { now: () => now.t },
+      store: new MemoryStore(),
+    })
+    await decide(engine, 'POST /api/login')
+    const bits: number[] = []
+    for (let i = 0; i < 100; i++) {
+      const p = puzzle((await decide(engine, 'POST /api/login')).decision)
+      bits.push(p.bits)
+      const answer = await solveInNode(p.token, p.bits)
+      expect(
+        (await decide(engine, 'POST /api/login', { 'bulwark-pow': answer })).decision.action,
+      ).toBe('log')
+    }
+    // The first 32 answers at the base price, then one more bit per doubling past 32.
+    expect(bits).toEqual([...Array(32).fill(8), ...Array(64).fill(9), ...Array(4).fill(10)])
+    // The count fades (half-life 10 minutes): 100 answers count as 50, one bit more.
+    now.t += 10 * 60_000
+    expect(puzzle((await decide(engine, 'POST /api/login')).decision).bits).toBe(9)
     await engine.close()
   })
 
