@@ -40,7 +40,7 @@ const RECENT_MAX = 10_000
 const SKEW_MS = 60_000
 
 /** `spent`: the key an accepted answer is spent under (its puzzle's salt and its nonce). */
-type Checked = { spent: string } | { problem: string }
+type Checked = { spent: string; bits: number } | { problem: string }
 
 export interface ProofOfWork {
   /**
@@ -96,7 +96,7 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
     if (!(bits >= spec.bits)) return { problem: 'puzzle easier than required' }
     const digest = createHash('sha256').update(answer).digest()
     if (leadingZeroBits(digest) < bits) return { problem: 'insufficient work' }
-    return { spent: `${salt}.${nonce}` }
+    return { spent: `${salt}.${nonce}`, bits }
   }
 
   /**
@@ -198,6 +198,10 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
       const now = clock.now()
       const checked = verify(sent, binding(ctx), now)
       if ('problem' in checked) return ask(ctx, decision, checked.problem)
+      // An old, easier puzzle answered over and over would dodge the escalation for its ttl;
+      // one step behind is let through (it was handed out just before the step).
+      if (checked.bits < bitsFor(decision.decisive?.rule ?? '', now) - 1)
+        return ask(ctx, decision, 'puzzle easier than required')
       const spend = (first: boolean) => {
         if (!first) return ask(ctx, decision, 'answer already used')
         countSolved(decision.decisive?.rule ?? '', now)

@@ -165,9 +165,11 @@ describe('proof-of-work challenge', () => {
     })
     await decide(engine, 'POST /api/login')
     const bits: number[] = []
+    let firstToken: string | undefined
     for (let i = 0; i < 100; i++) {
       const p = puzzle((await decide(engine, 'POST /api/login')).decision)
       bits.push(p.bits)
+      firstToken ??= p.token
       const answer = await solveInNode(p.token, p.bits)
       expect(
         (await decide(engine, 'POST /api/login', { 'bulwark-pow': answer })).decision.action,
@@ -175,6 +177,11 @@ describe('proof-of-work challenge', () => {
     }
     // The first 32 answers at the base price, then one more bit per doubling past 32.
     expect(bits).toEqual([...Array(32).fill(8), ...Array(64).fill(9), ...Array(4).fill(10)])
+    // An old 8-bit puzzle, answered anew, dodges no escalation: two steps behind is refused.
+    const early = await solveInNode(firstToken!, 8)
+    expect(
+      (await decide(engine, 'POST /api/login', { 'bulwark-pow': early })).decision.decisive?.data,
+    ).toMatchObject({ pow: 'puzzle easier than required' })
     // The count fades (half-life 10 minutes): 100 answers count as 50, one bit more.
     now.t += 10 * 60_000
     expect(puzzle((await decide(engine, 'POST /api/login')).decision).bits).toBe(9)
