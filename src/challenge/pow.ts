@@ -129,7 +129,9 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
     solved.set(rule, { n: solvedFor(rule, now) + 1, at: now })
   }
   function bitsFor(rule: string, now: number): number {
-    const extra = Math.floor(Math.log2(1 + solvedFor(rule, now) / SOLVED_FREE))
+    const n = solvedFor(rule, now)
+    // 32 answers: one more bit; 64: two; 128: three…
+    const extra = n < SOLVED_FREE ? 0 : Math.floor(Math.log2(n / SOLVED_FREE)) + 1
     return Math.min(maxBits, spec.bits + extra)
   }
 

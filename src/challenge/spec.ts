@@ -20,8 +20,8 @@ export const ChallengeSpec = z.strictObject({
   bits: z.number().int().min(8).max(26).default(16),
   /**
    * The most bits a puzzle asks for while a rule's puzzles keep being solved (default: `bits`
-   * + 4). Past 32 answers accepted for one rule (a count halving every 10 minutes), one more
-   * bit each time that count doubles: a bot that solves puzzles pays more and more.
+   * + 4): one more bit at 32 answers accepted for one rule, two at 64, three at 128… (a count
+   * halving every 10 minutes): a bot that solves puzzles pays more and more.
    */
   maxBits: z.number().int().min(8).max(26).optional(),
   /** How long a puzzle may be solved and used, from when it was handed out. */

@@ -175,8 +175,8 @@ describe('proof-of-work challenge', () => {
         (await decide(engine, 'POST /api/login', { 'bulwark-pow': answer })).decision.action,
       ).toBe('log')
     }
-    // The first 32 answers at the base price, then one more bit per doubling past 32.
-    expect(bits).toEqual([...Array(32).fill(8), ...Array(64).fill(9), ...Array(4).fill(10)])
+    // The first 32 answers at the base price, then one more bit at 32, 64, 128… (capped).
+    expect(bits).toEqual([...Array(32).fill(8), ...Array(32).fill(9), ...Array(36).fill(10)])
     // An old 8-bit puzzle, answered anew, dodges no escalation: two steps behind is refused.
     const early = await solveInNode(firstToken!, 8)
     expect(
