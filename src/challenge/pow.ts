@@ -188,12 +188,18 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
     issue,
     verify,
     settle(ctx, decision) {
-      // A step-up challenge (auth) asks for a second factor, not for work.
-      if (decision.verdicts.some((v) => v.action === 'challenge' && !v.monitor && !liftable(v)))
-        return decision
-      // Refused anyway (a ceiling behind the puzzle): no work is asked that could not help.
-      const anyway = lift(decision, 'refused anyway', 'no proof of work asked: refused anyway')
-      if (SEVERITY[anyway.action] >= SEVERITY.throttle) return anyway
+      // The other enforced verdicts: a step-up challenge (auth) asks for a second factor, not
+      // for work; a refusal (a ceiling behind the puzzle) stands whatever the answer, so no work
+      // is asked that could not help.
+      let refusedAnyway = false
+      for (const v of decision.verdicts) {
+        if (v.monitor || liftable(v)) continue
+        if (v.action === 'challenge') return decision
+        if (SEVERITY[v.action] >= SEVERITY.throttle) refusedAnyway = true
+      }
+      if (refusedAnyway)
+        return lift(decision, 'refused anyway', 'no proof of work asked: refused anyway')
+      const rule = decision.decisive?.rule ?? ''
       const sent = ctx.headers[header]
       if (sent === undefined) return ask(ctx, decision, 'no answer')
       if (typeof sent !== 'string') return ask(ctx, decision, 'several answers')
@@ -202,11 +208,11 @@ export function proofOfWork(spec: ChallengeSpec, store: Store, clock: Clock): Pr
       if ('problem' in checked) return ask(ctx, decision, checked.problem)
       // An old, easier puzzle answered over and over would dodge the escalation for its ttl;
       // one step behind is let through (it was handed out just before the step).
-      if (checked.bits < bitsFor(decision.decisive?.rule ?? '', now) - 1)
+      if (checked.bits < bitsFor(rule, now) - 1)
         return ask(ctx, decision, 'puzzle easier than required')
       const spend = (first: boolean) => {
         if (!first) return ask(ctx, decision, 'answer already used')
-        countSolved(decision.decisive?.rule ?? '', now)
+        countSolved(rule, now)
         return lift(decision, 'solved', 'proof of work solved')
       }
       // Fail closed: a store that cannot spend the token lets nobody past the challenge.

@@ -87,6 +87,8 @@ const DEVICE_FILTERS: Readonly<
 const KNOWN_FOR = 90 * 24 * 60 * 60_000
 /** The `known:<account>:<device>` key of a request that may make its device known (observe). */
 const KNOWN = 'limits.known'
+/** Whether the request's device is known to its account (looked up once per request). */
+const KNOWN_VALUE = 'limits.known.value'
 
 /** Outcome rules waiting for the upstream's status, per request. */
 const PENDING = 'limits.pending'
@@ -292,20 +294,37 @@ export const limits: LayerType<LimitsSpec> = {
     ): MaybePromise<Planned> {
       if (account instanceof Refusal) return refusal(account)
       if (account === undefined || account === '') return planKey(rule, ctx, now, params)
+      const known = knownDevice(ctx, account, now)
+      const count = (k: boolean) => (k ? undefined : planKey(rule, ctx, now, params))
+      return known instanceof Promise ? known.then(count) : count(known)
+    }
+
+    /**
+     * Whether the request's device is known to its account: one store read per request, shared
+     * by its `device: unknown` rules (the account and device are the same for all of them).
+     */
+    function knownDevice(ctx: RequestContext, account: string, now: number): MaybePromise<boolean> {
+      const memo = ctx.local(KNOWN_VALUE) as MaybePromise<boolean> | undefined
+      if (memo !== undefined) return memo
       // Under the account as sent: a look-alike (`ａｌｉｃｅ`, `Alice`) the backend may hold as
       // another account must not make a device known to this one.
       const key = `known:${ctx.identity.accountAsSent ?? account}:${ctx.identity.device}`
       ctx.locals.set(KNOWN, key)
-      const count = () => planKey(rule, ctx, now, params)
-      let known: MaybePromise<readonly (string | undefined)[]>
+      let known: MaybePromise<boolean>
       try {
-        known = store.flagged([key], now)
+        const f = store.flagged([key], now)
+        known =
+          f instanceof Promise
+            ? f.then(
+                (v) => v[0] !== undefined,
+                () => false,
+              )
+            : f[0] !== undefined
       } catch {
-        return count()
+        known = false // unreadable counts as unknown
       }
-      if (known instanceof Promise)
-        return known.then((f) => (f[0] === undefined ? count() : undefined), count)
-      return known[0] === undefined ? count() : undefined
+      ctx.locals.set(KNOWN_VALUE, known)
+      return known
     }
 
     function withKey(
