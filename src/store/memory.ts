@@ -98,9 +98,11 @@ export class MemoryStore implements Store {
     for (let i = 0; i < steps.length; i++) {
       const s = steps[i]!
       out[i] =
-        s.op === 'distinct'
-          ? this.addDistinct(s.key, s.member ?? '', s.limit.windowMs, now)
-          : this.#step(s.key, s.limit, now, s.op === 'consume')
+        s.unless !== undefined && this.#flag(s.unless, now) !== undefined
+          ? null
+          : s.op === 'distinct'
+            ? this.addDistinct(s.key, s.member ?? '', s.limit.windowMs, now)
+            : this.#step(s.key, s.limit, now, s.op === 'consume')
     }
     return out
   }
@@ -177,13 +179,17 @@ export class MemoryStore implements Store {
 
   flagged(keys: readonly string[], now: number): (string | undefined)[] {
     const out: (string | undefined)[] = new Array(keys.length)
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!
-      const f = this.#flags.get(k)
-      if (f !== undefined && f.expiresAt <= now) this.#flags.delete(k)
-      else if (f !== undefined) out[i] = f.value
-    }
+    for (let i = 0; i < keys.length; i++) out[i] = this.#flag(keys[i]!, now)
     return out
+  }
+
+  /** A flag's value, or undefined when it is not set (an expired one is dropped). */
+  #flag(key: string, now: number): string | undefined {
+    const f = this.#flags.get(key)
+    if (f === undefined) return undefined
+    if (f.expiresAt > now) return f.value
+    this.#flags.delete(key)
+    return undefined
   }
 
   unflag(key: string): void {

@@ -117,12 +117,22 @@ export class RedisStore implements Store {
 
   batch(steps: readonly LimitStep[], now: number): Promise<StepResult[]> {
     if (steps.length === 0) return Promise.resolve([])
-    if (steps.length > 1 && this.client instanceof Cluster) {
+    if (this.client instanceof Cluster) {
       // Each limit key is its own hash tag, so the steps live in different slots: one script
-      // each, which auto-pipelining still sends in one write per node.
-      return Promise.all(steps.map((s) => this.#steps([s], now).then(first)))
+      // each, which auto-pipelining still sends in one write per node. A guard's flag lives in
+      // the flags' slot: it is read first.
+      return Promise.all(steps.map((s) => this.#guardedStep(s, now)))
     }
     return this.#steps(steps, now)
+  }
+
+  /** A cluster's step: its `unless` flag read, then the step unless the flag is set. */
+  async #guardedStep(s: LimitStep, now: number): Promise<StepResult> {
+    if (s.unless === undefined) return first(await this.#steps([s], now))
+    const [flag] = await this.flagged([s.unless])
+    if (flag !== undefined) return null
+    const { unless: _, ...unguarded } = s
+    return first(await this.#steps([unguarded], now))
   }
 
   /**
@@ -133,7 +143,8 @@ export class RedisStore implements Store {
    */
   #steps(steps: readonly LimitStep[], now: number): Promise<StepResult[]> {
     const q = this.client instanceof Cluster ? new StepQueue() : this.#queue
-    for (const s of steps) q.add(s, now, this.#tag(s.key))
+    for (const s of steps)
+      q.add(s, now, this.#tag(s.key), s.unless === undefined ? undefined : this.#flagKey(s.unless))
     const done = new Promise<StepResult[]>((resolve, reject) =>
       q.waiters.push({ ops: steps, resolve, reject }),
     )
@@ -291,8 +302,12 @@ class StepQueue {
   readonly argv: (string | number)[] = []
   readonly waiters: Waiter[] = []
 
-  add(s: LimitStep, now: number, tag: string) {
+  add(s: LimitStep, now: number, tag: string, guard: string | undefined) {
     const l = s.limit
+    if (guard !== undefined) {
+      this.keys.push(guard)
+      this.argv.push('u')
+    }
     if (s.op === 'distinct') {
       const start = now - (now % l.windowMs)
       this.keys.push(`${tag}:d:${start}`, `${tag}:d:${start - l.windowMs}`)
@@ -307,13 +322,17 @@ class StepQueue {
     }
   }
 
-  /** Hands each waiter its replies: five numbers per limit step, one per distinct step. */
+  /**
+   * Hands each waiter its replies: five numbers per limit step, one per distinct step, each
+   * after its guard's reply when it has one (1: skipped, nothing follows).
+   */
   settle(r: readonly number[]) {
     let at = 0
     for (const w of this.waiters) {
       const out: StepResult[] = new Array(w.ops.length)
       for (let i = 0; i < w.ops.length; i++) {
-        if (w.ops[i]!.op === 'distinct') out[i] = r[at++]!
+        if (w.ops[i]!.unless !== undefined && r[at++] === 1) out[i] = null
+        else if (w.ops[i]!.op === 'distinct') out[i] = r[at++]!
         else {
           out[i] = {
             allowed: r[at] === 1,

@@ -13,8 +13,10 @@
  * - `w` sliding window: KEYS current window, previous · ARGV limit, windowMs, elapsed, take
  * - `d` distinct: KEYS current HyperLogLog, previous · ARGV member, windowMs, elapsed (the
  *   union count is cached under `<current>:u`)
+ * - `u` guard, before a step: KEYS flag · no ARGV. When the flag exists the next step is skipped.
  * Replies are flat, in step order: five integers for `g` and `w` (allowed, remaining, retry,
- * reset, count), one for `d` (the estimate).
+ * reset, count), one for `d` (the estimate); a guard replies 1 (the step skipped, no replies of
+ * its own follow) or 0 (the step's replies follow).
  */
 export const LIMIT_STEPS = `
 local out = {}
@@ -90,16 +92,30 @@ local function distinct(curKey, prevKey, member, window, elapsed)
 end
 
 local k, a = 1, 1
+local skip = false
 while a <= #ARGV do
   local op = ARGV[a]
-  if op == 'g' then
-    gcra(KEYS[k], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4] == '1')
+  if op == 'u' then
+    skip = redis.call('EXISTS', KEYS[k]) == 1
+    put(skip and 1 or 0)
+    k, a = k + 1, a + 1
+  elseif op == 'g' then
+    if not skip then
+      gcra(KEYS[k], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4] == '1')
+    end
+    skip = false
     k, a = k + 1, a + 5
   elseif op == 'w' then
-    sliding(KEYS[k], KEYS[k + 1], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4] == '1')
+    if not skip then
+      sliding(KEYS[k], KEYS[k + 1], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4] == '1')
+    end
+    skip = false
     k, a = k + 2, a + 5
   elseif op == 'd' then
-    distinct(KEYS[k], KEYS[k + 1], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]))
+    if not skip then
+      distinct(KEYS[k], KEYS[k + 1], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]))
+    end
+    skip = false
     k, a = k + 2, a + 4
   else
     return redis.error_reply('bulwark: unknown limit step ' .. tostring(op))

@@ -39,17 +39,27 @@ export interface LimitStep {
   readonly limit: Limit
   /** The value counted once per window, for `distinct`. */
   readonly member?: string
+  /**
+   * A flag key: while that flag is set the step is skipped (nothing counted or read) and its
+   * result is `null`. Checked in the same call as the step (`device: unknown` rules: a device
+   * its account has signed in from is not counted), so a guarded step is still one round trip.
+   */
+  readonly unless?: string | undefined
 }
 
-/** What a step gives: a {@link LimitResult}, or the distinct count for `distinct`. */
-export type StepResult = LimitResult | number
+/**
+ * What a step gives: a {@link LimitResult}, the distinct count for `distinct`, or `null` for a
+ * step skipped by its `unless` flag.
+ */
+export type StepResult = LimitResult | number | null
 
 export interface Store {
   readonly kind: 'memory' | 'redis'
   /**
    * Runs several limit steps as one: on Redis one script, one round trip (standalone; on a
-   * cluster one call per step, since the steps' keys live in different slots). Results in the
-   * order of `steps`, each what the single call would have given.
+   * cluster one call per step, since the steps' keys live in different slots, and a step's
+   * `unless` flag is read before it). Results in the order of `steps`, each what the single
+   * call would have given.
    */
   batch(steps: readonly LimitStep[], now: number): MaybePromise<StepResult[]>
   /** Counts one request against `key` and says whether it was within the limit. */

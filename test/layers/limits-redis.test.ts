@@ -97,6 +97,43 @@ describeRedis('limits on Redis', () => {
     await store.close()
   })
 
+  it('a device: unknown rule beside another costs one round trip: the known flag is read in the same script', async () => {
+    const secret = 'r'.repeat(32)
+    const { store, engine } = engineWith(
+      redis.url,
+      [rule({ device: 'unknown' }), rule({ id: 'per-ip', key: ['ip'], limit: 100 })],
+      { device: { secret } },
+    )
+    await store.ready()
+    const devices = deviceCookies(DeviceSpec.parse({ secret }))
+    const cookie = () => devices.read({}, Date.now()).setCookie!.split(';')[0]!
+    const login = async (device: string, status?: number) => {
+      const { ctx } = engine.prepare(
+        raw('POST /api/login', { json: { username: 'Kim' }, headers: { cookie: device } }),
+      )
+      const d = await engine.inspect(ctx)
+      if (status) engine.observe(ctx, { status, ms: 1, byGateway: false }, d)
+      return d.action
+    }
+    const owner = cookie()
+    expect(await login(owner, 200)).toBe('allow')
+    await new Promise((r) => setTimeout(r, 50)) // the "known" write is not awaited
+    const watch = await watchCommands(redis.url)
+    // A new device: counted by both rules; the owner's device: only by the per-ip rule.
+    expect(await login(cookie())).toBe('allow')
+    expect(await login(owner)).toBe('allow')
+    await new Promise((r) => setTimeout(r, 50)) // MONITOR's lines arrive after the replies
+    watch.stop()
+    expect(watch.sent).toEqual(['evalsha', 'evalsha'])
+    // The counts are right: 3 per account from unknown devices (the owner's first sign-in, when
+    // its device was new, and the new device above are two), the known device never counted.
+    const others = []
+    for (let i = 0; i < 3; i++) others.push(await login(cookie()))
+    expect(others).toEqual(['allow', 'throttle', 'throttle'])
+    expect(await login(owner)).toBe('allow')
+    await store.close()
+  })
+
   it('answers an over-limit key from memory without asking Redis again', async () => {
     const { store, send } = engineOn(redis.url, { onStoreError: 'closed' })
     await store.ready()
@@ -245,4 +282,18 @@ function serve(file: string, procs: ChildProcess[]): Promise<string> {
     })
     child.once('exit', (code) => reject(new Error(`bulwark exited with ${code}`)))
   })
+}
+
+/**
+ * Watches what clients send Redis (MONITOR, on a connection of its own): the commands scripts
+ * run inside Redis are left out, so each entry is one command a client sent.
+ */
+async function watchCommands(url: string): Promise<{ sent: string[]; stop(): void }> {
+  const { Redis } = await import('ioredis')
+  const monitor = await new Redis(url).monitor()
+  const sent: string[] = []
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source !== 'lua') sent.push(String(args[0]).toLowerCase())
+  })
+  return { sent, stop: () => monitor.disconnect() }
 }

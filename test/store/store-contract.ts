@@ -451,6 +451,28 @@ export function storeContract(name: string, make: () => Promise<ContractStore>):
       expect(await peek(batched('0'), G5, now)).toEqual(await peek(single('0'), G5, now))
       expect(await store.batch([], now)).toEqual([])
     })
+
+    it('a step guarded by a set flag is skipped (null, nothing counted); unguarded ones run', async () => {
+      const now = B + 5
+      const flag = `known:${key('flag')}`
+      const a = key('a')
+      const b = key('b')
+      const steps = (n: number) => [
+        { op: 'consume' as const, key: a, limit: G5, unless: flag },
+        { op: 'distinct' as const, key: b, limit: S10, member: `m${n}`, unless: flag },
+        { op: 'consume' as const, key: b, limit: G5 },
+      ]
+      // Not set: the guarded steps run and count.
+      expect(await store.batch(steps(1), now)).toEqual([ok(4, 12_000, 1), 1, ok(4, 12_000, 1)])
+      await store.flag(flag, '1', 60_000, now)
+      // Set: guarded steps give null and count nothing; the unguarded one still counts.
+      expect(await store.batch(steps(2), now)).toEqual([null, null, ok(3, 24_000, 2)])
+      expect(await peek(a, G5, now)).toEqual(ok(4, 12_000, 2))
+      expect(await distinct(b, 'm1', now)).toBe(1)
+      // Removed: counted again, from where the key was.
+      await store.unflag(flag)
+      expect(await store.batch(steps(3), now)).toEqual([ok(3, 24_000, 2), 2, ok(2, 36_000, 3)])
+    })
   })
 }
 

@@ -58,12 +58,27 @@ class Pending implements LimitStep {
   readonly key: string
   readonly limit: Limit
   readonly member: string
-  constructor(rule: Rule, op: LimitStep['op'], key: string, limit: Limit, member: string) {
+  /** `device: unknown`: the flag saying the device is known to the account (skips the step). */
+  readonly unless: string | undefined
+  /** An outcome rule's count after the response: dropped when this step was skipped. */
+  readonly twin: Pending | undefined
+  skipped = false
+  constructor(
+    rule: Rule,
+    op: LimitStep['op'],
+    key: string,
+    limit: Limit,
+    member: string,
+    unless?: string,
+    twin?: Pending,
+  ) {
     this.rule = rule
     this.op = op
     this.key = key
     this.limit = limit
     this.member = member
+    this.unless = unless
+    this.twin = twin
   }
 }
 
@@ -87,8 +102,6 @@ const DEVICE_FILTERS: Readonly<
 const KNOWN_FOR = 90 * 24 * 60 * 60_000
 /** The `known:<account>:<device>` key of a request that may make its device known (observe). */
 const KNOWN = 'limits.known'
-/** Whether the request's device is known to its account (looked up once per request). */
-const KNOWN_VALUE = 'limits.known.value'
 
 /** Outcome rules waiting for the upstream's status, per request. */
 const PENDING = 'limits.pending'
@@ -194,10 +207,10 @@ export const limits: LayerType<LimitsSpec> = {
       }
       if (r instanceof Promise)
         return r.then(
-          (v) => judge(p.rule, p.key, now, v),
+          (v) => judge(p, now, v),
           (err) => recover(p, now, err),
         )
-      return judge(p.rule, p.key, now, r)
+      return judge(p, now, r)
     }
 
     function recover(p: Pending, now: number, err: unknown): MaybePromise<Verdict | undefined> {
@@ -206,6 +219,11 @@ export const limits: LayerType<LimitsSpec> = {
     }
 
     function call(p: Pending, now: number, s: Store): MaybePromise<StepResult> {
+      if (p.unless !== undefined) {
+        // The guard is read in the step's own call: still one round trip.
+        const r = s.batch([p], now)
+        return r instanceof Promise ? r.then(firstResult) : r[0]!
+      }
       switch (p.op) {
         case 'consume':
           return s.consume(p.key, p.limit, now)
@@ -216,7 +234,13 @@ export const limits: LayerType<LimitsSpec> = {
       }
     }
 
-    function judge(rule: Rule, key: string, now: number, v: StepResult): Verdict | undefined {
+    function judge(p: Pending, now: number, v: StepResult): Verdict | undefined {
+      if (v === null) {
+        // Skipped: the device is known to the account. Its outcome is not counted either.
+        if (p.twin) p.twin.skipped = true
+        return undefined
+      }
+      const { rule, key } = p
       const r: LimitResult =
         typeof v === 'number'
           ? {
@@ -265,7 +289,7 @@ export const limits: LayerType<LimitsSpec> = {
           ? account.then((a) => unlessKnown(rule, ctx, now, params, a))
           : unlessKnown(rule, ctx, now, params, account)
       }
-      return planKey(rule, ctx, now, params)
+      return planKey(rule, ctx, now, params, undefined)
     }
 
     function planKey(
@@ -273,17 +297,19 @@ export const limits: LayerType<LimitsSpec> = {
       ctx: RequestContext,
       now: number,
       params: Readonly<Record<string, string>>,
+      unless: string | undefined,
     ): MaybePromise<Planned> {
       const parts = facetValues(rule.key, ctx, params)
       return parts instanceof Promise
-        ? parts.then((values) => withKey(rule, ctx, now, params, values))
-        : withKey(rule, ctx, now, params, parts)
+        ? parts.then((values) => withKey(rule, ctx, now, params, values, unless))
+        : withKey(rule, ctx, now, params, parts, unless)
     }
 
     /**
      * `device: unknown`: a request from a device its account has used with success before is
-     * not counted (one store read; unreadable counts as unknown). Any other is, and may make
-     * its device known if it succeeds.
+     * not counted. The store reads the `known:` flag in the step's own call (one round trip;
+     * unreadable counts as unknown, as the store's failure policy says). Any other request is
+     * counted, and may make its device known if it succeeds (observe).
      */
     function unlessKnown(
       rule: Rule,
@@ -293,38 +319,12 @@ export const limits: LayerType<LimitsSpec> = {
       account: FacetValue,
     ): MaybePromise<Planned> {
       if (account instanceof Refusal) return refusal(account)
-      if (account === undefined || account === '') return planKey(rule, ctx, now, params)
-      const known = knownDevice(ctx, account, now)
-      const count = (k: boolean) => (k ? undefined : planKey(rule, ctx, now, params))
-      return known instanceof Promise ? known.then(count) : count(known)
-    }
-
-    /**
-     * Whether the request's device is known to its account: one store read per request, shared
-     * by its `device: unknown` rules (the account and device are the same for all of them).
-     */
-    function knownDevice(ctx: RequestContext, account: string, now: number): MaybePromise<boolean> {
-      const memo = ctx.local(KNOWN_VALUE) as MaybePromise<boolean> | undefined
-      if (memo !== undefined) return memo
+      if (account === undefined || account === '') return planKey(rule, ctx, now, params, undefined)
       // Under the account as sent: a look-alike (`ａｌｉｃｅ`, `Alice`) the backend may hold as
       // another account must not make a device known to this one.
-      const key = `known:${ctx.identity.accountAsSent ?? account}:${ctx.identity.device}`
-      ctx.locals.set(KNOWN, key)
-      let known: MaybePromise<boolean>
-      try {
-        const f = store.flagged([key], now)
-        known =
-          f instanceof Promise
-            ? f.then(
-                (v) => v[0] !== undefined,
-                () => false,
-              )
-            : f[0] !== undefined
-      } catch {
-        known = false // unreadable counts as unknown
-      }
-      ctx.locals.set(KNOWN_VALUE, known)
-      return known
+      const known = `known:${ctx.identity.accountAsSent ?? account}:${ctx.identity.device}`
+      ctx.locals.set(KNOWN, known)
+      return planKey(rule, ctx, now, params, known)
     }
 
     function withKey(
@@ -333,11 +333,13 @@ export const limits: LayerType<LimitsSpec> = {
       now: number,
       params: Readonly<Record<string, string>>,
       values: FacetValue[] | Refusal | undefined,
+      unless: string | undefined,
     ): MaybePromise<Planned> {
       if (values === undefined) return undefined
       if (values instanceof Refusal) return refusal(values)
       const key = rule.keys.get(values as string[])
-      const memo = blocked.get(key)
+      // A guarded step is not answered from memory: whether the device is known is the store's.
+      const memo = unless === undefined ? blocked.get(key) : undefined
       if (memo) {
         if (memo.until > now) {
           // A flood against one key is answered from memory; the verdict (reason, headers,
@@ -355,21 +357,27 @@ export const limits: LayerType<LimitsSpec> = {
       }
       if (rule.spec.count === 'outcomes') {
         const pending = (ctx.local(PENDING) as Pending[] | undefined) ?? []
-        pending.push(new Pending(rule, 'consume', key, rule.limit, ''))
+        const twin = new Pending(rule, 'consume', key, rule.limit, '')
+        pending.push(twin)
         ctx.locals.set(PENDING, pending)
-        return new Pending(rule, 'peek', key, rule.limit, '')
+        return new Pending(rule, 'peek', key, rule.limit, '', unless, twin)
       }
-      if (!rule.distinct) return new Pending(rule, 'consume', key, rule.limit, '')
+      if (!rule.distinct) return new Pending(rule, 'consume', key, rule.limit, '', unless)
       const member = rule.distinct(ctx, params)
       return member instanceof Promise
-        ? member.then((m) => withMember(rule, key, m))
-        : withMember(rule, key, member)
+        ? member.then((m) => withMember(rule, key, m, unless))
+        : withMember(rule, key, member, unless)
     }
 
-    function withMember(rule: Rule, key: string, m: FacetValue): Planned {
+    function withMember(
+      rule: Rule,
+      key: string,
+      m: FacetValue,
+      unless: string | undefined,
+    ): Planned {
       if (m instanceof Refusal) return refusal(m)
       if (m === undefined) return undefined
-      return new Pending(rule, 'distinct', key, rule.limit, m)
+      return new Pending(rule, 'distinct', key, rule.limit, m, unless)
     }
 
     /** The request's planned rules, their store steps run: one batch when there are several. */
@@ -422,7 +430,7 @@ export const limits: LayerType<LimitsSpec> = {
     ): Verdict[] | undefined {
       for (let i = 0; i < steps.length; i++) {
         const p = steps[i]!
-        const v = judge(p.rule, p.key, now, results[i]!)
+        const v = judge(p, now, results[i]!)
         if (v !== undefined) (verdicts ??= []).push(v)
       }
       return verdicts
@@ -506,7 +514,8 @@ export const limits: LayerType<LimitsSpec> = {
         const pending = ctx.local(PENDING) as Pending[] | undefined
         if (!pending || outcome.byGateway) return
         let counted: Pending[] | undefined
-        for (const p of pending) if (p.rule.counts!(outcome.status)) (counted ??= []).push(p)
+        for (const p of pending)
+          if (!p.skipped && p.rule.counts!(outcome.status)) (counted ??= []).push(p)
         if (!counted) return
         const now = clock.now()
         const failed = (steps: readonly Pending[], err: unknown) => {
@@ -536,6 +545,10 @@ export const limits: LayerType<LimitsSpec> = {
 /** Every combination taking one value from each list. */
 function product(lists: readonly (readonly string[])[]): string[][] {
   return lists.reduce<string[][]>((acc, l) => acc.flatMap((a) => l.map((v) => [...a, v])), [[]])
+}
+
+function firstResult(r: StepResult[]): StepResult {
+  return r[0]!
 }
 
 function compact(vs: readonly (Verdict | undefined)[]): Verdict[] | undefined {
