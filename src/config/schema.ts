@@ -56,6 +56,15 @@ export const ServerSpec = z.strictObject({
   /** Largest body a layer may buffer to inspect; a larger body on such a route is a 413. */
   maxBodySize: size.default(1024 * 1024),
   shutdownTimeout: duration.default(10_000),
+  /**
+   * Forwarding headers the gateway sets on upstream requests (from a trusted proxy, the ones it
+   * sent pass through, X-Forwarded-For extended by one hop). `x-forwarded-host` repeats the Host
+   * header, which is forwarded as received, and `x-forwarded-proto` is always `http` from this
+   * listener: list them for a backend that insists on them.
+   */
+  forwardedHeaders: z
+    .array(z.enum(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']))
+    .default(['x-forwarded-for']),
   requestIdHeader: z.string().toLowerCase().default('x-request-id'),
   /** Keep a request id the client (or a trusted proxy) sent instead of making a new one. */
   trustRequestId: z.boolean().default(false),

@@ -79,6 +79,10 @@ interface Runtime {
   readonly trustedDrop: ReadonlySet<string>
   /** Headers the policy reads or sets: never forwarded under an underscore spelling. */
   readonly guarded: ReadonlySet<string>
+  /** `server.forwardedHeaders`: which X-Forwarded-* the gateway sets. */
+  readonly forwardFor: boolean
+  readonly forwardProto: boolean
+  readonly forwardHost: boolean
 }
 
 function compile(config: Config, clock: Clock, opts: GatewayOptions, previous?: Runtime): Runtime {
@@ -124,6 +128,9 @@ function compile(config: Config, clock: Clock, opts: GatewayOptions, previous?: 
     ]),
     trustedDrop: new Set<string>(['x-forwarded-for', ...OVERRIDE_HEADERS, idHeader]),
     guarded: policyHeaders(config),
+    forwardFor: config.server.forwardedHeaders.includes('x-forwarded-for'),
+    forwardProto: config.server.forwardedHeaders.includes('x-forwarded-proto'),
+    forwardHost: config.server.forwardedHeaders.includes('x-forwarded-host'),
   }
 }
 
@@ -303,28 +310,34 @@ function tarpitOptions(config: Config): TarpitOptions {
 }
 const DEFAULT_TARPIT: TarpitOptions = TarpitSpec.parse({})
 
-/** Appends X-Forwarded-For (the chain plus this hop), -Proto, -Host and the request id. */
+/**
+ * Appends the forwarding headers `server.forwardedHeaders` lists — X-Forwarded-For (the chain
+ * plus this hop), -Proto, -Host — and the request id.
+ */
 function addForwardingHeaders(
   out: string[],
   req: IncomingMessage,
   ctx: RequestContext,
   idHeader: string,
+  r: Runtime,
 ): void {
   // A trusted proxy saw the client's scheme and host, and its headers pass through: adding this
   // hop's too would send two values (`https, http`) for the backend to choose from.
   const fromProxy = ctx.identity.ipSource !== 'socket'
-  // On a dual-stack listener an IPv4 client is ::ffff:a.b.c.d; send it as ctx.identity has it
-  // (which is the socket's address when no trusted proxy spoke).
-  const sock = fromProxy ? normalizeIp(req.socket.remoteAddress ?? '') : ctx.identity.ip
   const headers = req.headers
-  const prior = fromProxy ? headers['x-forwarded-for'] : undefined
-  out.push(
-    'x-forwarded-for',
-    prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${sock}` : sock,
-  )
-  if (!fromProxy || headers['x-forwarded-proto'] === undefined)
+  if (r.forwardFor) {
+    // On a dual-stack listener an IPv4 client is ::ffff:a.b.c.d; send it as ctx.identity has
+    // it (which is the socket's address when no trusted proxy spoke).
+    const sock = fromProxy ? normalizeIp(req.socket.remoteAddress ?? '') : ctx.identity.ip
+    const prior = fromProxy ? headers['x-forwarded-for'] : undefined
+    out.push(
+      'x-forwarded-for',
+      prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${sock}` : sock,
+    )
+  }
+  if (r.forwardProto && (!fromProxy || headers['x-forwarded-proto'] === undefined))
     out.push('x-forwarded-proto', 'http')
-  if (!fromProxy || headers['x-forwarded-host'] === undefined)
+  if (r.forwardHost && (!fromProxy || headers['x-forwarded-host'] === undefined))
     out.push('x-forwarded-host', headers.host ?? '')
   out.push(idHeader, ctx.id)
 }
@@ -514,7 +527,7 @@ class Exchange extends UpstreamExchange implements RawRequest {
       ctx.upstreamHeaders,
       r.guarded,
     )
-    addForwardingHeaders(headers, this.#req, ctx, this.requestIdHeader)
+    addForwardingHeaders(headers, this.#req, ctx, this.requestIdHeader, r)
     this.dispatch(pool, {
       method: ctx.method,
       path: ctx.query ? `${ctx.path}?${ctx.query}` : ctx.path,

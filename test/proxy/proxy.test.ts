@@ -82,7 +82,7 @@ describe('proxy: methods', () => {
 })
 
 describe('proxy: request headers', () => {
-  it('passes end-to-end headers and sets X-Forwarded-* and a fresh X-Request-Id', async () => {
+  it('passes end-to-end headers and sets X-Forwarded-For and a fresh X-Request-Id', async () => {
     const res = await request(`${gw.url}/headers`, {
       headers: {
         accept: 'application/json',
@@ -99,8 +99,11 @@ describe('proxy: request headers', () => {
     expect(h.accept).toBe('application/json')
     expect(h.authorization).toBe('Bearer t')
     expect(h['x-forwarded-for']).toBe('127.0.0.1')
-    expect(h['x-forwarded-proto']).toBe('http')
-    expect(h['x-forwarded-host']).toBe(new URL(gw.url).host)
+    // The client's claims are dropped; by default none is set (server.forwardedHeaders): the
+    // Host header goes through as received, and this listener's scheme is always http.
+    expect(h['x-forwarded-proto']).toBeUndefined()
+    expect(h['x-forwarded-host']).toBeUndefined()
+    expect(h.host).toBe(new URL(gw.url).host)
     // The client's id is not trusted (server.trustRequestId is off): the gateway makes its own,
     // sends exactly one upstream and returns the same one to the client.
     expect(h['x-request-id']).toMatch(UUID)
@@ -109,6 +112,32 @@ describe('proxy: request headers', () => {
       (_, i, a) => i % 2 === 0 && /^x-request-id$/i.test(a[i]!),
     )
     expect(ids).toHaveLength(1)
+  })
+
+  it('sets X-Forwarded-Proto and -Host when server.forwardedHeaders lists them, and no XFF when it does not', async () => {
+    const listed = await startGw({
+      server: { forwardedHeaders: ['x-forwarded-proto', 'x-forwarded-host'] },
+      upstreams: { up: { url: upstream.url } },
+      routes: [{ path: '/*', upstream: 'up' }],
+    })
+    try {
+      const res = await request(`${listed.url}/headers`, {
+        headers: {
+          'x-forwarded-for': '198.51.100.7',
+          'x-forwarded-proto': 'https',
+          'x-forwarded-host': 'evil.example',
+        },
+      })
+      await res.body.text()
+      const h = lastSeen().headers
+      expect(h['x-forwarded-proto']).toBe('http')
+      expect(h['x-forwarded-host']).toBe(new URL(listed.url).host)
+      // Not listed: not set, and the client's claim is not passed on either.
+      expect(h['x-forwarded-for']).toBeUndefined()
+      expect(h['x-request-id']).toMatch(UUID)
+    } finally {
+      await listed.close()
+    }
   })
 
   it('drops hop-by-hop request headers and those named in Connection', async () => {

@@ -39,7 +39,14 @@ beforeAll(async () => {
   }
   untrusted = await startGw(base)
   otherNetwork = await startGw({ ...base, server: { trustedProxies: ['10.0.0.0/8'] } })
-  trusted = await startGw({ ...base, server: { trustedProxies: ['127.0.0.1'] } })
+  trusted = await startGw({
+    ...base,
+    server: {
+      trustedProxies: ['127.0.0.1'],
+      // All three, so the test below shows the proxy's are kept rather than doubled.
+      forwardedHeaders: ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'],
+    },
+  })
 })
 
 afterAll(async () => {
