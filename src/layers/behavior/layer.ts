@@ -310,11 +310,16 @@ export const behavior: LayerType<BehaviorSpec> = {
           scoreKeys[i] = keys.risk
         }
         const flowAt = lookups.length
-        for (const flow of flows)
-          for (const by of flow.by) {
+        // Indexed: `flow.by` is a (frozen) config array, which V8 walks with `for…of` through
+        // the generic iterator, about 5× slower.
+        for (let f = 0; f < flows.length; f++) {
+          const flow = flows[f]!
+          for (let b = 0; b < flow.by.length; b++) {
+            const by = flow.by[b]!
             const v = id[by]
             if (typeof v === 'string' && v) lookups.push(`flow:${flow.id}:${by}:${v}`)
           }
+        }
         // Whether the fingerprint is a crowd's (then before the handoff, which stays last).
         let crowdAt = -1
         if (crowd.clients > 0)
@@ -398,8 +403,10 @@ export const behavior: LayerType<BehaviorSpec> = {
             for (const c of p.claimed) writes.push(addStep(c.key, c.at, c.within, now))
         }
         if (succeeded) {
-          for (const flow of p.steps)
-            for (const by of flow.by) {
+          for (let f = 0; f < p.steps.length; f++) {
+            const flow = p.steps[f]!
+            for (let b = 0; b < flow.by.length; b++) {
+              const by = flow.by[b]!
               const v = ctx.identity[by]
               if (typeof v !== 'string' || !v) continue
               const key = `flow:${flow.id}:${by}:${v}`
@@ -409,6 +416,7 @@ export const behavior: LayerType<BehaviorSpec> = {
                   : store.flag(key, String(now), flow.within, now),
               )
             }
+          }
         }
         // A refusal on a templated route is remembered for a new client that retries it: the
         // first few of each refused client in the window. Only refusals the client can see: a
@@ -495,9 +503,11 @@ export const behavior: LayerType<BehaviorSpec> = {
       let violated: FlowRuleSpec[] | undefined
       let takes: MaybePromise<string | undefined>[] | undefined
       let taking: [FlowRuleSpec, string][] | undefined
-      for (const flow of flows) {
+      for (let f = 0; f < flows.length; f++) {
+        const flow = flows[f]!
         let seen = false
-        for (const by of flow.by) {
+        for (let b = 0; b < flow.by.length; b++) {
+          const by = flow.by[b]!
           const v = ctx.identity[by]
           if (typeof v !== 'string' || !v) continue
           if (flags[flowAt + k++] === undefined) continue
