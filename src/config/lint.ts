@@ -85,6 +85,34 @@ export function lintConfig(
     )
   }
 
+  // The session and API-key facets read a default cookie and header when `identity` does not
+  // name them: a rule on them silently counts nothing when the API uses other names (red team:
+  // a flow `by: [session]` that saw no first step, so every checkout was a violation).
+  const defaulted = new Map<string, string>()
+  const uses = (facet: string, path: string) => {
+    if (facet === 'session' && !config.identity.session)
+      defaulted.set(
+        path,
+        'the session facet reads the cookie "session" (identity.session is not configured)',
+      )
+    if (facet === 'apiKey' && !config.identity.apiKey)
+      defaulted.set(
+        path,
+        'the apiKey facet reads the header "x-api-key" (identity.apiKey is not configured)',
+      )
+  }
+  config.limits?.rules.forEach((rule, i) => {
+    rule.key.forEach((k, j) => uses(k, `limits.rules[${i}].key[${j}]`))
+    if (rule.distinct !== undefined) uses(rule.distinct, `limits.rules[${i}].distinct`)
+  })
+  config.behavior?.flows.forEach((f, i) =>
+    f.by.forEach((b, j) => uses(b, `behavior.flows[${i}].by[${j}]`)),
+  )
+  for (const [path, what] of defaulted)
+    warnings.push(
+      `${path}: ${what}; if your API names it otherwise, set it there${path.startsWith('behavior.flows') ? ', or no first step is ever seen and every guarded request is a violation' : ', or the rule counts nothing'}`,
+    )
+
   // `device: unknown` asks whether the request's account has used the device before.
   if (config.identity.account.length === 0)
     config.limits?.rules.forEach((rule, i) => {

@@ -27,6 +27,13 @@ export interface FlagValue {
   readonly reason: string
   readonly at: number
   readonly expiresAt: number
+  /**
+   * The client that set it: its fingerprint and network (`ipPrefix`). A flag on a shared facet
+   * (an office's IP, a browser build) is corroborated only by the other half of the same
+   * client, never by a flag another client left on the other facet.
+   */
+  readonly fingerprint?: string
+  readonly net?: string
 }
 
 /**
@@ -67,12 +74,16 @@ export function flagIdentity(
   reason: string,
   ttlMs: number,
   now: number,
+  /** The whole client, when `identity` holds only the facets to flag. */
+  client: Readonly<Identity> = identity,
 ): MaybePromise<void> {
   const value = JSON.stringify({
     rule,
     reason,
     at: now,
     expiresAt: now + ttlMs,
+    ...(client.fingerprint ? { fingerprint: client.fingerprint } : {}),
+    ...(client.ipPrefix ? { net: client.ipPrefix } : {}),
   } satisfies FlagValue)
   const pending: Promise<void>[] = []
   for (const key of identityFlagKeys(identity)) {

@@ -64,6 +64,10 @@ export async function parseBody(body: RequestBody): Promise<BodyFields> {
 }
 
 function parseJson(bytes: Buffer): BodyFields {
+  // RFC 8259 §8.1: a BOM must not be sent. Some parsers skip it, JSON.parse in most backends
+  // refuses it: the gateway and the backend would not read the same body.
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)
+    return { ok: false, reason: 'JSON body starts with a byte-order mark (RFC 8259 §8.1)' }
   let text: string
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)

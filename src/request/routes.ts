@@ -3,7 +3,8 @@
  * path's segments, not a scan of every route.
  *
  * Patterns: `/api/products/:id` (a parameter matches one segment), `/api/*` (this path and
- * everything below it), `/health` (exact). Methods narrow a pattern; none means any method.
+ * everything below it), `/health` (exact). Methods narrow a pattern; none means any method;
+ * `GET` includes `HEAD`.
  * Matching uses the canonical path's `key` (case-folded per the case policy, trailing slash
  * removed), so `/API/Products/7/` finds `/api/products/:id` under the default policy.
  * @see ../../README.md#routes
@@ -113,6 +114,9 @@ export function compileRoutes<T>(
       }
     }
     const methods = p.methods?.length ? new Set(p.methods.map((m) => m.toUpperCase())) : undefined
+    // HEAD is GET without the body (RFC 9110 §9.3.2): backends answer it with their GET
+    // handler, so a rule on GET must see it too, or HEAD is an uncounted, unchecked way in.
+    if (methods?.has('GET')) methods.add('HEAD')
     const entry: Entry<T> = {
       template: pattern,
       methods,

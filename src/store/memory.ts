@@ -115,6 +115,21 @@ export class MemoryStore implements Store {
     return this.#step(key, limit, now, false)
   }
 
+  refund(key: string, limit: Limit, countedAt: number, now: number): void {
+    if (limit.algorithm === 'gcra') {
+      const tat = this.#tats.get(key)
+      // In the past: the bucket has drained, nothing of that request is held any more.
+      if (tat !== undefined && tat > now) this.#tats.set(key, tat - limit.windowMs / limit.limit)
+      return
+    }
+    const s = this.#windows.get(key)
+    if (!s) return
+    roll(s, limit.windowMs, now)
+    const start = countedAt - (countedAt % limit.windowMs)
+    if (start === s.start) s.current = Math.max(0, s.current - 1)
+    else if (start === s.start - limit.windowMs) s.previous = Math.max(0, s.previous - 1)
+  }
+
   #step(key: string, limit: Limit, now: number, take: boolean): LimitResult {
     if (limit.algorithm === 'gcra') {
       const stored = this.#tats.get(key)

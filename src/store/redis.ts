@@ -7,7 +7,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { BulwarkError } from '../errors.js'
 import { createHash } from 'node:crypto'
-import { ADD_SCORE, LIMIT_STEPS, SCORES } from './scripts.js'
+import { ADD_SCORE, LIMIT_STEPS, REFUND, SCORES } from './scripts.js'
 import {
   burstOf,
   type Limit,
@@ -76,6 +76,7 @@ export class RedisStore implements Store {
     this.#prefix = opts.prefix ?? 'bw:'
     this.client.defineCommand('bwAddScore', { numberOfKeys: 1, lua: ADD_SCORE })
     this.client.defineCommand('bwScores', { lua: SCORES })
+    this.client.defineCommand('bwRefund', { numberOfKeys: 1, lua: REFUND })
     const onStatus = opts.onStatus
     this.client.on('ready', () => onStatus?.('ready'))
     this.client.on('error', (err: Error) => onStatus?.('error', err.message))
@@ -108,6 +109,23 @@ export class RedisStore implements Store {
 
   peek(key: string, limit: Limit, now: number): Promise<LimitResult> {
     return this.#steps([{ op: 'peek', key, limit }], now).then(first) as Promise<LimitResult>
+  }
+
+  async refund(key: string, limit: Limit, countedAt: number, now: number): Promise<void> {
+    const c = this.client as unknown as {
+      bwRefund(k: string, ...args: (string | number)[]): Promise<number>
+    }
+    const tag = this.#tag(key)
+    try {
+      if (limit.algorithm === 'gcra')
+        await c.bwRefund(`${tag}:g`, 'g', now, limit.windowMs / limit.limit)
+      else {
+        const start = countedAt - (countedAt % limit.windowMs)
+        await c.bwRefund(`${tag}:w:${start}`, 'w')
+      }
+    } catch (err) {
+      throw storeError(err)
+    }
   }
 
   addDistinct(key: string, member: string, windowMs: number, now: number): Promise<number> {

@@ -154,3 +154,28 @@ for i, k in ipairs(KEYS) do
 end
 return out
 `
+
+/**
+ * Gives back one counted request (an outcome rule's, whose answer did not count).
+ * GCRA: KEYS tat · ARGV 'g', now, emission interval T — the TAT moves back by T while ahead of
+ * now. Sliding window: KEYS the fixed window the request was counted in · ARGV 'w' — one less,
+ * never below 0 (an expired window is gone: nothing to give back).
+ */
+export const REFUND = `
+if ARGV[1] == 'g' then
+  local tat = tonumber(redis.call('GET', KEYS[1]))
+  local now = tonumber(ARGV[2])
+  if tat and tat > now then
+    local back = tat - tonumber(ARGV[3])
+    if back > now then
+      redis.call('SET', KEYS[1], string.format('%.17g', back), 'PX', math.ceil(back - now) + 1000)
+    else
+      redis.call('DEL', KEYS[1])
+    end
+  end
+  return 0
+end
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return 0
+`

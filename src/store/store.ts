@@ -67,6 +67,12 @@ export interface Store {
   /** Says whether one more request would be within the limit, without counting it. */
   peek(key: string, limit: Limit, now: number): MaybePromise<LimitResult>
   /**
+   * Gives back one request counted by `consume` at `countedAt` (an outcome rule's request whose
+   * answer turned out not to count): GCRA moves the key's TAT back one interval; a sliding
+   * window takes one from the fixed window `countedAt` fell in, if that window is still held.
+   */
+  refund(key: string, limit: Limit, countedAt: number, now: number): MaybePromise<void>
+  /**
    * Adds `member` to the distinct set of `key` and returns how many distinct members were seen
    * in the sliding window ending now (the previous window's members weighted by overlap).
    */

@@ -192,3 +192,60 @@ describe('config checks: behaviour thresholds', () => {
     expect(() => compile(ok).close()).not.toThrow()
   })
 })
+
+describe('config checks: a session or API-key facet on its default name', () => {
+  const flow = (by: string[]) => ({
+    behavior: {
+      flows: [
+        {
+          id: 'checkout-needs-hold',
+          paths: ['/api/checkout'],
+          methods: ['POST'],
+          after: { paths: ['/api/holds'], methods: ['POST'] },
+          within: '10m',
+          by,
+        },
+      ],
+    },
+  })
+  const warnings = (extra: Record<string, unknown>) => {
+    const engine = compile(extra)
+    void engine.close()
+    return engine.warnings
+  }
+
+  it('warns when a flow or a limit relies on the default session cookie or API-key header', () => {
+    expect(warnings(flow(['session']))).toEqual([
+      expect.stringMatching(
+        /^behavior\.flows\[0\]\.by\[0\]: the session facet reads the cookie "session" \(identity\.session is not configured\).*every guarded request is a violation$/,
+      ),
+    ])
+    const limits = {
+      limits: {
+        rules: [
+          { id: 'per-key', key: ['apiKey'], limit: 10, window: '1m' },
+          {
+            id: 'sessions',
+            key: ['ip'],
+            count: 'distinct',
+            distinct: 'session',
+            limit: 10,
+            window: '1m',
+          },
+        ],
+      },
+    }
+    expect(warnings(limits).map((w) => w.split(':')[0])).toEqual([
+      'limits.rules[0].key[0]',
+      'limits.rules[1].distinct',
+    ])
+  })
+
+  it('says nothing once identity names them', () => {
+    const identity = {
+      identity: { session: { cookie: 'sid' }, apiKey: { header: 'x-api-key' } },
+    }
+    const w = warnings({ ...flow(['session', 'apiKey']), ...identity })
+    expect(w.filter((x) => /facet reads/.test(x))).toEqual([])
+  })
+})

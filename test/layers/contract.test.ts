@@ -135,6 +135,9 @@ describe('contract: undocumented requests', () => {
         reason: 'GET /api/internal/export: path not in the contract',
         at: T0,
         expiresAt: T0 + 600_000,
+        // Who set it: a shared facet's flag is corroborated only by the same client's other half.
+        fingerprint: d.ctx.identity.fingerprint,
+        net: '198.51.100.4',
       })
     expect(t.store.flagged(keys, T0 + 11 * 60_000)).toEqual([undefined, undefined, undefined])
     // A documented request flags nobody.

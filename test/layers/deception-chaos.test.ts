@@ -173,26 +173,56 @@ describe('chaos: flagged clients only', () => {
     const t = setup()
     const { ctx } = t.engine.prepare(raw('GET /x', client(5)))
     t.engine.layers[0]!.check(ctx) // computes the fingerprint
-    t.store.flag(
-      flagKey('fingerprint', ctx.identity.fingerprint!),
-      'contract.undocumented',
-      60_000,
-      T0,
-    )
-    // another IP, the same browser build: a fingerprint is shared by many people, not enough
+    const fp = ctx.identity.fingerprint!
+    const asSetBy = (net: string, fingerprint = fp) =>
+      JSON.stringify({
+        rule: 'contract.undocumented',
+        reason: 'GET /x: path not in the contract',
+        at: T0,
+        expiresAt: T0 + 60_000,
+        fingerprint,
+        net,
+      })
+    // The bot's browser build was flagged on another network: on this one, not enough.
+    t.store.flag(flagKey('fingerprint', fp), asSetBy('198.51.100.9'), 60_000, T0)
     expect((await t.inspect('GET /api/x', { ...client(5), ip: '192.0.2.200' })).action).toBe(
       'allow',
     )
-    // the same browser on a flagged network: the same device type, the same place — chaos
-    t.store.flag(flagKey('ip', '192.0.2.200'), 'contract.undocumented', 60_000, T0)
-    const d = await t.inspect('GET /api/x', { ...client(5), ip: '192.0.2.200' })
+    // This network flagged by another client (another build): two halves of two clients are
+    // not one client — a person on the bot's build behind someone else's trap is left alone.
+    t.store.flag(flagKey('ip', '192.0.2.200'), asSetBy('192.0.2.200', 'curl-like'), 60_000, T0)
+    expect((await t.inspect('GET /api/x', { ...client(5), ip: '192.0.2.200' })).action).toBe(
+      'allow',
+    )
+    // The same browser build flagged on this very network (the IP's flag names it): chaos.
+    t.store.flag(flagKey('ip', '192.0.2.201'), asSetBy('192.0.2.201'), 60_000, T0)
+    const d = await t.inspect('GET /api/x', { ...client(5), ip: '192.0.2.201' })
     expect(d.decisive).toMatchObject({ rule: 'deception.chaos' })
     expect(d.decisive!.reason).toMatch(/^client flagged by contract\.undocumented: /)
+    // …and so is a fingerprint flag that names this network.
+    t.store.flag(flagKey('fingerprint', fp), asSetBy('192.0.2.202'), 60_000, T0)
+    const d2 = await t.inspect('GET /api/x', { ...client(5), ip: '192.0.2.202' })
+    expect(d2.decisive).toMatchObject({ rule: 'deception.chaos' })
     // a flagged session is enough on its own
     t.store.flag(flagKey('session', 'sess-9'), 'behavior.penalty', 60_000, T0)
-    const own = t.engine.prepare(raw('GET /api/y', { ...client(6), ip: '192.0.2.201' }))
+    const own = t.engine.prepare(raw('GET /api/y', { ...client(6), ip: '192.0.2.203' }))
     own.ctx.identity.session = 'sess-9'
     expect((await t.engine.inspect(own.ctx)).decisive).toMatchObject({ rule: 'deception.chaos' })
+  })
+
+  it('a trap sprung by one client does not combine with a flag another client left (red team)', async () => {
+    const t = setup()
+    // Client A (fingerprint Z) springs a trap on network A; client B (another build) on network B.
+    await t.inspect('GET /.env', { ...client(8), ip: '203.0.113.10' })
+    await t.inspect('GET /.env', { ...client(9), ip: '203.0.113.20' })
+    // A newcomer with Z on network B: its build and its network are each flagged, by different
+    // clients. No chaos.
+    const d = await t.inspect('GET /api/x', { ...client(8), ip: '203.0.113.20' })
+    expect(d.action).toBe('allow')
+    // Z on network A is the trapped client's type on its network: chaos.
+    expect((await t.inspect('GET /api/x', { ...client(8), ip: '203.0.113.10' })).action).toBe(
+      'deceive',
+    )
   })
 
   it('spares a client whose own device is trusted from flags on the shared facets', async () => {

@@ -134,6 +134,15 @@ describe('limits: requests per account', () => {
       headers: { 'content-type': 'application/json' },
     })
     expect(nested.decisive?.status).toBe(400)
+    // A byte-order mark: the gateway's decoder would skip it, most backends' JSON.parse refuses.
+    const bom = await t.send('POST /api/login', {
+      body: '\uFEFF{"username":"a"}',
+      headers: { 'content-type': 'application/json' },
+    })
+    expect(bom.decisive).toMatchObject({
+      status: 400,
+      reason: 'JSON body starts with a byte-order mark (RFC 8259 §8.1)',
+    })
   })
 
   it('does not read bodies on routes no account source names', async () => {
@@ -173,6 +182,75 @@ describe('limits: outcomes, distinct, algorithms', () => {
     expect(d.decisive?.reason).toBe('ip "203.0.113.1": 4 counted outcomes > 3 per 300s')
     // another IP is fine
     expect((await t.send(...login('x0', '192.0.2.1'), 401)).action).toBe('allow')
+  })
+
+  it('holds a place for each request in flight: a burst sent side by side cannot all pass, and answers that do not count give theirs back', async () => {
+    const t = setup({
+      limits: {
+        rules: [
+          {
+            id: 'failed-logins-account',
+            paths: ['/api/login'],
+            key: ['account'],
+            count: 'outcomes',
+            outcomes: [401],
+            limit: 5,
+            window: '60s',
+          },
+        ],
+      },
+    })
+    // Twenty guesses against one account, all checked before any answer is back (a burst).
+    const inFlight = []
+    for (let i = 0; i < 20; i++) {
+      const { ctx } = t.engine.prepare(raw(...login('victim', `198.51.100.${i}`)))
+      inFlight.push({ ctx, d: await t.engine.inspect(ctx) })
+    }
+    const passed = inFlight.filter((r) => r.d.action === 'allow')
+    expect(passed).toHaveLength(5)
+    expect(inFlight[5]!.d.decisive?.reason).toBe('account "victim": 6 counted outcomes > 5 per 60s')
+    // Three answers count (401), two do not (200): those two places are given back…
+    passed.forEach((r, i) =>
+      t.engine.observe(r.ctx, { status: i < 3 ? 401 : 200, ms: 1, byGateway: false }, r.d),
+    )
+    // …and so are the refused ones' (the gateway answered: nothing was counted for them).
+    for (const r of inFlight.slice(5))
+      t.engine.observe(r.ctx, { status: 429, ms: 0, byGateway: true }, r.d)
+    const next = []
+    for (let i = 0; i < 3; i++) next.push((await t.send(...login('victim'), 401)).action)
+    expect(next).toEqual(['allow', 'allow', 'throttle'])
+  })
+
+  it('gives the place back when another rule refused the request, or the client left first', async () => {
+    const t = setup({
+      limits: {
+        rules: [
+          {
+            id: 'failed',
+            paths: ['/api/login'],
+            key: ['ip'],
+            count: 'outcomes',
+            outcomes: [401],
+            limit: 2,
+            window: '60s',
+          },
+        ],
+      },
+    })
+    for (const outcome of [
+      { status: 403, ms: 0, byGateway: true },
+      { status: 0, ms: 5, byGateway: false },
+      { status: 429, ms: 0, byGateway: true },
+    ]) {
+      const { ctx } = t.engine.prepare(raw(...login('a')))
+      const d = await t.engine.inspect(ctx)
+      expect(d.action).toBe('allow')
+      t.engine.observe(ctx, outcome, d)
+    }
+    // Nothing was kept: two failures still fit.
+    expect((await t.send(...login('a'), 401)).action).toBe('allow')
+    expect((await t.send(...login('a'), 401)).action).toBe('allow')
+    expect((await t.send(...login('a'), 401)).action).toBe('throttle')
   })
 
   it('counts distinct product ids per fingerprint, whatever the IP', async () => {

@@ -28,6 +28,14 @@ describe('compileRoutes', () => {
     expect(m.best('POST', '/api/products/7')?.value).toBe('api')
   })
 
+  it('GET covers HEAD (backends answer HEAD with their GET handler), and nothing else', () => {
+    expect(m.best('HEAD', '/api/products/7')?.value).toBe('product')
+    expect(m.all('HEAD', '/api/products/7')).toEqual(['api', 'product'])
+    const post = compileRoutes([{ paths: ['/x'], methods: ['POST'], value: 1 }], true)
+    expect(post.best('HEAD', '/x')).toBeUndefined()
+    expect(post.best('GET', '/x')).toBeUndefined()
+  })
+
   it('captures several parameters', () => {
     expect(m.best('GET', '/api/users/u1/orders/o2')?.params).toEqual({ uid: 'u1', oid: 'o2' })
   })

@@ -452,6 +452,39 @@ export function storeContract(name: string, make: () => Promise<ContractStore>):
       expect(await store.batch([], now)).toEqual([])
     })
 
+    describe('refund', () => {
+      it('gcra: gives back one interval of a counted request, never below empty', async () => {
+        const k = key()
+        const now = B + 1
+        await consumeN(5, k, G5, now)
+        expect((await consume(k, G5, now)).allowed).toBe(false)
+        await store.refund(k, G5, now, now + 10)
+        expect(await consume(k, G5, now + 10)).toMatchObject({ allowed: true, remaining: 0 })
+        expect((await consume(k, G5, now + 10)).allowed).toBe(false)
+        // A drained key (every request long gone) has nothing to give back.
+        await store.refund(k, G5, now, now + 5 * W)
+        await store.refund(k, G5, now, now + 5 * W)
+        expect(await peek(k, G5, now + 5 * W)).toEqual(ok(5, 0, 1))
+      })
+
+      it('sliding window: gives back one request to the window it was counted in', async () => {
+        const k = key()
+        const now = B + 1_000
+        await consumeN(10, k, S10, now)
+        expect((await consume(k, S10, now)).allowed).toBe(false)
+        await store.refund(k, S10, now, now + 5)
+        expect(await consume(k, S10, now + 5)).toMatchObject({ allowed: true, remaining: 0 })
+        // Counted in the previous window: given back there (its weight in the estimate drops).
+        const later = B + W + W / 2
+        expect(await peek(k, S10, later)).toMatchObject({ allowed: true, remaining: 5, count: 6 })
+        await store.refund(k, S10, now, later)
+        expect(await peek(k, S10, later)).toMatchObject({ allowed: true, remaining: 5, count: 5 })
+        // Never below 0, and a window no longer held is not touched.
+        await store.refund(k, S10, now, B + 3 * W)
+        expect(await peek(k, S10, B + 3 * W)).toEqual(ok(10, 0, 1))
+      })
+    })
+
     it('a step guarded by a set flag is skipped (null, nothing counted); unguarded ones run', async () => {
       const now = B + 5
       const flag = `known:${key('flag')}`

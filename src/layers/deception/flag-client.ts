@@ -48,7 +48,7 @@ export function clientFlagger(store: Store, facets: readonly FlagFacet[]) {
   ): void {
     const id = keep ? only(identity, keep) : identity
     try {
-      const r = flagIdentity(store, id, rule, reason, ttlMs, now)
+      const r = flagIdentity(store, id, rule, reason, ttlMs, now, identity)
       if (r instanceof Promise) r.catch((err) => storeFailed(err, 'flag a client'))
     } catch (err) {
       storeFailed(err, 'flag a client')

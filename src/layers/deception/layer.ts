@@ -10,8 +10,15 @@
  * routes). Writes flags (`flag:<facet>:<value>`, src/identity/flags.ts) and `flag` notices.
  * @see ../../../docs/deception.md
  */
-import type { Layer, LayerDeps, MaybePromise, RequestContext, Verdict } from '../../engine/types.js'
-import { identityFlagKeys, parseFlagValue } from '../../identity/flags.js'
+import type {
+  Identity,
+  Layer,
+  LayerDeps,
+  MaybePromise,
+  RequestContext,
+  Verdict,
+} from '../../engine/types.js'
+import { identityFlagKeys, parseFlagValue, type FlagValue } from '../../identity/flags.js'
 import { bodyFields } from '../../request/body.js'
 import { compileRoutes } from '../../request/routes.js'
 import { notice } from '../../telemetry/channels.js'
@@ -148,7 +155,7 @@ export const deception: LayerType<DeceptionSpec> = {
       values: readonly (string | undefined)[],
       now: number,
     ): Verdict | undefined {
-      const raw = chaosFlag(keys, values, ctx.identity.deviceTrusted === true)
+      const raw = chaosFlag(keys, values, ctx.identity)
       if (raw === undefined) return undefined
       const f = parseFlagValue(raw)
       return chaosVerdict(chaos!(now), 'rule' in f ? f.rule : f.reason, chaosMonitor)
@@ -156,29 +163,36 @@ export const deception: LayerType<DeceptionSpec> = {
 
     /**
      * The flag that earns a client chaos, or undefined. A flag on the client's own session,
-     * account, API key or device cookie always does. Shared facets need corroboration: a fingerprint is shared
-     * by everyone on the same browser build, an IP by a whole office, so only both together
-     * (the same device type on the same network as the bot) count — a person who shares just
-     * one of them with a trapped bot is never answered with chaos — and not for a client whose
-     * own device is trusted (known for `identity.device.trustAfter`; its flag is a strong one):
-     * colleagues behind an office NAT on the bot's browser build keep their answers.
+     * account, API key or device cookie always does. Shared facets need corroboration: a
+     * fingerprint is shared by everyone on the same browser build, an IP by a whole office, so
+     * only the same client type on the same network as the flagged client counts — the IP's
+     * flag says the fingerprint that set it, the fingerprint's flag the network — never two
+     * flags different clients left on either half. Not for a client whose own device is trusted
+     * (known for `identity.device.trustAfter`; its flag is a strong one): colleagues behind an
+     * office NAT on the bot's browser build keep their answers.
      */
     function chaosFlag(
       keys: readonly string[],
       values: readonly (string | undefined)[],
-      trustedDevice: boolean,
+      id: Readonly<Identity>,
     ): string | undefined {
-      let fp: string | undefined
-      let net: string | undefined
+      let shared: string | undefined
       for (let i = 0; i < keys.length; i++) {
         const v = values[i]
         if (v === undefined) continue
         const facet = keys[i]!.slice(5, keys[i]!.indexOf(':', 5))
         if (STRONG_FLAGS.has(facet)) return v
-        if (facet === 'fingerprint') fp = v
-        else net ??= v
+        if (shared !== undefined || id.deviceTrusted === true) continue
+        // The other half of the client that set this flag, against this client's.
+        const f = parseFlagValue(v) as Partial<FlagValue>
+        const theirs = facet === 'fingerprint' ? f.net : f.fingerprint
+        if (
+          theirs !== undefined &&
+          theirs === (facet === 'fingerprint' ? id.ipPrefix : id.fingerprint)
+        )
+          shared = v
       }
-      return fp !== undefined && net !== undefined && !trustedDevice ? fp : undefined
+      return shared
     }
 
     function flagged(ctx: RequestContext): MaybePromise<Verdict | undefined> {

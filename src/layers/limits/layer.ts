@@ -60,9 +60,12 @@ class Pending implements LimitStep {
   readonly member: string
   /** `device: unknown`: the flag saying the device is known to the account (skips the step). */
   readonly unless: string | undefined
-  /** An outcome rule's count after the response: dropped when this step was skipped. */
-  readonly twin: Pending | undefined
-  skipped = false
+  /**
+   * An outcome rule's request, counted when let through: the store it was counted in and when,
+   * to give it back if the answer does not count (see `observe`).
+   */
+  countedIn: Store | undefined = undefined
+  countedAt = 0
   constructor(
     rule: Rule,
     op: LimitStep['op'],
@@ -70,7 +73,6 @@ class Pending implements LimitStep {
     limit: Limit,
     member: string,
     unless?: string,
-    twin?: Pending,
   ) {
     this.rule = rule
     this.op = op
@@ -78,7 +80,6 @@ class Pending implements LimitStep {
     this.limit = limit
     this.member = member
     this.unless = unless
-    this.twin = twin
   }
 }
 
@@ -103,7 +104,7 @@ const KNOWN_FOR = 90 * 24 * 60 * 60_000
 /** The `known:<account>:<device>` key of a request that may make its device known (observe). */
 const KNOWN = 'limits.known'
 
-/** Outcome rules waiting for the upstream's status, per request. */
+/** Outcome rules' requests counted at check, waiting for the upstream's status. */
 const PENDING = 'limits.pending'
 /** Most keys remembered as "over the limit" in memory (the rest go to the store). */
 const MAX_BLOCKED = 100_000
@@ -207,10 +208,10 @@ export const limits: LayerType<LimitsSpec> = {
       }
       if (r instanceof Promise)
         return r.then(
-          (v) => judge(p, now, v),
+          (v) => judge(p, now, v, s),
           (err) => recover(p, now, err),
         )
-      return judge(p, now, r)
+      return judge(p, now, r, s)
     }
 
     function recover(p: Pending, now: number, err: unknown): MaybePromise<Verdict | undefined> {
@@ -234,12 +235,9 @@ export const limits: LayerType<LimitsSpec> = {
       }
     }
 
-    function judge(p: Pending, now: number, v: StepResult): Verdict | undefined {
-      if (v === null) {
-        // Skipped: the device is known to the account. Its outcome is not counted either.
-        if (p.twin) p.twin.skipped = true
-        return undefined
-      }
+    function judge(p: Pending, now: number, v: StepResult, s: Store): Verdict | undefined {
+      // Skipped: the device is known to the account (nothing counted, nothing to give back).
+      if (v === null) return undefined
       const { rule, key } = p
       const r: LimitResult =
         typeof v === 'number'
@@ -251,7 +249,13 @@ export const limits: LayerType<LimitsSpec> = {
               count: v,
             }
           : v
-      if (r.allowed) return spec.headers === 'all' ? allowWithHeaders(rule, key, r) : undefined
+      if (r.allowed) {
+        if (rule.counts !== undefined) {
+          p.countedIn = s
+          p.countedAt = now
+        }
+        return spec.headers === 'all' ? allowWithHeaders(rule, key, r) : undefined
+      }
       const verdict = verdictFor(rule, key, r)
       remember(key, { until: now + r.retryAfterMs, result: r, verdict, builtAt: now })
       return verdict
@@ -356,11 +360,14 @@ export const limits: LayerType<LimitsSpec> = {
         blocked.delete(key)
       }
       if (rule.spec.count === 'outcomes') {
+        // Counted now, while the request is let through, and given back after the answer if
+        // it does not count (observe): requests in flight hold their place, so a burst sent
+        // side by side cannot all pass a check that only counted answers already back.
         const pending = (ctx.local(PENDING) as Pending[] | undefined) ?? []
-        const twin = new Pending(rule, 'consume', key, rule.limit, '')
-        pending.push(twin)
+        const p = new Pending(rule, 'consume', key, rule.limit, '', unless)
+        pending.push(p)
         ctx.locals.set(PENDING, pending)
-        return new Pending(rule, 'peek', key, rule.limit, '', unless, twin)
+        return p
       }
       if (!rule.distinct) return new Pending(rule, 'consume', key, rule.limit, '', unless)
       const member = rule.distinct(ctx, params)
@@ -430,7 +437,7 @@ export const limits: LayerType<LimitsSpec> = {
     ): Verdict[] | undefined {
       for (let i = 0; i < steps.length; i++) {
         const p = steps[i]!
-        const v = judge(p, now, results[i]!)
+        const v = judge(p, now, results[i]!, store)
         if (v !== undefined) (verdicts ??= []).push(v)
       }
       return verdicts
@@ -512,24 +519,24 @@ export const limits: LayerType<LimitsSpec> = {
           }
         }
         const pending = ctx.local(PENDING) as Pending[] | undefined
-        if (!pending || outcome.byGateway) return
-        let counted: Pending[] | undefined
-        for (const p of pending)
-          if (!p.skipped && p.rule.counts!(outcome.status)) (counted ??= []).push(p)
-        if (!counted) return
-        const now = clock.now()
-        const failed = (steps: readonly Pending[], err: unknown) => {
-          for (const p of steps)
-            if (storeFailed(p.rule, err) === 'local') void local.consume(p.key, p.rule.limit, now)
-        }
-        try {
-          const r =
-            counted.length === 1
-              ? store.consume(counted[0]!.key, counted[0]!.rule.limit, now)
-              : store.batch(counted, now)
-          if (r instanceof Promise) r.catch((err: unknown) => failed(counted, err))
-        } catch (err) {
-          failed(counted, err)
+        if (!pending) return
+        for (const p of pending) {
+          const counted = p.countedIn
+          // Not counted (refused, skipped for a known device, or the store failed open), or an
+          // answer that counts (a failed login): nothing to give back.
+          if (counted === undefined) continue
+          if (!outcome.byGateway && p.rule.counts!(outcome.status)) continue
+          // The gateway answered instead (another rule refused it), the client left before the
+          // answer, or the answer is one the rule does not count: give the place back.
+          p.countedIn = undefined
+          // A key remembered as over its limit is not any more once a place is free.
+          blocked.delete(p.key)
+          try {
+            const r = counted.refund(p.key, p.limit, p.countedAt, clock.now())
+            if (r instanceof Promise) r.catch((err: unknown) => storeFailed(p.rule, err))
+          } catch (err) {
+            storeFailed(p.rule, err)
+          }
         }
       },
       forget: function limitsForget(facets) {
