@@ -199,6 +199,39 @@ describe('behavior: signals and risk', () => {
     expect(d!.verdicts.at(-1)?.reason).toMatch(/risk of session sweeper/)
   })
 
+  it('what a client shares is one budget: risk and a trap flag on shared facets stay within sharedFacetCap (red team)', async () => {
+    const t = setup({ thresholds: [{ score: 40, action: 'log' }] })
+    // Bots on the stock Chrome build ran up its risk and sprang a trap with it.
+    const { ctx } = t.engine.prepare(raw('GET /x', { headers: CHROME, ip: '192.0.2.60' }))
+    await t.engine.inspect(ctx)
+    const fp = ctx.identity.fingerprint!
+    await t.store.addScore(`risk:fingerprint:${fp}`, 500, 600_000, t.now())
+    flagIdentity(
+      t.store,
+      { ...ctx.identity, ip: '', ipPrefix: '' },
+      'deception.t',
+      'honeypot',
+      60_000,
+      t.now(),
+    )
+    // A person with a session of their own on that build, elsewhere: the build's risk and its
+    // trap together count at most 30 (was 30 + 30 = 60, over the log threshold at once).
+    const person = await t.send('GET /api/products', sid('own-session', '198.51.100.61'))
+    expect(person.action).toBe('allow')
+    expect(person.verdicts).toEqual([])
+    // A trap on the person's own session still counts in full.
+    flagIdentity(
+      t.store,
+      { ip: '', ipPrefix: '', ipSource: 'socket', session: 'own-session' },
+      'deception.t',
+      'honeypot',
+      60_000,
+      t.now(),
+    )
+    const trapped = await t.send('GET /api/products', sid('own-session', '198.51.100.61'))
+    expect(trapped.decisive?.data).toMatchObject({ signals: { trap: 100 } })
+  })
+
   it('mostly 404s (endpoint exploration) is a signal', async () => {
     const t = setup()
     let d: Decision | undefined

@@ -612,6 +612,7 @@ export const behavior: LayerType<BehaviorSpec> = {
       for (let i = 0; i < fs.length; i++) if (STRONG.has(fs[i]![0])) own = true
       let strong = 0
       let shared = 0
+      let cappedMax = 0
       let strongFacet = ''
       let sharedFacet = ''
       for (let i = 0; i < fs.length; i++) {
@@ -621,7 +622,10 @@ export const behavior: LayerType<BehaviorSpec> = {
         // account, so what a brute force ran up on it is not the next claimant's (the
         // per-account limits hold the brute force, for as long as they are configured to).
         const capped = (crowdFp && f === 'fingerprint') || f === 'claim'
-        if (capped) s = Math.min(s, spec.sharedFacetCap)
+        if (capped) {
+          s = Math.min(s, spec.sharedFacetCap)
+          if (s > cappedMax) cappedMax = s
+        }
         if (STRONG.has(f)) {
           if (s > strong) {
             strong = s
@@ -645,17 +649,16 @@ export const behavior: LayerType<BehaviorSpec> = {
       // A trap flag counts with the weight of the facet it is on: certain on a session or an
       // account, weak on an IP that many people may share.
       let trap = 0
+      let weakTrap = 0
       let penalty: Penalty | undefined
       for (let i = 0; i < fs.length; i++) {
         const f = fs[i]![0]
         const weak = (own && !STRONG.has(f)) || (crowdFp && f === 'fingerprint') || f === 'claim'
-        if (flags[i * 2] !== undefined)
-          trap = Math.max(
-            trap,
-            weak
-              ? Math.min(spec.sharedFacetCap, spec.signals.trap * weights[f])
-              : spec.signals.trap * weights[f],
-          )
+        if (flags[i * 2] !== undefined) {
+          const t = spec.signals.trap * weights[f]
+          if (weak) weakTrap = Math.max(weakTrap, t)
+          else trap = Math.max(trap, t)
+        }
         const pen = flags[i * 2 + 1]
         // A penalty on a shared facet does not follow a client that has its own identity.
         if (pen !== undefined && !weak) {
@@ -663,6 +666,12 @@ export const behavior: LayerType<BehaviorSpec> = {
           if (p && (!penalty || SEVERITY[p.action] > SEVERITY[penalty.action])) penalty = p
         }
       }
+      // One budget for what is shared: a trap on a shared facet fits, with that facet's risk,
+      // within `sharedFacetCap` (for a client with its own identity, every shared facet; for
+      // anyone, a crowd's fingerprint and an account claim). Bots that trapped on a popular
+      // browser build and ran up its risk cannot put its people at twice the cap.
+      const room = Math.max(0, spec.sharedFacetCap - (own ? shared : cappedMax))
+      trap = Math.max(trap, Math.min(weakTrap, room))
       if (trap > 0) {
         score += trap
         parts.trap = round(trap)
