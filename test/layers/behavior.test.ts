@@ -222,7 +222,7 @@ describe('behavior: signals and risk', () => {
     // A trap on the person's own session still counts in full.
     flagIdentity(
       t.store,
-      { ip: '', ipPrefix: '', ipSource: 'socket', session: 'own-session' },
+      { ip: '', ipPrefix: '', ipSource: 'socket', ipHop: 0, session: 'own-session' },
       'deception.t',
       'honeypot',
       60_000,

@@ -52,6 +52,27 @@ function engineWith(
   return { store, engine, send }
 }
 
+/**
+ * An engine on Redis with device cookies, a maker of new devices' cookies, and a login of
+ * `username` from a device (observed with `status`, when given).
+ */
+async function devicesOf(url: string, rules: Record<string, unknown>[], username: string) {
+  const secret = 'r'.repeat(32)
+  const { store, engine } = engineWith(url, rules, { device: { secret } })
+  await store.ready()
+  const devices = deviceCookies(DeviceSpec.parse({ secret }))
+  const cookie = () => devices.read({}, Date.now()).setCookie!.split(';')[0]!
+  const login = async (device: string, status?: number) => {
+    const { ctx } = engine.prepare(
+      raw('POST /api/login', { json: { username }, headers: { cookie: device } }),
+    )
+    const d = await engine.inspect(ctx)
+    if (status) engine.observe(ctx, { status, ms: 1, byGateway: false }, d)
+    return d.action
+  }
+  return { store, cookie, login }
+}
+
 describeRedis('limits on Redis', () => {
   let redis: RedisServer
   beforeAll(async () => {
@@ -72,21 +93,11 @@ describeRedis('limits on Redis', () => {
   })
 
   it('device: unknown skips a device its account used with success, as on the memory store', async () => {
-    const secret = 'r'.repeat(32)
-    const { store, engine } = engineWith(redis.url, [rule({ device: 'unknown' })], {
-      device: { secret },
-    })
-    await store.ready()
-    const devices = deviceCookies(DeviceSpec.parse({ secret }))
-    const cookie = () => devices.read({}, Date.now()).setCookie!.split(';')[0]!
-    const login = async (device: string, status?: number) => {
-      const { ctx } = engine.prepare(
-        raw('POST /api/login', { json: { username: 'Bob' }, headers: { cookie: device } }),
-      )
-      const d = await engine.inspect(ctx)
-      if (status) engine.observe(ctx, { status, ms: 1, byGateway: false }, d)
-      return d.action
-    }
+    const { store, cookie, login } = await devicesOf(
+      redis.url,
+      [rule({ device: 'unknown' })],
+      'Bob',
+    )
     const owner = cookie()
     expect(await login(owner, 200)).toBe('allow')
     await new Promise((r) => setTimeout(r, 50)) // the "known" write is not awaited
@@ -98,23 +109,11 @@ describeRedis('limits on Redis', () => {
   })
 
   it('a device: unknown rule beside another costs one round trip: the known flag is read in the same script', async () => {
-    const secret = 'r'.repeat(32)
-    const { store, engine } = engineWith(
+    const { store, cookie, login } = await devicesOf(
       redis.url,
       [rule({ device: 'unknown' }), rule({ id: 'per-ip', key: ['ip'], limit: 100 })],
-      { device: { secret } },
+      'Kim',
     )
-    await store.ready()
-    const devices = deviceCookies(DeviceSpec.parse({ secret }))
-    const cookie = () => devices.read({}, Date.now()).setCookie!.split(';')[0]!
-    const login = async (device: string, status?: number) => {
-      const { ctx } = engine.prepare(
-        raw('POST /api/login', { json: { username: 'Kim' }, headers: { cookie: device } }),
-      )
-      const d = await engine.inspect(ctx)
-      if (status) engine.observe(ctx, { status, ms: 1, byGateway: false }, d)
-      return d.action
-    }
     const owner = cookie()
     expect(await login(owner, 200)).toBe('allow')
     await new Promise((r) => setTimeout(r, 50)) // the "known" write is not awaited
