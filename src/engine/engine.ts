@@ -87,6 +87,7 @@ export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
     facets: identityFacets(config.identity, config.server.pathCase !== 'sensitive'),
     foldCase: config.server.pathCase !== 'sensitive',
     localMaxKeys: config.store.maxKeys,
+    puzzles: config.challenge !== undefined,
     ...(opts.configDir !== undefined ? { configDir: opts.configDir } : {}),
   }
   const layers: Layer[] = []

@@ -237,4 +237,9 @@ export interface LayerDeps {
    * (the request's `pathKey` keeps its case there), true otherwise (the default).
    */
   readonly foldCase?: boolean
+  /**
+   * Whether a `challenge` answers with a proof-of-work puzzle (`challenge:` is configured): a
+   * request answered with one was not served, and its solved retry is the one to count.
+   */
+  readonly puzzles?: boolean
 }

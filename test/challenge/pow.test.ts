@@ -157,6 +157,43 @@ describe('proof-of-work challenge', () => {
     await engine.close()
   })
 
+  it('a request answered with a puzzle is given back to the rules that counted it: its solved retry is the one counted', async () => {
+    const cap = { id: 'cap', paths: ['/api/login'], key: ['ip'], limit: 3, window: '1h' }
+    const engine = createEngine(
+      cfg({
+        limits: { rules: [{ ...cap, id: 'gate', limit: 1, action: 'challenge' }, cap] },
+      }),
+      { store: new MemoryStore() },
+    )
+    const send = async (headers: Record<string, string> = {}) => {
+      const { ctx, decision } = await decide(engine, 'POST /api/login', headers)
+      const effect = toEffect(decision, ctx.id)
+      engine.observe(
+        ctx,
+        effect.kind === 'respond'
+          ? { status: effect.status, ms: 0, byGateway: true }
+          : { status: 200, ms: 1, byGateway: false },
+        decision,
+      )
+      return decision
+    }
+    expect((await send()).action).toBe('allow') // cap: 1
+    const served: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const asked = await send()
+      if (asked.action !== 'challenge') {
+        served.push(asked.action)
+        continue
+      }
+      const p = puzzle(asked)
+      served.push((await send({ 'bulwark-pow': await solveInNode(p.token, p.bits) })).action)
+    }
+    // Two solved retries fit the cap of 3 with the first request (the puzzles were given back);
+    // counting each puzzle too, the cap would have been full after one.
+    expect(served).toEqual(['log', 'log', 'throttle'])
+    await engine.close()
+  })
+
   it("asks for more work while a rule's puzzles keep being solved, up to maxBits", async () => {
     const now = { t: 1_700_000_000_000 }
     const engine = createEngine(cfg({ challenge: { secret: SECRET, bits: 8, maxBits: 10 } }), {

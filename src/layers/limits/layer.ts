@@ -61,8 +61,8 @@ class Pending implements LimitStep {
   /** `device: unknown`: the flag saying the device is known to the account (skips the step). */
   readonly unless: string | undefined
   /**
-   * An outcome rule's request, counted when let through: the store it was counted in and when,
-   * to give it back if the answer does not count (see `observe`).
+   * A request counted when let through: the store it was counted in and when, to give it back
+   * if the answer does not count — an outcome rule's other statuses, or a puzzle (see `observe`).
    */
   countedIn: Store | undefined = undefined
   countedAt = 0
@@ -135,6 +135,9 @@ export const limits: LayerType<LimitsSpec> = {
       keys: new KeyCache((parts) => `${r.id}|${parts.join('|')}`),
     }))
     const anyKnown = rules.some((r) => r.knownTo !== undefined)
+    // With puzzles, a request answered with one is given back to the rules that counted it:
+    // its solved retry is the request (a person would otherwise pay twice against a cap).
+    const puzzles = deps.puzzles === true
     const matcher = compileRoutes(
       rules.map((r, i) => ({
         paths: r.spec.paths.length ? r.spec.paths : ['/*'],
@@ -250,7 +253,7 @@ export const limits: LayerType<LimitsSpec> = {
             }
           : v
       if (r.allowed) {
-        if (rule.counts !== undefined) {
+        if (rule.counts !== undefined || (puzzles && p.op === 'consume')) {
           p.countedIn = s
           p.countedAt = now
         }
@@ -369,7 +372,15 @@ export const limits: LayerType<LimitsSpec> = {
         ctx.locals.set(PENDING, pending)
         return p
       }
-      if (!rule.distinct) return new Pending(rule, 'consume', key, rule.limit, '', unless)
+      if (!rule.distinct) {
+        const p = new Pending(rule, 'consume', key, rule.limit, '', unless)
+        if (puzzles) {
+          const pending = (ctx.local(PENDING) as Pending[] | undefined) ?? []
+          pending.push(p)
+          ctx.locals.set(PENDING, pending)
+        }
+        return p
+      }
       const member = rule.distinct(ctx, params)
       return member instanceof Promise
         ? member.then((m) => withMember(rule, key, m, unless))
@@ -508,7 +519,7 @@ export const limits: LayerType<LimitsSpec> = {
         if (waiting) return Promise.all(plans).then((ps) => settle(ps, now))
         return settle(plans as Planned[], now)
       },
-      observe: function limitsObserve(ctx, outcome) {
+      observe: function limitsObserve(ctx, outcome, decision) {
         const known = anyKnown ? (ctx.local(KNOWN) as string | undefined) : undefined
         if (known && !outcome.byGateway && outcome.status >= 200 && outcome.status < 300) {
           try {
@@ -520,12 +531,18 @@ export const limits: LayerType<LimitsSpec> = {
         }
         const pending = ctx.local(PENDING) as Pending[] | undefined
         if (!pending) return
+        const puzzle =
+          decision.action === 'challenge' &&
+          typeof decision.decisive?.data?.pow === 'string' &&
+          outcome.byGateway
         for (const p of pending) {
           const counted = p.countedIn
           // Not counted (refused, skipped for a known device, or the store failed open), or an
-          // answer that counts (a failed login): nothing to give back.
+          // answer that counts (a failed login; any request but a puzzle): nothing to give back.
           if (counted === undefined) continue
-          if (!outcome.byGateway && p.rule.counts!(outcome.status)) continue
+          if (p.rule.counts === undefined) {
+            if (!puzzle) continue
+          } else if (!outcome.byGateway && p.rule.counts(outcome.status)) continue
           // The gateway answered instead (another rule refused it), the client left before the
           // answer, or the answer is one the rule does not count: give the place back.
           p.countedIn = undefined
