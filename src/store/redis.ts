@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto'
 import { ADD_SCORE, LIMIT_STEPS, REFUND, SCORES } from './scripts.js'
 import {
   burstOf,
+  firstStep,
   type Limit,
   type LimitResult,
   type LimitStep,
@@ -104,11 +105,11 @@ export class RedisStore implements Store {
   }
 
   consume(key: string, limit: Limit, now: number): Promise<LimitResult> {
-    return this.#steps([{ op: 'consume', key, limit }], now).then(first) as Promise<LimitResult>
+    return this.#steps([{ op: 'consume', key, limit }], now).then(firstStep) as Promise<LimitResult>
   }
 
   peek(key: string, limit: Limit, now: number): Promise<LimitResult> {
-    return this.#steps([{ op: 'peek', key, limit }], now).then(first) as Promise<LimitResult>
+    return this.#steps([{ op: 'peek', key, limit }], now).then(firstStep) as Promise<LimitResult>
   }
 
   async refund(key: string, limit: Limit, countedAt: number, now: number): Promise<void> {
@@ -130,7 +131,9 @@ export class RedisStore implements Store {
 
   addDistinct(key: string, member: string, windowMs: number, now: number): Promise<number> {
     const limit: Limit = { algorithm: 'sliding-window', limit: 1, windowMs }
-    return this.#steps([{ op: 'distinct', key, limit, member }], now).then(first) as Promise<number>
+    return this.#steps([{ op: 'distinct', key, limit, member }], now).then(
+      firstStep,
+    ) as Promise<number>
   }
 
   batch(steps: readonly LimitStep[], now: number): Promise<StepResult[]> {
@@ -146,11 +149,11 @@ export class RedisStore implements Store {
 
   /** A cluster's step: its `unless` flag read, then the step unless the flag is set. */
   async #guardedStep(s: LimitStep, now: number): Promise<StepResult> {
-    if (s.unless === undefined) return first(await this.#steps([s], now))
+    if (s.unless === undefined) return firstStep(await this.#steps([s], now))
     const [flag] = await this.flagged([s.unless])
     if (flag !== undefined) return null
     const { unless: _, ...unguarded } = s
-    return first(await this.#steps([unguarded], now))
+    return firstStep(await this.#steps([unguarded], now))
   }
 
   /**
@@ -369,10 +372,6 @@ class StepQueue {
   fail(err: unknown) {
     for (const w of this.waiters) w.reject(err)
   }
-}
-
-function first(r: StepResult[]): StepResult {
-  return r[0]!
 }
 
 function storeError(err: unknown): BulwarkError {

@@ -112,3 +112,8 @@ export interface Store {
 export function burstOf(l: Limit): number {
   return l.burst ?? l.limit
 }
+
+/** The result of a one-step batch. */
+export function firstStep(r: readonly StepResult[]): StepResult {
+  return r[0]!
+}

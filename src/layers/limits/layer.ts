@@ -16,7 +16,14 @@ import type {
 import { Refusal, type FacetGetter, type FacetValue } from '../../identity/facets.js'
 import { compileRoutes } from '../../request/routes.js'
 import { MemoryStore } from '../../store/memory.js'
-import type { Limit, LimitResult, LimitStep, StepResult, Store } from '../../store/store.js'
+import {
+  firstStep,
+  type Limit,
+  type LimitResult,
+  type LimitStep,
+  type StepResult,
+  type Store,
+} from '../../store/store.js'
 import { notice } from '../../telemetry/channels.js'
 import type { LayerType } from '../layer-type.js'
 import { rateLimitHeaders } from './headers.js'
@@ -104,7 +111,10 @@ const KNOWN_FOR = 90 * 24 * 60 * 60_000
 /** The `known:<account>:<device>` key of a request that may make its device known (observe). */
 const KNOWN = 'limits.known'
 
-/** Outcome rules' requests counted at check, waiting for the upstream's status. */
+/**
+ * A request's counted steps that its answer may give back: outcome rules' always, request
+ * rules' when puzzles are on (a request answered with one is given back).
+ */
 const PENDING = 'limits.pending'
 /** Most keys remembered as "over the limit" in memory (the rest go to the store). */
 const MAX_BLOCKED = 100_000
@@ -226,7 +236,7 @@ export const limits: LayerType<LimitsSpec> = {
       if (p.unless !== undefined) {
         // The guard is read in the step's own call: still one round trip.
         const r = s.batch([p], now)
-        return r instanceof Promise ? r.then(firstResult) : r[0]!
+        return r instanceof Promise ? r.then(firstStep) : r[0]!
       }
       switch (p.op) {
         case 'consume':
@@ -253,7 +263,7 @@ export const limits: LayerType<LimitsSpec> = {
             }
           : v
       if (r.allowed) {
-        if (rule.counts !== undefined || (puzzles && p.op === 'consume')) {
+        if (p.op === 'consume') {
           p.countedIn = s
           p.countedAt = now
         }
@@ -362,22 +372,15 @@ export const limits: LayerType<LimitsSpec> = {
         }
         blocked.delete(key)
       }
-      if (rule.spec.count === 'outcomes') {
-        // Counted now, while the request is let through, and given back after the answer if
-        // it does not count (observe): requests in flight hold their place, so a burst sent
-        // side by side cannot all pass a check that only counted answers already back.
-        const pending = (ctx.local(PENDING) as Pending[] | undefined) ?? []
-        const p = new Pending(rule, 'consume', key, rule.limit, '', unless)
-        pending.push(p)
-        ctx.locals.set(PENDING, pending)
-        return p
-      }
       if (!rule.distinct) {
+        // An outcome rule's request is counted now, while it is let through, and given back
+        // after the answer if it does not count (observe): requests in flight hold their place,
+        // so a burst sent side by side cannot all pass a check that only counted answers back.
         const p = new Pending(rule, 'consume', key, rule.limit, '', unless)
-        if (puzzles) {
-          const pending = (ctx.local(PENDING) as Pending[] | undefined) ?? []
-          pending.push(p)
-          ctx.locals.set(PENDING, pending)
+        if (rule.counts !== undefined || puzzles) {
+          const pending = ctx.local(PENDING) as Pending[] | undefined
+          if (pending) pending.push(p)
+          else ctx.locals.set(PENDING, [p])
         }
         return p
       }
@@ -540,9 +543,9 @@ export const limits: LayerType<LimitsSpec> = {
           // Not counted (refused, skipped for a known device, or the store failed open), or an
           // answer that counts (a failed login; any request but a puzzle): nothing to give back.
           if (counted === undefined) continue
-          if (p.rule.counts === undefined) {
-            if (!puzzle) continue
-          } else if (!outcome.byGateway && p.rule.counts(outcome.status)) continue
+          const counts = p.rule.counts
+          if (counts === undefined ? !puzzle : !outcome.byGateway && counts(outcome.status))
+            continue
           // The gateway answered instead (another rule refused it), the client left before the
           // answer, or the answer is one the rule does not count: give the place back.
           p.countedIn = undefined
@@ -569,10 +572,6 @@ export const limits: LayerType<LimitsSpec> = {
 /** Every combination taking one value from each list. */
 function product(lists: readonly (readonly string[])[]): string[][] {
   return lists.reduce<string[][]>((acc, l) => acc.flatMap((a) => l.map((v) => [...a, v])), [[]])
-}
-
-function firstResult(r: StepResult[]): StepResult {
-  return r[0]!
 }
 
 function compact(vs: readonly (Verdict | undefined)[]): Verdict[] | undefined {
