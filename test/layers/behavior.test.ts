@@ -144,13 +144,15 @@ describe('behavior: signals and risk', () => {
     expect(last.action).not.toBe('allow')
     expect(JSON.stringify(last.verdicts)).toContain('regularity')
 
-    // a person: irregular think times (seeded), same number of requests
+    // a person (elsewhere: on the bot's penalised build, a new session would not be their
+    // own yet): irregular think times (seeded), same number of requests
+    const t2 = setup()
     let seed = 7
     const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647
     const person: Decision[] = []
     for (let i = 0; i < 120; i++) {
-      person.push(await t.send(`GET /api/search?q=${i}`, sid('person', '198.51.100.20')))
-      t.advance(300 + Math.floor(-Math.log(rnd()) * 2500))
+      person.push(await t2.send(`GET /api/search?q=${i}`, sid('person', '198.51.100.20')))
+      t2.advance(300 + Math.floor(-Math.log(rnd()) * 2500))
     }
     expect(person.every((d) => d.action === 'allow')).toBe(true)
   })
@@ -201,6 +203,8 @@ describe('behavior: signals and risk', () => {
 
   it('what a client shares is one budget: risk and a trap flag on shared facets stay within sharedFacetCap (red team)', async () => {
     const t = setup({ thresholds: [{ score: 40, action: 'log' }] })
+    // A person whose session was seen before the trouble (so it is their own).
+    await t.send('GET /api/products', sid('own-session', '198.51.100.61'))
     // Bots on the stock Chrome build ran up its risk and sprang a trap with it.
     const { ctx } = t.engine.prepare(raw('GET /x', { headers: CHROME, ip: '192.0.2.60' }))
     await t.engine.inspect(ctx)
@@ -230,6 +234,63 @@ describe('behavior: signals and risk', () => {
     )
     const trapped = await t.send('GET /api/products', sid('own-session', '198.51.100.61'))
     expect(trapped.decisive?.data).toMatchObject({ signals: { trap: 100 } })
+  })
+
+  it('a session or API key nothing has seen clean does not shield: a new random one per request leaves the penalty on (red team)', async () => {
+    // A script sweeping ids from one IP and one header set is penalised on its fingerprint.
+    const t = setup(
+      {},
+      { identity: { session: { cookie: 'sid' }, apiKey: { header: 'x-api-key' } } },
+    )
+    const bot = (i: number, extra: Record<string, string> = {}) =>
+      t.send(`GET /api/products/${i}`, { headers: { ...CHROME, ...extra }, ip: '192.0.2.80' })
+    let i = 1
+    for (; i < 200; i++) {
+      const d = await bot(i)
+      t.advance(700)
+      if (d.decisive?.rule.startsWith('behavior.penalty')) break
+    }
+    expect(i).toBeLessThan(200)
+    expect((await bot(++i)).action).not.toBe('allow')
+    // A new random session cookie or API key with every request, or one sent twice: refused.
+    const actions: string[] = []
+    for (let n = 0; n < 10; n++) {
+      const extras: Record<string, string>[] = [
+        { cookie: `sid=junk-${n}` },
+        { 'x-api-key': `junk-${n}` },
+      ]
+      for (const extra of extras) {
+        actions.push((await bot(++i, extra)).action)
+        actions.push((await bot(++i, extra)).action)
+      }
+      t.advance(700)
+    }
+    expect(actions).toHaveLength(40)
+    expect(actions.filter((a) => a === 'allow')).toEqual([])
+  })
+
+  it('a session seen clean before its build was penalised shields; one new while it is, not until the risk is gone', async () => {
+    const t = setup({ thresholds: [{ score: 60, action: 'throttle', for: '5m' }] })
+    const at = (s: string) => ({ headers: { ...CHROME, cookie: `sid=${s}` }, ip: '198.51.100.70' })
+    // A person's session, seen on a clean request.
+    const first = await t.send('GET /api/products', at('before'))
+    expect(first.action).toBe('allow')
+    // Bots on the same build ran its risk up.
+    const { ctx } = t.engine.prepare(raw('GET /x', { headers: CHROME, ip: '192.0.2.60' }))
+    await t.engine.inspect(ctx)
+    await t.store.addScore(`risk:fingerprint:${ctx.identity.fingerprint}`, 400, 600_000, t.now())
+    t.advance(1_000)
+    // The person's own session: the build's risk is capped for them.
+    expect((await t.send('GET /api/products', at('before'))).action).toBe('allow')
+    // A session new now: judged as the build on its IP (the throttle), also when sent again...
+    expect((await t.send('GET /api/products', at('new'))).action).toBe('throttle')
+    expect((await t.send('GET /api/products', at('new'))).action).toBe('throttle')
+    // ...until the penalty is over and the build's risk has decayed.
+    t.advance(2 * 60 * 60_000)
+    expect((await t.send('GET /api/products', at('new'))).action).toBe('allow')
+    // From then on it is the client's own.
+    await t.store.addScore(`risk:fingerprint:${ctx.identity.fingerprint}`, 400, 600_000, t.now())
+    expect((await t.send('GET /api/products', at('new'))).action).toBe('allow')
   })
 
   it('mostly 404s (endpoint exploration) is a signal', async () => {

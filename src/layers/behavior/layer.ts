@@ -56,7 +56,22 @@ interface FacetKeys {
   readonly risk: string
   /** Set while the value (a fingerprint) is a crowd's: see {@link BehaviorSpec} `crowd`. */
   readonly crowd: string
+  /**
+   * A session's or API key's standing: `c` once a request with it was judged clean, `t` when it
+   * was first seen on one that was not (see {@link CLAIMED}).
+   */
+  readonly born: string
 }
+/**
+ * Facets a client chooses for itself and nothing verifies (a session cookie, an API key): they
+ * shield a client from what its fingerprint and IP carry only once established — seen on a
+ * request judged clean. A bot that is penalised on its fingerprint and sends a new random
+ * session with every request (or reuses one it first sent while penalised) is judged by its
+ * fingerprint and IP like any anonymous client, until the penalty is over.
+ */
+const CLAIMED: ReadonlySet<Scored> = new Set(['session', 'apiKey'])
+/** How long a session's or API key's first sighting is remembered. */
+const BORN_TTL = 24 * 60 * 60_000
 /** A trusted device is counted toward its fingerprint's crowd at most once per this. */
 const VOUCH_EVERY = 60 * 60_000
 /** A scored facet of the request: its name, its value and its keys. */
@@ -81,6 +96,9 @@ interface Pending {
   readonly self: string
   /** The templated route this request's ids are read from ({@link idRoute}). */
   readonly ids: IdRoute
+  /** Where the claimed facets' first sightings are in the flag lookups, and which facets they are. */
+  bornAt: number
+  claims: number[] | undefined
   /** The request's risk score, once judged. */
   score: number
   /** Risk inherited from a refused client this one took over from (with `relay` fired). */
@@ -125,19 +143,20 @@ export const behavior: LayerType<BehaviorSpec> = {
     const fingerprint = facets.getter('fingerprint')
     const apiKey = facets.getter('apiKey')
     const trackers = new Trackers(spec)
-    /** API keys seen before (bounded: a flood of junk keys only churns this set). */
+    /** Sessions and API keys seen before (bounded: a flood of junk values only churns this set). */
     const seenKeys = new OrderedMap<string, true>()
 
     /**
-     * Whose tracker a request's signals build up on: its strongest identity's — but an API key's
-     * only from the key's second request on. Nothing verifies a key, so a bot sending a new junk
-     * key with every request would otherwise get a fresh tracker each time (no sweep, velocity
-     * or regularity could ever add up) and the pass a partner's program gets on regularity.
+     * Whose tracker a request's signals build up on: its strongest identity's — but a session's
+     * or an API key's only from its second request on. Nothing verifies those, so a bot sending
+     * a new junk value with every request would otherwise get a fresh tracker each time (no
+     * sweep, velocity or regularity could ever add up) and the pass a partner's program gets on
+     * regularity.
      */
     function trackKey(id: Identity): string {
       const strong = strongKey(id)
       if (strong === undefined) return fipKey(id)
-      if (id.apiKey === undefined || strong !== CLIENT_KEYS.k.one(id.apiKey)) return strong
+      if (id.accountVerified && id.account) return strong
       if (seenKeys.get(strong) !== undefined) {
         seenKeys.touch(strong, true)
         return strong
@@ -174,6 +193,7 @@ export const behavior: LayerType<BehaviorSpec> = {
         penalty: `penalty:${f}:${v}`,
         risk: `risk:${f}:${v}`,
         crowd: `crowd:${f}:${v}`,
+        born: `born:${f}:${v}`,
       }))
 
     const crowd = spec.crowd
@@ -277,7 +297,7 @@ export const behavior: LayerType<BehaviorSpec> = {
         const states = headerSignals(ctx.headers)
         const flows = guarded.all(ctx.method, ctx.pathKey)
         const steps = firstSteps.all(ctx.method, ctx.pathKey)
-        const self = relayKey(id)
+        const self = relayKey(id, tracked)
         const pending: Pending = {
           facets: fs,
           tracker,
@@ -287,6 +307,8 @@ export const behavior: LayerType<BehaviorSpec> = {
           claimed: undefined,
           self,
           ids,
+          bornAt: 0,
+          claims: undefined,
           score: 0,
           inherited: 0,
         }
@@ -325,6 +347,13 @@ export const behavior: LayerType<BehaviorSpec> = {
         if (crowd.clients > 0)
           for (let i = 0; i < fs.length; i++)
             if (fs[i]![0] === 'fingerprint') crowdAt = lookups.push(fs[i]![2].crowd) - 1
+        // Whether the session or API key was first seen on a clean request (then the handoff).
+        pending.bornAt = lookups.length
+        for (let i = 0; i < fs.length; i++)
+          if (CLAIMED.has(fs[i]![0])) {
+            lookups.push(fs[i]![2].born)
+            ;(pending.claims ??= []).push(i)
+          }
         if (handoffKey) lookups.push(handoffKey)
         const flagged = store.flagged(lookups, now)
         const scores = store.scores(scoreKeys, halfLife, now)
@@ -470,15 +499,18 @@ export const behavior: LayerType<BehaviorSpec> = {
       if (SEVERITY[decision.action] < SEVERITY.throttle) return undefined
       fingerprint(ctx)
       const id = ctx.identity
+      const tracked = trackKey(id)
       return {
         facets: facetsOf(id),
-        tracker: trackers.get(trackKey(id)),
+        tracker: trackers.get(tracked),
         fired: [],
         steps: [],
         guarded: [],
         claimed: undefined,
-        self: relayKey(id),
+        self: relayKey(id, tracked),
         ids: idRoute(ctx),
+        bornAt: 0,
+        claims: undefined,
         score: 0,
         inherited: 0,
       }
@@ -608,8 +640,20 @@ export const behavior: LayerType<BehaviorSpec> = {
       // client only has the shared facets. A crowd's fingerprint (a browser build that known
       // devices use) is capped for everyone: a bot that copied it cannot lock out newcomers.
       const crowdFp = crowdAt >= 0 && flags[crowdAt] !== undefined
+      // A session or API key counts as the client's own once established (see CLAIMED).
       let own = false
-      for (let i = 0; i < fs.length; i++) if (STRONG.has(fs[i]![0])) own = true
+      let fresh: number[] | undefined
+      for (let i = 0; i < fs.length; i++) {
+        const f = fs[i]![0]
+        if (!STRONG.has(f)) continue
+        if (!CLAIMED.has(f)) {
+          own = true
+          continue
+        }
+        const born = flags[p.bornAt + p.claims!.indexOf(i)]
+        if (born === 'c') own = true
+        else (fresh ??= []).push(i)
+      }
       let strong = 0
       let shared = 0
       let cappedMax = 0
@@ -733,6 +777,21 @@ export const behavior: LayerType<BehaviorSpec> = {
           })
         }
       }
+      // A session or API key not yet established is, once a request with it is judged clean
+      // (nothing here acted on it); one first seen on a request that was not, is marked so.
+      if (fresh !== undefined) {
+        let clean = true
+        for (const v of out) if (v.action !== 'log' && v.action !== 'allow') clean = false
+        for (const i of fresh) {
+          const key = fs[i]![2].born
+          const r = clean
+            ? store.flag(key, 'c', BORN_TTL, now)
+            : flags[p.bornAt + p.claims!.indexOf(i)] === undefined
+              ? store.flagOnce(key, 't', BORN_TTL, now)
+              : undefined
+          if (r instanceof Promise) r.catch(() => {})
+        }
+      }
       return out.length === 0 ? undefined : out.length === 1 ? out[0] : out
     }
   },
@@ -775,16 +834,20 @@ function fipKey(id: Identity): string {
 
 const SEEN_KEYS = 10_000
 
-/** A client's key for relays: what it keeps when it changes IP (session, …, fingerprint). */
-function relayKey(id: Identity): string {
-  return strongKey(id) ?? CLIENT_KEYS.f.one(id.fingerprint ?? '')
+/**
+ * A client's key for relays: what it keeps when it changes IP — the identity it is tracked
+ * by (a verified account, a session or API key seen before), else its fingerprint.
+ */
+function relayKey(id: Identity, tracked: string): string {
+  return tracked === strongKey(id) ? tracked : CLIENT_KEYS.f.one(id.fingerprint ?? '')
 }
 
+/** A verified account, else a session, else an API key. */
 function strongKey(id: Identity): string | undefined {
-  return id.session
-    ? CLIENT_KEYS.s.one(id.session)
-    : id.account && id.accountVerified
-      ? CLIENT_KEYS.a.one(id.account)
+  return id.account && id.accountVerified
+    ? CLIENT_KEYS.a.one(id.account)
+    : id.session
+      ? CLIENT_KEYS.s.one(id.session)
       : id.apiKey
         ? CLIENT_KEYS.k.one(id.apiKey)
         : undefined
