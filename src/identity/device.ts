@@ -7,15 +7,23 @@
  * that rules can count on its own (`device: missing`): stock-browser headers from rotating IPs
  * without a cookie are a stuffing bot, not a crowd of people.
  *
- * Value: `<id>.<first issued>.<issued>.<HMAC-SHA256 of the rest, 22 base64url characters>`
- * (times in seconds, base 36). The `device` facet is the id alone (not a credential: the
+ * Value: `<id>.<first issued>.<issued>.<build>.<HMAC-SHA256 of the rest, 22 base64url
+ * characters>` (times in seconds, base 36; `build`: 8 base64url characters of the SHA-256 of
+ * the User-Agent it was issued to). The `device` facet is the id alone (not a credential: the
  * signature is what cannot be made). A cookie past half its life is re-issued with the same id
  * and first-issue time, so a device in use never expires and its age is how long it has been
  * known: one known for `trustAfter` is trusted (`identity.deviceTrusted`); a device issued a
  * moment ago vouches for nothing.
+ *
+ * A cookie is the device's only with the User-Agent it was issued to. Cookies cost a bot one
+ * request each: harvested by the dozen, left to age, then handed out across the header sets it
+ * rotates through, they would make every attempt a trusted device. Sent with another
+ * User-Agent, the cookie keeps its id (limits keyed on `device` keep counting) but the device
+ * starts again as new — re-issued for that User-Agent, trusted `trustAfter` later. A person's
+ * browser keeps its User-Agent until it updates.
  * @see ../../README.md#device-cookie
  */
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import { cookieValue, cookieValues, CONFLICTING } from '../request/cookie.js'
 import type { DeviceSpec } from './spec.js'
@@ -35,7 +43,8 @@ export interface DeviceRead {
 /** Most verified cookie values remembered (each verified once, then a Map lookup). */
 const MAX_CACHED = 10_000
 const MAC_CHARS = 22
-type Verified = readonly [id: string, since: number, issued: number]
+type Verified = readonly [id: string, since: number, issued: number, build: string]
+const BUILD_CHARS = 8
 /** A connection whose client was given a new cookie and comes back without one gets no other for this long. */
 export const REISSUE_AFTER = 2_000
 /** A request without a valid cookie that gets no new one either. */
@@ -70,9 +79,22 @@ export function deviceCookies(spec: DeviceSpec) {
     return createHmac('sha256', key).update(payload).digest('base64url').slice(0, MAC_CHARS)
   }
 
-  function issue(id: string, sinceS: number, nowS: number): string {
-    const payload = `${id}.${sinceS.toString(36)}.${nowS.toString(36)}`
+  function issue(id: string, sinceS: number, nowS: number, build: string): string {
+    const payload = `${id}.${sinceS.toString(36)}.${nowS.toString(36)}.${build}`
     return `${prefix}${payload}.${mac(keys[0]!, payload)}${attributes}`
+  }
+
+  /** User-Agent → its build tag (bounded: a bot rotating User-Agents only churns it). */
+  const builds = new Map<string, string>()
+  function buildOf(headers: IncomingHttpHeaders): string {
+    const ua = headers['user-agent'] ?? ''
+    let b = builds.get(ua)
+    if (b === undefined) {
+      b = createHash('sha256').update(ua).digest('base64url').slice(0, BUILD_CHARS)
+      if (builds.size >= MAX_CACHED) builds.clear()
+      builds.set(ua, b)
+    }
+    return b
   }
 
   /** The id and issue times of a well-formed, correctly signed value; undefined otherwise. */
@@ -80,16 +102,22 @@ export function deviceCookies(spec: DeviceSpec) {
     const cached = verified.get(value)
     if (cached !== undefined) return cached
     const parts = value.split('.')
-    if (parts.length !== 4 || parts[0] === '' || parts[3]!.length !== MAC_CHARS) return undefined
+    if (
+      parts.length !== 5 ||
+      parts[0] === '' ||
+      parts[3]!.length !== BUILD_CHARS ||
+      parts[4]!.length !== MAC_CHARS
+    )
+      return undefined
     const payload = value.slice(0, value.length - MAC_CHARS - 1)
-    const given = Buffer.from(parts[3]!, 'latin1')
+    const given = Buffer.from(parts[4]!, 'latin1')
     for (const key of keys) {
       const want = Buffer.from(mac(key, payload), 'latin1')
       if (given.length !== want.length || !timingSafeEqual(given, want)) continue
       const since = parseInt(parts[1]!, 36)
       const issued = parseInt(parts[2]!, 36)
       if (!Number.isSafeInteger(since) || !Number.isSafeInteger(issued)) return undefined
-      const entry = [parts[0]!, since, issued] as const
+      const entry = [parts[0]!, since, issued, parts[3]!] as const
       if (verified.size >= MAX_CACHED) verified.clear()
       verified.set(value, entry)
       return entry
@@ -118,20 +146,24 @@ export function deviceCookies(spec: DeviceSpec) {
    * the cookie on its next request on that connection (HTTP/1.1 requests on one connection
    * follow each other's answers).
    */
-  function fresh(now: number, connection: object | undefined) {
-    if (connection !== undefined) {
-      const last = issuedOn.get(connection)
-      if (last === undefined) issuedOn.set(connection, { at: now })
-      else if (now - last.at < REISSUE_AFTER) return NO_DEVICE
-      else last.at = now
-    }
+  function fresh(now: number, connection: object | undefined, build: string): DeviceRead {
+    if (!mayIssue(now, connection)) return NO_DEVICE
     const nowS = Math.floor(now / 1000)
     return {
       id: undefined,
       since: undefined,
       trusted: false,
-      setCookie: issue(randomUUID().replace(/-/g, ''), nowS, nowS),
+      setCookie: issue(randomUUID().replace(/-/g, ''), nowS, nowS, build),
     }
+  }
+
+  function mayIssue(now: number, connection: object | undefined): boolean {
+    if (connection === undefined) return true
+    const last = issuedOn.get(connection)
+    if (last === undefined) issuedOn.set(connection, { at: now })
+    else if (now - last.at < REISSUE_AFTER) return false
+    else last.at = now
+    return true
   }
 
   return {
@@ -144,23 +176,32 @@ export function deviceCookies(spec: DeviceSpec) {
      */
     read(headers: IncomingHttpHeaders, now: number, connection?: object): DeviceRead {
       const header = headers.cookie
-      if (!header || !header.includes(prefix)) return fresh(now, connection)
+      const build = buildOf(headers)
+      if (!header || !header.includes(prefix)) return fresh(now, connection, build)
       const value = cookieValue(header, spec.cookie)
-      if (value === undefined) return fresh(now, connection)
+      if (value === undefined) return fresh(now, connection, build)
       // Several copies (one set for a sibling domain or path, say): the one that is genuine.
       // Two genuine ones could be anybody's: none.
       const v =
         value === CONFLICTING ? onlyGenuine(cookieValues(header, spec.cookie)) : verify(value)
-      if (v === undefined) return fresh(now, connection)
+      if (v === undefined) return fresh(now, connection, build)
       const nowS = Math.floor(now / 1000)
-      const [id, since, issued] = v
+      const [id, since, issued, issuedTo] = v
       const age = nowS - issued
-      if (age < -60 || age >= maxAgeS) return fresh(now, connection)
+      if (age < -60 || age >= maxAgeS) return fresh(now, connection, build)
+      // Another User-Agent: the same device id, known from now on (see the top of this file).
+      if (issuedTo !== build)
+        return {
+          id,
+          since: now,
+          trusted: false,
+          setCookie: mayIssue(now, connection) ? issue(id, nowS, nowS, build) : undefined,
+        }
       return {
         id,
         since: since * 1000,
         trusted: now - since * 1000 >= spec.trustAfter,
-        setCookie: age * 2 >= maxAgeS ? issue(id, since, nowS) : undefined,
+        setCookie: age * 2 >= maxAgeS ? issue(id, since, nowS, build) : undefined,
       }
     },
   }

@@ -44,7 +44,7 @@ describe('device cookies', () => {
     const first = devices.read({}, T0)
     expect(first.id).toBeUndefined()
     expect(first.setCookie).toMatch(
-      /^bw_device=[0-9a-f]{32}\.[0-9a-z]+\.[0-9a-z]+\.[A-Za-z0-9_-]{22}; Path=\/; Max-Age=2592000; HttpOnly; SameSite=Lax; Secure$/,
+      /^bw_device=[0-9a-f]{32}\.[0-9a-z]+\.[0-9a-z]+\.[A-Za-z0-9_-]{8}\.[A-Za-z0-9_-]{22}; Path=\/; Max-Age=2592000; HttpOnly; SameSite=Lax; Secure$/,
     )
     const cookie = pair(first.setCookie)!
     const next = devices.read({ cookie: `sid=abc; ${cookie}` }, T0 + 60_000)
@@ -56,7 +56,8 @@ describe('device cookies', () => {
 
   it('treats a forged, tampered, foreign or malformed cookie as none, and replaces it', () => {
     const cookie = pair(devices.read({}, T0).setCookie)!
-    const [id, since, issued, mac] = cookie.slice('bw_device='.length).split('.') as [
+    const [id, since, issued, build, mac] = cookie.slice('bw_device='.length).split('.') as [
+      string,
       string,
       string,
       string,
@@ -65,15 +66,17 @@ describe('device cookies', () => {
     const later = (t: string) => (parseInt(t, 36) + 1).toString(36)
     const other = deviceCookies(DeviceSpec.parse({ secret: 'o'.repeat(32) }))
     const bad = [
-      `bw_device=${'f'.repeat(32)}.${since}.${issued}.${mac}`, // another id under this MAC
-      `bw_device=${id}.${since}.${later(issued)}.${mac}`, // a later issue time
-      `bw_device=${id}.${later(since)}.${issued}.${mac}`, // a younger device
-      `bw_device=${id}.${since}.${issued}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`,
+      `bw_device=${'f'.repeat(32)}.${since}.${issued}.${build}.${mac}`, // another id under this MAC
+      `bw_device=${id}.${since}.${later(issued)}.${build}.${mac}`, // a later issue time
+      `bw_device=${id}.${later(since)}.${issued}.${build}.${mac}`, // a younger device
+      `bw_device=${id}.${since}.${issued}.${'A'.repeat(8)}.${mac}`, // another browser's
+      `bw_device=${id}.${since}.${issued}.${build}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`,
       pair(other.read({}, T0).setCookie)!, // signed with another deployment's key
       `bw_device=${id}`,
       'bw_device=',
-      `bw_device=${id}.${issued}.${mac}`, // the wrong number of parts
-      `bw_device=${id}.${since}.${issued}.${mac}.x`,
+      `bw_device=${id}.${issued}.${build}.${mac}`, // the wrong number of parts
+      `bw_device=${id}.${since}.${issued}.${mac}`, // a cookie from before builds were bound
+      `bw_device=${id}.${since}.${issued}.${build}.${mac}.x`,
     ]
     for (const c of bad) {
       const r = devices.read({ cookie: c }, T0)
@@ -111,6 +114,34 @@ describe('device cookies', () => {
     const expired = devices.read({ cookie }, T0 + 31 * DAY)
     expect(expired.id).toBeUndefined()
     expect(pair(expired.setCookie)).not.toMatch(new RegExp(`^bw_device=${id}\\.`))
+  })
+
+  it('is trusted only with the User-Agent it was issued to: elsewhere the same device starts again (red team)', () => {
+    const firefox = {
+      'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
+    }
+    const chrome = { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0' }
+    const cookie = pair(devices.read(firefox, T0).setCookie)!
+    const id = cookie.slice('bw_device='.length, cookie.indexOf('.'))
+    // Aged in the browser it was issued to: trusted.
+    expect(devices.read({ ...firefox, cookie }, T0 + 20 * 60_000)).toMatchObject({
+      id,
+      trusted: true,
+    })
+    // Harvested and handed to another header set: the same device id (limits keep counting on
+    // it), but new — re-issued for this User-Agent, not trusted until trustAfter from now.
+    const moved = devices.read({ ...chrome, cookie }, T0 + 20 * 60_000)
+    expect(moved).toMatchObject({ id, trusted: false, since: T0 + 20 * 60_000 })
+    const rebound = pair(moved.setCookie)!
+    expect(rebound).toMatch(new RegExp(`^bw_device=${id}\\.`))
+    expect(devices.read({ ...chrome, cookie: rebound }, T0 + 25 * 60_000).trusted).toBe(false)
+    expect(devices.read({ ...chrome, cookie: rebound }, T0 + 31 * 60_000).trusted).toBe(true)
+    // And back in the first browser, that one starts again too.
+    expect(devices.read({ ...firefox, cookie: rebound }, T0 + 31 * 60_000).trusted).toBe(false)
+    // A bot rotating User-Agents on one connection gets one new cookie per pause, not per request.
+    const conn = {}
+    expect(devices.read({ ...chrome, cookie }, T0, conn).setCookie).toBeDefined()
+    expect(devices.read({ ...chrome, cookie }, T0 + 100, conn).setCookie).toBeUndefined()
   })
 
   it('gives a connection whose client threw its cookie away no other for a while', () => {

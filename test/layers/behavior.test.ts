@@ -372,7 +372,7 @@ describe('behavior: safe for people', () => {
     expect((await t.send('GET /api/products/1', { ip: '198.51.100.1' })).action).toBe('block')
     const devices = deviceCookies(DeviceSpec.parse({ secret }))
     const cookieFrom = (msAgo: number) =>
-      devices.read({}, t.now() - msAgo).setCookie!.split(';')[0]!
+      devices.read(CHROME, t.now() - msAgo).setCookie!.split(';')[0]!
     // Someone on the same Chrome build whose device has been known for 20 minutes (trusted after
     // identity.device.trustAfter, 10 minutes): untouched.
     const known = await t.send('GET /api/products/2', {
@@ -394,7 +394,7 @@ describe('behavior: safe for people', () => {
     const t = setup({}, { identity: { session: { cookie: 'sid' }, device: { secret } } })
     const devices = deviceCookies(DeviceSpec.parse({ secret }))
     const cookieFrom = (msAgo: number) =>
-      devices.read({}, t.now() - msAgo).setCookie!.split(';')[0]!
+      devices.read(CHROME, t.now() - msAgo).setCookie!.split(';')[0]!
     const fingerprintOf = async (headers: Record<string, string>) => {
       const { ctx } = t.engine.prepare(raw('GET /api/products/1', { headers, ip: '192.0.2.1' }))
       await t.engine.inspect(ctx)
@@ -483,7 +483,7 @@ describe('behavior: safe for people', () => {
     // Anyone may name alice, so that risk is capped for everyone who does — alice on her own
     // (trusted) device, and alice on a new phone without a cookie alike: the per-account limits
     // hold the brute force for as long as they are set to, not a 30-minute behaviour penalty.
-    const hers = devices.read({}, t.now() - 20 * 60_000).setCookie!.split(';')[0]!
+    const hers = devices.read(CHROME, t.now() - 20 * 60_000).setCookie!.split(';')[0]!
     const mine = await login('198.51.100.80', hers)
     expect(['allow', 'log']).toContain(mine.action)
     const anon = await login('203.0.113.80')

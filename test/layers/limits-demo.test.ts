@@ -266,7 +266,7 @@ describe('limits: the demo config and people who share a browser fingerprint', (
     // Someone on the same browser whose device was first issued 20 minutes ago is trusted: no
     // puzzle at all.
     const devices = deviceCookies(demo.identity.device!)
-    const known = devices.read({}, Date.now() - 20 * 60_000).setCookie!.split(';')[0]!
+    const known = devices.read(CHROME, Date.now() - 20 * 60_000).setCookie!.split(';')[0]!
     expect((await login('198.51.100.20', 'alice', 'alice-pw', known)).status).toBe(200)
     // A newcomer answers one and is in; the bot's next attempt, unanswered, is not.
     const newcomer = await visit('198.51.100.21')
