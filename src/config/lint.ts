@@ -113,6 +113,30 @@ export function lintConfig(
       `${path}: ${what}; if your API names it otherwise, set it there${path.startsWith('behavior.flows') ? ', or no first step is ever seen and every guarded request is a violation' : ', or the rule counts nothing'}`,
     )
 
+  // The account facet comes from identity.account (a body field, a header) or a verified token.
+  if (config.identity.account.length === 0 && !config.auth?.issuers.length)
+    config.limits?.rules.forEach((rule, i) => {
+      const refs: [string, string][] = rule.key.map((k, j) => [k, `key[${j}]`])
+      if (rule.distinct !== undefined) refs.push([rule.distinct, 'distinct'])
+      for (const [ref, where] of refs)
+        if (ref === 'account')
+          warnings.push(
+            `limits.rules[${i}].${where}: the account facet has no source (identity.account is not configured and no auth issuer verifies tokens), so the rule counts nothing; add identity: { account: [{ body: username, paths: [/login] }] }`,
+          )
+    })
+
+  // `signedIn` asks whether the auth layer verified a token: without one, it never did.
+  if (!config.auth?.issuers.length)
+    config.limits?.rules.forEach((rule, i) => {
+      if (rule.signedIn !== undefined)
+        errors.push({
+          file,
+          path: `limits.rules[${i}].signedIn`,
+          message: `signedIn: ${rule.signedIn} needs tokens the auth layer verifies, and auth.issuers is not configured: no request is ever signed in`,
+          hint: 'add an auth block with an issuer and a rule covering these paths (see docs/auth.md)',
+        })
+    })
+
   // `device: unknown` asks whether the request's account has used the device before.
   if (config.identity.account.length === 0)
     config.limits?.rules.forEach((rule, i) => {

@@ -335,6 +335,8 @@ export function patternProblem(pattern: string): string | undefined {
     if (s.startsWith(':') && !/^:[A-Za-z_][A-Za-z0-9_]*$/.test(s))
       return `parameter ${JSON.stringify(s)} must be ":" followed by a name`
     if (s === '.' || s === '..') return 'must not contain dot segments'
+    if (/^\{.*\}$/.test(s))
+      return `${JSON.stringify(s)} is read literally: write a parameter as ":${s.slice(1, -1).replace(/[^A-Za-z0-9_]/g, '') || 'name'}" (OpenAPI's {name} is for the contract's document)`
   }
   return undefined
 }

@@ -249,3 +249,66 @@ describe('config checks: a session or API-key facet on its default name', () => 
     expect(w.filter((x) => /facet reads/.test(x))).toEqual([])
   })
 })
+
+describe('config checks: rules that would count nothing (red team)', () => {
+  const warningsOf = (extra: Record<string, unknown>) => {
+    const engine = compile(extra)
+    void engine.close()
+    return engine.warnings
+  }
+  const errorOf = (extra: Record<string, unknown>): ConfigError => {
+    try {
+      void compile(extra).close()
+    } catch (e) {
+      return e as ConfigError
+    }
+    throw new Error('expected a ConfigError')
+  }
+  const perAccount = (extra: Record<string, unknown> = {}) => ({
+    limits: {
+      rules: [
+        {
+          id: 'per-account',
+          paths: ['/login'],
+          key: ['account'],
+          limit: 5,
+          window: '1m',
+          ...extra,
+        },
+      ],
+    },
+  })
+
+  it('warns of a limit on the account facet when nothing sets it', () => {
+    expect(warningsOf(perAccount())).toEqual([
+      expect.stringMatching(/^limits\.rules\[0\]\.key\[0\]: the account facet has no source/),
+    ])
+    // A body field, or a verified token, sets it.
+    const identity = { identity: { account: [{ body: 'username', paths: ['/login'] }] } }
+    expect(warningsOf({ ...perAccount(), ...identity })).toEqual([])
+    const auth = { auth: { issuers: [HS_ISSUER], rules: [{ id: 'all', paths: ['/*'] }] } }
+    expect(warningsOf({ ...perAccount(), ...auth })).toEqual([])
+  })
+
+  it('refuses signedIn without an auth issuer, and accepts it with one', async () => {
+    const identity = { identity: { account: [{ body: 'username', paths: ['/login'] }] } }
+    const err = errorOf({ ...perAccount({ signedIn: false }), ...identity })
+    expect(err.issues[0]).toMatchObject({
+      path: 'limits.rules[0].signedIn',
+      message: expect.stringContaining('auth.issuers is not configured'),
+    })
+    const auth = { auth: { issuers: [HS_ISSUER], rules: [{ id: 'all', paths: ['/*'] }] } }
+    await compile({ ...perAccount({ signedIn: false }), ...auth }).close()
+  })
+
+  it('refuses a path written the OpenAPI way, {name}, and says how to write it', () => {
+    const err = errorOf({
+      limits: {
+        rules: [{ id: 'p', paths: ['/v1/users/{handle}'], key: ['ip'], limit: 5, window: '1m' }],
+      },
+    })
+    expect(JSON.stringify(err.issues)).toContain(
+      'read literally: write a parameter as \\":handle\\"',
+    )
+  })
+})

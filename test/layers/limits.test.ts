@@ -382,3 +382,38 @@ describe('limits: config', () => {
     expect(a.layers.map((l) => l.name)).toEqual([])
   })
 })
+
+describe('limits: signedIn (red team)', () => {
+  it('signedIn: false counts only requests without a verified token; true only those with one', async () => {
+    const { SignJWT } = await import('jose')
+    const { HS_ISSUER } = await import('../helpers/engine.js')
+    const nowS = Math.floor(T0 / 1000)
+    const token = await new SignJWT({ sub: 'alice', aud: 'api', iss: HS_ISSUER.issuer })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt(nowS)
+      .setExpirationTime(nowS + 600)
+      .sign(new TextEncoder().encode(HS_ISSUER.secret))
+    const rule = (id: string, signedIn: boolean) => ({
+      id,
+      paths: ['/api/posts/*'],
+      key: ['route'],
+      signedIn,
+      limit: 2,
+      window: '1m',
+    })
+    const t = setup({
+      auth: {
+        issuers: [HS_ISSUER],
+        rules: [{ id: 'optional', paths: ['/api/*'], require: { authenticated: false } }],
+      },
+      limits: { rules: [rule('anonymous', false), rule('members', true)] },
+    })
+    const signedIn = { headers: { authorization: `Bearer ${token}` } }
+    const refused = async (init: RawInit) => (await t.send('GET /api/posts/1', init)).decisive?.rule
+    // Signed-in users (an app without cookies) are not counted by the anonymous clients' rule.
+    for (let i = 0; i < 2; i++) expect(await refused(signedIn)).toBeUndefined()
+    expect(await refused(signedIn)).toBe('limits.members')
+    for (let i = 0; i < 2; i++) expect(await refused({})).toBeUndefined()
+    expect(await refused({})).toBe('limits.anonymous')
+  })
+})

@@ -43,6 +43,8 @@ interface Rule {
   readonly device: ((id: Identity) => boolean) | undefined
   /** `device: unknown`: the account facet, to skip devices known to the request's account. */
   readonly knownTo: FacetGetter | undefined
+  /** Only requests with (true) or without (false) a verified token naming an account. */
+  readonly signedIn: boolean | undefined
   /** `id|value|value…` per facet values, built once per client (see {@link KeyCache}). */
   readonly keys: KeyCache<string>
 }
@@ -142,6 +144,7 @@ export const limits: LayerType<LimitsSpec> = {
       device:
         r.device === undefined || r.device === 'unknown' ? undefined : DEVICE_FILTERS[r.device],
       knownTo: r.device === 'unknown' ? facets.getter('account') : undefined,
+      signedIn: r.signedIn,
       keys: new KeyCache((parts) => `${r.id}|${parts.join('|')}`),
     }))
     const anyKnown = rules.some((r) => r.knownTo !== undefined)
@@ -300,6 +303,8 @@ export const limits: LayerType<LimitsSpec> = {
       params: Readonly<Record<string, string>>,
     ): MaybePromise<Planned> {
       if (rule.device !== undefined && !rule.device(ctx.identity)) return undefined
+      if (rule.signedIn !== undefined && (ctx.identity.accountVerified === true) !== rule.signedIn)
+        return undefined
       if (rule.knownTo !== undefined && ctx.identity.device !== undefined) {
         const account = rule.knownTo(ctx, params)
         return account instanceof Promise

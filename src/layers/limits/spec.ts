@@ -55,6 +55,13 @@ export const LimitRule = z
      * `identity.account`). Unset: every request.
      */
     device: z.enum(['missing', 'present', 'untrusted', 'trusted', 'unknown']).optional(),
+    /**
+     * Only requests with (`true`) or without (`false`) a token the `auth` layer verified that
+     * names an account. `false` spares signed-in users of apps that keep no cookies (never a
+     * known device) from a rule meant for anonymous clients; a bot with accounts of its own is
+     * then held by the per-account rules. Needs an `auth` rule covering the route.
+     */
+    signedIn: z.boolean().optional(),
     action: action.default('throttle'),
     status: z.number().int().min(400).max(599).optional(),
     mode: mode.optional(),
