@@ -295,6 +295,21 @@ function params(e: Entry<unknown>, values: readonly string[]): Readonly<Record<s
   return out
 }
 
+let lastLowerOf = ''
+let lastLower = ''
+
+/**
+ * `key` lower-cased, for matchers that always fold case (deception's): several of them ask per
+ * request with the same key, which is scanned once.
+ */
+export function lowerKey(key: string): string {
+  if (key !== lastLowerOf) {
+    lastLowerOf = key
+    lastLower = key.toLowerCase()
+  }
+  return lastLower
+}
+
 let lastKey = ''
 let lastSegments: readonly string[] = []
 

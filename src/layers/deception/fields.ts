@@ -6,7 +6,7 @@
  */
 import type { RequestContext } from '../../engine/types.js'
 import type { BodyFields } from '../../request/body.js'
-import { compileRoutes } from '../../request/routes.js'
+import { compileRoutes, lowerKey } from '../../request/routes.js'
 import type { Trap } from './trap.js'
 
 export interface FieldRule {
@@ -46,7 +46,7 @@ export function compileFields(rules: readonly FieldRule[], traps: readonly Trap[
   return {
     /** Indexes of the field rules on this request's route. */
     match(ctx: RequestContext): readonly number[] {
-      return rules.length === 0 ? none : matcher.all(ctx.method, ctx.pathKey.toLowerCase())
+      return rules.length === 0 ? none : matcher.all(ctx.method, lowerKey(ctx.pathKey))
     },
     needsBody(hits: readonly number[]): boolean {
       return hits.some((i) => inBody[i])

@@ -6,7 +6,7 @@
  * @see ../../../docs/deception.md#honeypot-routes
  */
 import type { RequestContext } from '../../engine/types.js'
-import { compileRoutes } from '../../request/routes.js'
+import { compileRoutes, lowerKey } from '../../request/routes.js'
 import type { Trap } from './trap.js'
 
 export interface HoneypotRoute {
@@ -30,7 +30,7 @@ export function compileHoneypots(
     true,
   )
   return function honeypot(ctx) {
-    const hit = matcher.best(ctx.method, ctx.pathKey.toLowerCase())
+    const hit = matcher.best(ctx.method, lowerKey(ctx.pathKey))
     return hit === undefined ? undefined : traps[hit.value]
   }
 }

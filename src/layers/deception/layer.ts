@@ -20,7 +20,7 @@ import type {
 } from '../../engine/types.js'
 import { identityFlagKeys, parseFlagValue, type FlagValue } from '../../identity/flags.js'
 import { bodyFields } from '../../request/body.js'
-import { compileRoutes } from '../../request/routes.js'
+import { compileRoutes, lowerKey } from '../../request/routes.js'
 import { notice } from '../../telemetry/channels.js'
 import type { LayerType } from '../layer-type.js'
 import { compileAnswer, type Range } from './answer.js'
@@ -196,7 +196,7 @@ export const deception: LayerType<DeceptionSpec> = {
     }
 
     function flagged(ctx: RequestContext): MaybePromise<Verdict | undefined> {
-      if (!chaos || chaosExempt?.all(ctx.method, ctx.pathKey.toLowerCase()).length) return undefined
+      if (!chaos || chaosExempt?.all(ctx.method, lowerKey(ctx.pathKey)).length) return undefined
       const now = clock.now()
       const keys = identityFlagKeys(ctx.identity)
       try {
@@ -219,7 +219,7 @@ export const deception: LayerType<DeceptionSpec> = {
       hits: readonly number[],
     ): Promise<Verdict | undefined> | undefined {
       const forFields = fields.needsBody(hits)
-      const forCanaries = canaryBodies?.all(ctx.method, ctx.pathKey.toLowerCase()).length
+      const forCanaries = canaryBodies?.all(ctx.method, lowerKey(ctx.pathKey)).length
       if (!forFields && !forCanaries) return undefined
       return bodyFields(ctx).then((body) => {
         if (!body.ok)
