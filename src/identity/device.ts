@@ -28,6 +28,24 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { cookieValue, cookieValues, CONFLICTING } from '../request/cookie.js'
 import type { DeviceSpec } from './spec.js'
 
+/** User-Agent → its build tag (bounded: a bot rotating User-Agents only churns it). */
+const builds = new Map<string, string>()
+
+/**
+ * The client's build: 8 base64url characters of the SHA-256 of its User-Agent. What a device
+ * cookie, and a session's standing in the behaviour layer, are bound to.
+ */
+export function buildOf(headers: IncomingHttpHeaders): string {
+  const ua = headers['user-agent'] ?? ''
+  let b = builds.get(ua)
+  if (b === undefined) {
+    b = createHash('sha256').update(ua).digest('base64url').slice(0, BUILD_CHARS)
+    if (builds.size >= MAX_CACHED) builds.clear()
+    builds.set(ua, b)
+  }
+  return b
+}
+
 /** What a request's cookies say about its device. */
 export interface DeviceRead {
   /** The verified id; undefined when the request carried no valid device cookie. */
@@ -82,19 +100,6 @@ export function deviceCookies(spec: DeviceSpec) {
   function issue(id: string, sinceS: number, nowS: number, build: string): string {
     const payload = `${id}.${sinceS.toString(36)}.${nowS.toString(36)}.${build}`
     return `${prefix}${payload}.${mac(keys[0]!, payload)}${attributes}`
-  }
-
-  /** User-Agent → its build tag (bounded: a bot rotating User-Agents only churns it). */
-  const builds = new Map<string, string>()
-  function buildOf(headers: IncomingHttpHeaders): string {
-    const ua = headers['user-agent'] ?? ''
-    let b = builds.get(ua)
-    if (b === undefined) {
-      b = createHash('sha256').update(ua).digest('base64url').slice(0, BUILD_CHARS)
-      if (builds.size >= MAX_CACHED) builds.clear()
-      builds.set(ua, b)
-    }
-    return b
   }
 
   /** The id and issue times of a well-formed, correctly signed value; undefined otherwise. */

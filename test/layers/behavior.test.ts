@@ -269,6 +269,37 @@ describe('behavior: signals and risk', () => {
     expect(actions.filter((a) => a === 'allow')).toEqual([])
   })
 
+  it('a session made clean with another header set does not shield the penalised one (red team)', async () => {
+    const t = setup({ thresholds: [{ score: 60, action: 'throttle', for: '5m' }] })
+    const firefox = {
+      ...CHROME,
+      'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
+    }
+    // The bot mints sessions with clean requests from other addresses and header sets...
+    for (let n = 0; n < 3; n++)
+      expect(
+        (
+          await t.send('GET /api/products', {
+            headers: { ...firefox, cookie: `sid=m${n}` },
+            ip: `198.51.100.${90 + n}`,
+          })
+        ).action,
+      ).toBe('allow')
+    // ...while its own header set carries the risk.
+    const { ctx } = t.engine.prepare(raw('GET /x', { headers: CHROME, ip: '192.0.2.60' }))
+    await t.engine.inspect(ctx)
+    await t.store.addScore(`risk:fingerprint:${ctx.identity.fingerprint}`, 400, 600_000, t.now())
+    for (let n = 0; n < 3; n++)
+      expect(
+        (
+          await t.send('GET /api/products', {
+            headers: { ...CHROME, cookie: `sid=m${n}` },
+            ip: '192.0.2.60',
+          })
+        ).action,
+      ).toBe('throttle')
+  })
+
   it('a session seen clean before its build was penalised shields; one new while it is, not until the risk is gone', async () => {
     const t = setup({ thresholds: [{ score: 60, action: 'throttle', for: '5m' }] })
     const at = (s: string) => ({ headers: { ...CHROME, cookie: `sid=${s}` }, ip: '198.51.100.70' })

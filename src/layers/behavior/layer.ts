@@ -22,6 +22,7 @@ import type { LayerType } from '../layer-type.js'
 import { KeyCache } from '../../store/key-cache.js'
 import { OrderedMap } from '../../store/ordered-map.js'
 import { Relays } from './relay.js'
+import { buildOf } from '../../identity/device.js'
 import { compileTemplate } from '../deception/answer.js'
 import { FAKES } from '../deception/fakes.js'
 import { cryptoRandom } from '../deception/random.js'
@@ -57,17 +58,18 @@ interface FacetKeys {
   /** Set while the value (a fingerprint) is a crowd's: see {@link BehaviorSpec} `crowd`. */
   readonly crowd: string
   /**
-   * A session's or API key's standing: `c` once a request with it was judged clean, `t` when it
-   * was first seen on one that was not (see {@link CLAIMED}).
+   * A session's or API key's standing: the build (User-Agent hash) it was last seen with on a
+   * request judged clean, or `t` when it was first seen on one that was not (see {@link CLAIMED}).
    */
   readonly born: string
 }
 /**
  * Facets a client chooses for itself and nothing verifies (a session cookie, an API key): they
  * shield a client from what its fingerprint and IP carry only once established — seen on a
- * request judged clean. A bot that is penalised on its fingerprint and sends a new random
- * session with every request (or reuses one it first sent while penalised) is judged by its
- * fingerprint and IP like any anonymous client, until the penalty is over.
+ * request judged clean, with the same User-Agent. A bot that is penalised on its fingerprint
+ * and sends a new random session with every request (or reuses one it first sent while
+ * penalised, or one it had another header set make) is judged by its fingerprint and IP like
+ * any anonymous client, until the penalty is over.
  */
 const CLAIMED: ReadonlySet<Scored> = new Set(['session', 'apiKey'])
 /** How long a session's or API key's first sighting is remembered. */
@@ -647,6 +649,7 @@ export const behavior: LayerType<BehaviorSpec> = {
       // A session or API key counts as the client's own once established (see CLAIMED).
       let own = false
       let fresh: number[] | undefined
+      let build: string | undefined
       for (let i = 0; i < fs.length; i++) {
         const f = fs[i]![0]
         if (!STRONG.has(f)) continue
@@ -655,7 +658,7 @@ export const behavior: LayerType<BehaviorSpec> = {
           continue
         }
         const born = flags[p.bornAt + p.claims!.indexOf(i)]
-        if (born === 'c') own = true
+        if (born === (build ??= buildOf(ctx.headers))) own = true
         else (fresh ??= []).push(i)
       }
       let strong = 0
@@ -781,15 +784,16 @@ export const behavior: LayerType<BehaviorSpec> = {
           })
         }
       }
-      // A session or API key not yet established is, once a request with it is judged clean
-      // (nothing here acted on it); one first seen on a request that was not, is marked so.
+      // A session or API key not yet established (here, with this User-Agent) is, once a
+      // request with it is judged clean (nothing here acted on it); one first seen on a request
+      // that was not, is marked so.
       if (fresh !== undefined) {
         let clean = true
         for (const v of out) if (v.action !== 'log' && v.action !== 'allow') clean = false
         for (const i of fresh) {
           const key = fs[i]![2].born
           const r = clean
-            ? store.flag(key, 'c', BORN_TTL, now)
+            ? store.flag(key, build!, BORN_TTL, now)
             : flags[p.bornAt + p.claims!.indexOf(i)] === undefined
               ? store.flagOnce(key, 't', BORN_TTL, now)
               : undefined
