@@ -137,6 +137,30 @@ export function lintConfig(
         })
     })
 
+  // `signedIn` reads a token only where an auth rule runs: elsewhere no request is signed in.
+  const auth = config.auth
+  if (auth?.issuers.length && config.limits?.rules.some((r) => r.signedIn !== undefined)) {
+    const covered = compileRoutes(
+      auth.rules.map((r, i) => ({
+        paths: r.paths.length ? r.paths : ['/*'],
+        methods: r.methods,
+        value: i,
+      })),
+      fold,
+    )
+    config.limits?.rules.forEach((rule, i) => {
+      if (rule.signedIn === undefined) return
+      const methods = rule.methods?.length ? rule.methods : ['GET', 'POST']
+      const open = (rule.paths.length ? rule.paths : ['/*']).filter((p) =>
+        methods.some((m) => covered.all(m, sample(p, fold)).length === 0),
+      )
+      if (open.length)
+        warnings.push(
+          `limits.rules[${i}].signedIn: no auth rule covers ${open.join(', ')}${rule.methods?.length ? ` for ${methods.join(', ')}` : ''}, so no token is checked there and ${rule.signedIn ? 'the rule counts nothing' : 'signed-in users are counted too'} (add the paths to an auth rule; require: { authenticated: false } makes a token optional)`,
+        )
+    })
+  }
+
   // `device: unknown` asks whether the request's account has used the device before.
   if (config.identity.account.length === 0)
     config.limits?.rules.forEach((rule, i) => {

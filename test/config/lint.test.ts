@@ -301,6 +301,35 @@ describe('config checks: rules that would count nothing (red team)', () => {
     await compile({ ...perAccount({ signedIn: false }), ...auth }).close()
   })
 
+  it('warns of signedIn on paths no auth rule covers (the token is never checked there)', () => {
+    const auth = (paths: string[]) => ({
+      auth: {
+        issuers: [HS_ISSUER],
+        rules: [{ id: 'a', paths, require: { authenticated: false } }],
+      },
+    })
+    const rule = {
+      limits: {
+        rules: [
+          {
+            id: 'r',
+            paths: ['/v1/users/:h'],
+            key: ['route'],
+            signedIn: false,
+            limit: 5,
+            window: '1m',
+          },
+        ],
+      },
+    }
+    expect(warningsOf({ ...rule, ...auth(['/v1/posts/*']) })).toEqual([
+      expect.stringMatching(
+        /^limits\.rules\[0\]\.signedIn: no auth rule covers \/v1\/users\/:h.*signed-in users are counted too/,
+      ),
+    ])
+    expect(warningsOf({ ...rule, ...auth(['/v1/*']) })).toEqual([])
+  })
+
   it('refuses a path written the OpenAPI way, {name}, and says how to write it', () => {
     const err = errorOf({
       limits: {
