@@ -28,8 +28,12 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { cookieValue, cookieValues, CONFLICTING } from '../request/cookie.js'
 import type { DeviceSpec } from './spec.js'
 
-/** User-Agent → its build tag (bounded: a bot rotating User-Agents only churns it). */
+/**
+ * User-Agent → its build tag (bounded: a bot rotating User-Agents only churns it; only
+ * ordinary lengths are kept, so 10,000 entries stay small whatever a client sends).
+ */
 const builds = new Map<string, string>()
+const CACHED_UA = 512
 
 /**
  * The client's build: 8 base64url characters of the SHA-256 of its User-Agent. What a device
@@ -40,6 +44,7 @@ export function buildOf(headers: IncomingHttpHeaders): string {
   let b = builds.get(ua)
   if (b === undefined) {
     b = createHash('sha256').update(ua).digest('base64url').slice(0, BUILD_CHARS)
+    if (ua.length > CACHED_UA) return b
     if (builds.size >= MAX_CACHED) builds.clear()
     builds.set(ua, b)
   }

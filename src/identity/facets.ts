@@ -181,10 +181,14 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
     for (const name in headers) if (fpSet.has(name)) text += name + ','
     for (let i = 0; i < fpHeaders.length; i++) text += '\n' + (headers[fpHeaders[i]!] ?? '')
     // Clients send the same headers request after request: hash each distinct text once.
+    // Only texts of ordinary length are kept, so the cache stays small whatever clients send.
     let fp = fpCache.get(text)
     if (fp === undefined) {
-      if (fpCache.size >= 10_000) fpCache.clear()
-      fpCache.set(text, (fp = sha256(text).slice(0, 16)))
+      fp = sha256(text).slice(0, 16)
+      if (text.length <= 2048) {
+        if (fpCache.size >= 10_000) fpCache.clear()
+        fpCache.set(text, fp)
+      }
     }
     return (id.fingerprint = fp)
   }

@@ -72,7 +72,7 @@ interface FacetKeys {
  * any anonymous client, until the penalty is over.
  */
 const CLAIMED: ReadonlySet<Scored> = new Set(['session', 'apiKey'])
-/** How long a session's or API key's first sighting is remembered. */
+/** How long a session's or API key's standing is remembered. */
 const BORN_TTL = 24 * 60 * 60_000
 /** A trusted device is counted toward its fingerprint's crowd at most once per this. */
 const VOUCH_EVERY = 60 * 60_000
@@ -98,7 +98,7 @@ interface Pending {
   readonly self: string
   /** The templated route this request's ids are read from ({@link idRoute}). */
   readonly ids: IdRoute
-  /** Where the claimed facets' first sightings are in the flag lookups, and which facets they are. */
+  /** Where the claimed facets' standings are in the flag lookups, and which facets they are. */
   bornAt: number
   claims: number[] | undefined
   /** The request's risk score, once judged. */
@@ -353,7 +353,7 @@ export const behavior: LayerType<BehaviorSpec> = {
         if (crowd.clients > 0)
           for (let i = 0; i < fs.length; i++)
             if (fs[i]![0] === 'fingerprint') crowdAt = lookups.push(fs[i]![2].crowd) - 1
-        // Whether the session or API key was first seen on a clean request (then the handoff).
+        // The session's or API key's standing (see CLAIMED), then the handoff.
         pending.bornAt = lookups.length
         for (let i = 0; i < fs.length; i++)
           if (CLAIMED.has(fs[i]![0])) {
