@@ -11,18 +11,9 @@ import { Pool, util, type Dispatcher } from 'undici'
 import type { UpstreamConfig } from '../config/schema.js'
 import { errorBody, NO_HEADERS } from '../engine/effect.js'
 import type { HeaderMap } from '../engine/types.js'
+import { digitsValue } from '../request/digits.js'
 
 const { headerNameToString } = util
-/** A Content-Length value's number: 1–15 ASCII digits, else -1 (unknown). No regex: every response. */
-function lengthOf(value: string): number {
-  const n = value.length
-  if (n === 0 || n > 15) return -1
-  for (let i = 0; i < n; i++) {
-    const c = value.charCodeAt(i)
-    if (c < 48 || c > 57) return -1
-  }
-  return Number(value)
-}
 
 /** RFC 9110 §7.6.1: connection-specific headers a proxy must not forward. */
 const HOP_BY_HOP = new Set([
@@ -179,7 +170,7 @@ export abstract class UpstreamExchange {
       if (HOP_BY_HOP.has(name) || name === idHeader) continue
       if (replaced !== undefined && replaced[name] !== undefined) continue
       const value = raw[i + 1]!.toString('latin1')
-      if (name === 'content-length') this.#left = lengthOf(value)
+      if (name === 'content-length') this.#left = digitsValue(value)
       headers.push(name, value)
     }
     if (connectionTokens) {

@@ -16,6 +16,7 @@ import type {
   Verdict,
 } from '../../engine/types.js'
 import { flagKey, type FlagFacet } from '../../identity/flags.js'
+import { digitsValue } from '../../request/digits.js'
 import { compileRoutes } from '../../request/routes.js'
 import { SEVERITY } from '../../engine/types.js'
 import type { LayerType } from '../layer-type.js'
@@ -286,12 +287,8 @@ export const behavior: LayerType<BehaviorSpec> = {
           fired.push('regularity')
         if (spec.signals.sweep > 0 && timing !== 'burst') {
           for (const k in ids?.params) {
-            const v = ids.params[k]!
-            if (
-              /^\d{1,15}$/.test(v) &&
-              tracker.id(sweepKey(ids.template, k), Number(v), spec.sweep)
-            )
-              fired.push('sweep')
+            const n = digitsValue(ids.params[k]!)
+            if (n >= 0 && tracker.id(sweepKey(ids.template, k), n, spec.sweep)) fired.push('sweep')
           }
         }
         if (spec.velocity.length) {
@@ -883,8 +880,8 @@ function idRoute(ctx: RequestContext): IdRoute {
 function firstNumeric(r: IdRoute): { key: string; id: number } | undefined {
   if (!r) return undefined
   for (const k in r.params) {
-    const v = r.params[k]!
-    if (/^\d{1,15}$/.test(v)) return { key: sweepKey(r.template, k), id: Number(v) }
+    const n = digitsValue(r.params[k]!)
+    if (n >= 0) return { key: sweepKey(r.template, k), id: n }
   }
   return undefined
 }
