@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGateway, type Gateway } from '../../src/proxy/gateway.js'
 import { toEvent } from '../../src/telemetry/event.js'
 import { captureDecisions, gwConfig, startGw, startUpstream, type Upstream } from './helpers.js'
+import { onCi } from '../helpers/redis.js'
 
 const SPOOFED = {
   'x-forwarded-for': '203.0.113.9',
@@ -117,6 +118,12 @@ describe('proxy: client IP from a trusted proxy', () => {
     expect(message.ctx.identity).toMatchObject({ ip: '127.0.0.1', ipSource: 'socket' })
   })
 })
+
+// A host without IPv6 cannot listen on `::`: say so, and on CI (which has it) fail.
+if (!dualStack) {
+  if (onCi()) throw new Error('this host cannot listen dual-stack on "::" (IPv6 is off)')
+  console.warn('[bulwark] skipped the dual-stack client IP test: this host cannot listen on "::"')
+}
 
 describe('proxy: client IP on a dual-stack listener', () => {
   it.skipIf(!dualStack)('sends the IPv4 client as a.b.c.d, not ::ffff:a.b.c.d', async () => {

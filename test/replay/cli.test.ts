@@ -112,6 +112,13 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
   })
 }
 
+// `npm test` builds first (pretest); a bare `vitest` run may not have: say so, and on CI fail.
+if (!built) {
+  if (onCi())
+    throw new Error('dist/ is not built: run `npm run build` (npm test does) before the tests')
+  console.warn('[bulwark] skipped "the bulwark binary": dist/ is not built (run `npm run build`)')
+}
+
 describe.skipIf(!built)('the bulwark binary', () => {
   it('runs audit and replay, and exits 1 on bad input', async () => {
     const [a, r, missing, none] = await Promise.all([
