@@ -221,7 +221,7 @@ describe('limits: outcomes, distinct, algorithms', () => {
     expect(next).toEqual(['allow', 'allow', 'throttle'])
   })
 
-  it('gives the place back when another rule refused the request, or the client left first', async () => {
+  it('gives the place back when another rule refused the request, or the client left while it was held back', async () => {
     const t = setup({
       limits: {
         rules: [
@@ -239,7 +239,8 @@ describe('limits: outcomes, distinct, algorithms', () => {
     })
     for (const outcome of [
       { status: 403, ms: 0, byGateway: true },
-      { status: 0, ms: 5, byGateway: false },
+      // Gone during a delay: the request never reached the backend.
+      { status: 0, ms: 5, byGateway: true },
       { status: 429, ms: 0, byGateway: true },
     ]) {
       const { ctx } = t.engine.prepare(raw(...login('a')))
@@ -251,6 +252,41 @@ describe('limits: outcomes, distinct, algorithms', () => {
     expect((await t.send(...login('a'), 401)).action).toBe('allow')
     expect((await t.send(...login('a'), 401)).action).toBe('allow')
     expect((await t.send(...login('a'), 401)).action).toBe('throttle')
+  })
+
+  it('keeps the place when the backend had the request but its answer is unknown: a client that hangs up, an upstream that failed after the request was sent', async () => {
+    const rule = {
+      id: 'voucher-guesses',
+      paths: ['/api/login'],
+      key: ['account'],
+      count: 'outcomes',
+      outcomes: [401],
+      limit: 3,
+      window: '60s',
+    }
+    const t = setup({ limits: { rules: [rule] } })
+    const unknown = [
+      { status: 0, ms: 5, byGateway: false }, // the client hung up before the answer
+      { status: 504, ms: 5, byGateway: true }, // the upstream timed out after the request was sent
+      { status: 502, ms: 5, byGateway: true }, // the upstream broke the exchange
+    ]
+    for (const outcome of unknown) {
+      const { ctx } = t.engine.prepare(raw(...login('victim', '198.51.100.7')))
+      const d = await t.engine.inspect(ctx)
+      expect(d.action).toBe('allow')
+      t.engine.observe(ctx, outcome, d)
+    }
+    // All three places are still taken: the fourth guess is refused before the backend sees it.
+    const d = await t.send(...login('victim', '198.51.100.8'), 401)
+    expect(d.action).toBe('throttle')
+    expect(d.decisive?.reason).toBe('account "victim": 4 counted outcomes > 3 per 60s')
+
+    // A 502 for a request the gateway refused itself is no unknown outcome: given back.
+    const u = setup({ limits: { rules: [rule] } })
+    const { ctx } = u.engine.prepare(raw(...login('victim')))
+    const allowed = await u.engine.inspect(ctx)
+    u.engine.observe(ctx, { status: 502, ms: 0, byGateway: true }, { ...allowed, action: 'block' })
+    for (let i = 0; i < 3; i++) expect((await u.send(...login('victim'), 401)).action).toBe('allow')
   })
 
   it('counts distinct product ids per fingerprint, whatever the IP', async () => {

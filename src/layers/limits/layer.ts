@@ -5,11 +5,13 @@
  * @see ../../../README.md#limits
  */
 import type {
+  Decision,
   FacetValues,
   Identity,
   Layer,
   LayerDeps,
   MaybePromise,
+  Outcome,
   RequestContext,
   Verdict,
 } from '../../engine/types.js'
@@ -543,16 +545,22 @@ export const limits: LayerType<LimitsSpec> = {
           decision.action === 'challenge' &&
           typeof decision.decisive?.data?.pow === 'string' &&
           outcome.byGateway
+        const unknown = outcomeUnknown(outcome, decision)
         for (const p of pending) {
           const counted = p.countedIn
           // Not counted (refused, skipped for a known device, or the store failed open), or an
           // answer that counts (a failed login; any request but a puzzle): nothing to give back.
           if (counted === undefined) continue
           const counts = p.rule.counts
-          if (counts === undefined ? !puzzle : !outcome.byGateway && counts(outcome.status))
+          if (
+            counts === undefined
+              ? !puzzle
+              : unknown || (!outcome.byGateway && counts(outcome.status))
+          )
             continue
-          // The gateway answered instead (another rule refused it), the client left before the
-          // answer, or the answer is one the rule does not count: give the place back.
+          // The gateway answered instead (another rule refused it, or the client left while its
+          // answer was held back), or the backend's answer is one the rule does not count: give
+          // the place back. An unknown outcome keeps it (see outcomeUnknown).
           p.countedIn = undefined
           // A key remembered as over its limit is not any more once a place is free.
           blocked.delete(p.key)
@@ -572,6 +580,21 @@ export const limits: LayerType<LimitsSpec> = {
       },
     }
   },
+}
+
+/**
+ * The backend had the request but its answer is unknown: the client left before it came back
+ * (status 0), or the upstream failed after the request was sent (the gateway's 502/504). The
+ * backend may have acted — checked a voucher, an OTP, a password — so an outcome rule keeps the
+ * place: a bot that hangs up before each answer must not get its guesses back (red team 8: 100 of
+ * 100 voucher guesses reached the backend past a limit of 5). Fail safe: a place kept for a
+ * backend that was down only delays the next attempt.
+ */
+function outcomeUnknown(outcome: Outcome, decision: Decision): boolean {
+  if (!outcome.byGateway) return outcome.status === 0
+  if (outcome.status !== 502 && outcome.status !== 504) return false
+  const a = decision.action
+  return a === 'allow' || a === 'log' || a === 'delay'
 }
 
 /** Every combination taking one value from each list. */
