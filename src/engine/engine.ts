@@ -11,6 +11,7 @@ import { layerTypes } from '../layers/registry.js'
 import { bodyState, contextFactory, type PreparedRequest, type RawRequest } from './context.js'
 import { combine, refuse } from './decision.js'
 import { runLayers } from './pipeline.js'
+import { fakeSuccess } from '../layers/deception/fake-success.js'
 import { identityFacets } from '../identity/facets.js'
 import { proofOfWork } from '../challenge/pow.js'
 import { createStore } from '../store/create.js'
@@ -113,7 +114,26 @@ export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
     if (body?.tooLarge) return refuse(TOO_LARGE)
     if (body?.unreadable) return refuse(UNREADABLE)
     const d = combine(verdicts)
+    if (d.action === 'deceive' && d.decisive?.body === undefined) return withFake(ctx, d)
     return pow !== undefined && d.action === 'challenge' ? pow.settle(ctx, d) : d
+  }
+
+  /**
+   * A `deceive` verdict without its own answer (limits, behaviour) answers with a fake success:
+   * shaped like the route's documented one where the contract knows it, else the generic `ok`
+   * fake — never the gateway's error body, which tells a bot it was caught.
+   */
+  function withFake(ctx: RequestContext, d: Decision): Decision {
+    const v = d.decisive!
+    const f = fakeSuccess(ctx, clock.now())
+    const decisive: Verdict = {
+      ...v,
+      status: v.status ?? f.status,
+      headers: v.headers ? { ...v.headers, ...f.headers } : f.headers,
+      body: f.body,
+    }
+    const verdicts = d.verdicts.map((x) => (x === v ? decisive : x))
+    return { ...d, verdicts, decisive }
   }
 
   function failed(err: unknown, ctx: RequestContext): Decision {

@@ -87,6 +87,17 @@ export interface Outcome {
   readonly byGateway: boolean
 }
 
+/**
+ * A fake success made from an API's own description of a route's success (status, content type,
+ * a body with the documented fields and fresh values): what `deceive` answers with there.
+ */
+export interface ShapedFake {
+  readonly status: number
+  readonly contentType: string
+  /** One body; `params` are the documented path parameters, echoed where a field carries one. */
+  body(random: () => number, now: number, params: Readonly<Record<string, string>>): string
+}
+
 /** Which hop of the forwarding chain gave the client IP. */
 export type IpSource = 'socket' | 'x-forwarded-for' | 'forwarded'
 
@@ -158,7 +169,12 @@ export interface RequestContext {
    * ids under a coarse gateway route (`/api/*`); `route` itself is left as configured, since
    * limits keyed on `route` count by it.
    */
-  documented?: { readonly template: string; readonly params: Readonly<Record<string, string>> }
+  documented?: {
+    readonly template: string
+    readonly params: Readonly<Record<string, string>>
+    /** A fake success shaped like the operation's documented one (for `deceive` answers). */
+    readonly fake: ShapedFake | undefined
+  }
   /** Header names in lower case, as node:http gives them. */
   readonly headers: IncomingHttpHeaders
   /** Names and values in arrival order: name, value, name, value… */

@@ -24,9 +24,6 @@ import { KeyCache } from '../../store/key-cache.js'
 import { OrderedMap } from '../../store/ordered-map.js'
 import { Relays } from './relay.js'
 import { buildOf } from '../../identity/device.js'
-import { compileTemplate } from '../deception/answer.js'
-import { FAKES } from '../deception/fakes.js'
-import { cryptoRandom } from '../deception/random.js'
 import { headerSignals, Trackers, type SignalName, type Tracker } from './signals.js'
 import { BehaviorSpec, type FlowRuleSpec } from './spec.js'
 
@@ -109,9 +106,6 @@ interface Pending {
 }
 const PENDING = 'behavior.pending'
 /** What a `deceive` answers with: the deception library's generic fake success. */
-const renderOk = compileTemplate(FAKES.ok.body)
-const FAKE_HEADERS: HeaderMap = Object.freeze({ 'content-type': FAKES.ok.contentType })
-const fakeRandom = cryptoRandom()
 
 /** A `once` flow's step, taken from the store by the request it lets through. */
 interface Claim {
@@ -752,11 +746,7 @@ export const behavior: LayerType<BehaviorSpec> = {
           monitor,
           ...(action === 'delay' ? { delayMs: level?.delay ?? 1_000 } : {}),
           ...(level?.status && !act ? { status: level.status } : {}),
-          // A fake success looks like one: the `ok` fake of the deception library with a fresh
-          // id, not the gateway's error body with a 200 (which tells the bot it was caught).
-          ...(action === 'deceive'
-            ? { headers: FAKE_HEADERS, body: renderOk(fakeRandom, now) }
-            : {}),
+          // A `deceive` answers with a fake success (the engine shapes it: engine.ts).
           data: { score: round(score), signals: parts, threshold: level?.score },
         }
         out.push(verdict)
@@ -863,7 +853,8 @@ function hasParams(params: Readonly<Record<string, string>>): boolean {
   return false
 }
 
-type IdRoute = RequestContext['documented']
+type IdRoute =
+  { readonly template: string; readonly params: Readonly<Record<string, string>> } | undefined
 
 /**
  * The templated route a request's ids are read from: the gateway route when it has

@@ -150,7 +150,7 @@ export const contract: LayerType<ContractSpec> = {
         if (!op) return undocumented(ctx, method, entry, undefined)
         const path = pathValues(op.pathParams, hit.params)
         if (!path) return undocumented(ctx, method, undefined, undefined)
-        ctx.documented = { template: hit.template, params: path }
+        ctx.documented = { template: hit.template, params: path, fake: op.fake }
         if (preflight) return undefined
         const r = validate(ctx, op, path)
         if (r instanceof Promise) return r.then((v) => v && refused(ctx, op, v))

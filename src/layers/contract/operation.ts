@@ -7,6 +7,7 @@
  */
 import type { ValidateFunction } from './ajv.js'
 import { follow, type DocumentSet, type Where } from './documents.js'
+import { fakeAnswer, type FakeAnswer } from './fake-answer.js'
 import { isFormType, isJsonType, mediaType } from './media-type.js'
 import { paramReader, type ParamReader } from './param-reader.js'
 import type { PathParam } from './path-template.js'
@@ -47,6 +48,8 @@ export interface Operation {
   /** The documented request body; undefined when there is none (or bodies are not validated). */
   readonly body:
     { readonly required: boolean; readonly media: ReadonlyMap<string, Media> } | undefined
+  /** A fake success shaped like the documented one (undefined: not documented as JSON). */
+  readonly fake: FakeAnswer | undefined
 }
 
 /** What compiling an operation draws on, shared by every operation of a contract. */
@@ -181,6 +184,12 @@ export function compileOperation(cx: OperationCompiler, src: OperationSource): O
     queryFolded: new Set(queryReaders.flatMap((r) => r.queryNames.map((n) => n.toLowerCase()))),
     validate,
     body,
+    fake: fakeAnswer(
+      set,
+      op,
+      ow,
+      src.pathParams.flatMap((p) => p.names),
+    ),
   }
 }
 

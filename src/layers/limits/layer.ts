@@ -179,8 +179,17 @@ export const limits: LayerType<LimitsSpec> = {
         rule: rule.name,
         reason: `${describeKey(s.key, key)}: ${r.count} ${noun} > ${s.limit} per ${s.window / 1000}s`,
         monitor: rule.monitor,
-        status: s.status ?? (s.action === 'throttle' ? 429 : s.action === 'challenge' ? 401 : 403),
-        ...(spec.headers !== 'none'
+        // A `deceive` is a fake success (made by the engine): no refusal status, and no
+        // RateLimit headers telling the bot it was counted out.
+        ...(s.action === 'deceive'
+          ? s.status !== undefined
+            ? { status: s.status }
+            : {}
+          : {
+              status:
+                s.status ?? (s.action === 'throttle' ? 429 : s.action === 'challenge' ? 401 : 403),
+            }),
+        ...(spec.headers !== 'none' && s.action !== 'deceive'
           ? { headers: rateLimitHeaders(s.id, s.limit, s.window, key, r) }
           : {}),
         data: {

@@ -1,0 +1,221 @@
+/**
+ * `deceive` answers shaped like the API's own documented successes (red team 8: the generic
+ * `{"success":true}` gave every fake away at the first comparison with a real answer). Each fake
+ * is checked against the documented response schema with ajv, formats included.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { createEngine } from '../../src/engine/engine.js'
+import { createAjv } from '../../src/layers/contract/ajv.js'
+import { MemoryStore } from '../../src/store/memory.js'
+import { config, raw, type RawInit } from '../helpers/engine.js'
+
+const Account = {
+  type: 'object',
+  required: ['id', 'iban', 'holderName', 'balance', 'currency', 'createdAt', 'tags', 'owner'],
+  properties: {
+    id: { type: 'integer', minimum: 100000 },
+    iban: { type: 'string', minLength: 15, maxLength: 34 },
+    holderName: { type: 'string' },
+    balance: { type: 'number', minimum: 0 },
+    currency: { type: 'string', enum: ['EUR', 'USD'] },
+    createdAt: { type: 'string', format: 'date-time' },
+    tags: { type: 'array', items: { type: 'string' }, maxItems: 2 },
+    owner: { $ref: '#/components/schemas/Person' },
+    password: { type: 'string', writeOnly: true },
+  },
+}
+const Person = {
+  allOf: [
+    {
+      type: 'object',
+      required: ['email'],
+      properties: { email: { type: 'string', format: 'email' } },
+    },
+    {
+      type: 'object',
+      required: ['manager'],
+      properties: {
+        manager: { oneOf: [{ type: 'null' }, { $ref: '#/components/schemas/Person' }] },
+      },
+    },
+  ],
+}
+const Payment = {
+  type: 'object',
+  required: ['id', 'status', 'amount'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    status: { const: 'captured' },
+    amount: { type: 'integer', exclusiveMinimum: 0, maximum: 500 },
+  },
+}
+const DOC = {
+  openapi: '3.1.0',
+  info: { title: 'bank', version: '1' },
+  paths: {
+    '/v1/accounts/{accountId}': {
+      get: {
+        parameters: [
+          { name: 'accountId', in: 'path', required: true, schema: { type: 'integer' } },
+        ],
+        responses: {
+          '404': { description: 'no' },
+          '200': {
+            description: 'ok',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Account' } } },
+          },
+        },
+      },
+    },
+    '/v1/payments': {
+      post: {
+        requestBody: { content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: {
+          '201': {
+            description: 'made',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Payment' } } },
+          },
+          '402': { description: 'declined' },
+        },
+      },
+    },
+    '/v1/sessions/{sid}': { delete: { responses: { '204': { description: 'gone' } } } },
+    '/v1/reports': {
+      get: { responses: { '200': { description: 'csv', content: { 'text/csv': {} } } } },
+    },
+  },
+  components: { schemas: { Account, Person, Payment } },
+}
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-fake-'))
+  writeFileSync(join(dir, 'openapi.json'), JSON.stringify(DOC))
+  const engine = createEngine(
+    config({
+      upstreams: { app: { url: 'http://127.0.0.1:9' } },
+      routes: [{ path: '/*', upstream: 'app' }],
+      contract: { openapi: join(dir, 'openapi.json') },
+      // Every request after the first from an IP is deceived.
+      limits: {
+        rules: [
+          {
+            id: 'fake-all',
+            paths: ['/v1/*'],
+            key: ['ip'],
+            limit: 1,
+            window: '1m',
+            action: 'deceive',
+          },
+        ],
+      },
+    }),
+    { store: new MemoryStore() },
+  )
+  let n = 0
+  return async (line: string, init: RawInit = {}) => {
+    // First a request from a fresh IP (allowed), then the one that is answered with a fake.
+    const ip = `198.51.100.${++n}`
+    await engine.inspect(engine.prepare(raw(line, { ...init, ip })).ctx)
+    const { ctx } = engine.prepare(raw(line, { ...init, ip }))
+    return engine.inspect(ctx)
+  }
+}
+
+const { ajv } = createAjv()
+ajv.addSchema({ $id: 'bank', components: DOC.components })
+const accountSchema = ajv.compile({ $ref: 'bank#/components/schemas/Account' })
+const paymentSchema = ajv.compile({ $ref: 'bank#/components/schemas/Payment' })
+
+describe('deceive: fakes shaped like the documented success', () => {
+  it('answers like the route: its 2xx status, its fields and formats, the asked id echoed', async () => {
+    const send = setup()
+    const bodies = new Set<string>()
+    for (const id of [100002, 100003, 100004]) {
+      const d = await send(`GET /v1/accounts/${id}`)
+      expect(d.action).toBe('deceive')
+      const v = d.decisive!
+      expect(v.status).toBe(200)
+      expect(v.headers).toEqual({ 'content-type': 'application/json' })
+      const body = JSON.parse(v.body!) as Record<string, unknown>
+      expect(accountSchema(body), JSON.stringify(accountSchema.errors)).toBe(true)
+      expect(body.id).toBe(id)
+      expect(body).not.toHaveProperty('password')
+      expect(String(body.holderName)).toMatch(/^[A-Z][a-z]+ [A-Z][a-z]+$/)
+      bodies.add(v.body!)
+    }
+    // Fresh values in each answer: no two fakes are the same bytes.
+    expect(bodies.size).toBe(3)
+
+    const p = await send('POST /v1/payments', { json: { amount: 12 } })
+    expect(p.action).toBe('deceive')
+    expect(p.decisive?.status).toBe(201)
+    const payment = JSON.parse(p.decisive!.body!) as Record<string, unknown>
+    expect(paymentSchema(payment), JSON.stringify(paymentSchema.errors)).toBe(true)
+    expect(payment.status).toBe('captured')
+  })
+
+  it('answers 204 with no body where that is the success, and the generic fake where no JSON is documented', async () => {
+    const send = setup()
+    const gone = await send('DELETE /v1/sessions/abc')
+    expect(gone.decisive).toMatchObject({ status: 204, body: '' })
+    const csv = await send('GET /v1/reports')
+    expect(csv.decisive?.status).toBe(200)
+    expect(JSON.parse(csv.decisive!.body!)).toMatchObject({ success: true })
+  })
+
+  it('carries no RateLimit headers: a fake must not say the client was counted out', async () => {
+    const send = setup()
+    const d = await send('GET /v1/accounts/100009')
+    expect(Object.keys(d.decisive!.headers ?? {})).toEqual(['content-type'])
+  })
+
+  it('stops at a bounded size for a schema that fans out into itself', async () => {
+    const props = Object.fromEntries(
+      Array.from({ length: 12 }, (_, i) => [`c${i}`, { $ref: '#/components/schemas/Tree' }]),
+    )
+    const doc = {
+      openapi: '3.1.0',
+      info: { title: 't', version: '1' },
+      paths: {
+        '/tree': {
+          get: {
+            responses: {
+              '200': {
+                description: 'ok',
+                content: { 'application/json': { schema: { $ref: '#/components/schemas/Tree' } } },
+              },
+            },
+          },
+        },
+      },
+      // Twelve required children, each a Tree: 12^6 generators if nothing stopped it.
+      components: {
+        schemas: { Tree: { type: 'object', required: Object.keys(props), properties: props } },
+      },
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-fake-'))
+    writeFileSync(join(dir, 'openapi.json'), JSON.stringify(doc))
+    const engine = createEngine(
+      config({
+        upstreams: { app: { url: 'http://127.0.0.1:9' } },
+        routes: [{ path: '/*', upstream: 'app' }],
+        contract: { openapi: join(dir, 'openapi.json') },
+        limits: {
+          rules: [
+            { id: 'f', paths: ['/*'], key: ['ip'], limit: 1, window: '1m', action: 'deceive' },
+          ],
+        },
+      }),
+      { store: new MemoryStore() },
+    )
+    await engine.inspect(engine.prepare(raw('GET /tree')).ctx)
+    const d = await engine.inspect(engine.prepare(raw('GET /tree')).ctx)
+    expect(d.action).toBe('deceive')
+    const body = d.decisive!.body!
+    expect(JSON.parse(body)).toHaveProperty('c11')
+    expect(body.length).toBeLessThan(200_000)
+  })
+})
