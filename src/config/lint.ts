@@ -140,19 +140,12 @@ export function lintConfig(
   // `signedIn` reads a token only where an auth rule runs: elsewhere no request is signed in.
   const auth = config.auth
   if (auth?.issuers.length && config.limits?.rules.some((r) => r.signedIn !== undefined)) {
-    const covered = compileRoutes(
-      auth.rules.map((r, i) => ({
-        paths: r.paths.length ? r.paths : ['/*'],
-        methods: r.methods,
-        value: i,
-      })),
-      fold,
-    )
+    const covers = authCoverage(auth.rules, fold)
     config.limits?.rules.forEach((rule, i) => {
       if (rule.signedIn === undefined) return
       const methods = rule.methods?.length ? rule.methods : ['GET', 'POST']
       const open = (rule.paths.length ? rule.paths : ['/*']).filter((p) =>
-        methods.some((m) => covered.all(m, sample(p, fold)).length === 0),
+        methods.some((m) => !covers(m, sample(p, fold))),
       )
       if (open.length)
         warnings.push(
@@ -215,18 +208,11 @@ export function lintConfig(
         `the OpenAPI document secures ${secured.length} operation(s) (${secured.slice(0, 3).map(name).join(', ')}${secured.length > 3 ? ', …' : ''}) and no auth block is configured: Bulwark checks no token on them (add auth rules, or leave the check to the backend knowingly)`,
       )
     else {
-      const rules = compileRoutes(
-        config.auth.rules.map((r, i) => ({
-          paths: r.paths.length ? r.paths : ['/*'],
-          methods: r.methods,
-          value: i,
-        })),
-        fold,
-      )
-      const open = secured.filter((o) => rules.all(o.method, sample(o.pattern, fold)).length === 0)
+      const covers = authCoverage(config.auth.rules, fold)
+      const open = secured.filter((o) => !covers(o.method, sample(o.pattern, fold)))
       if (open.length)
         warnings.push(
-          `${open.length} operation(s) the OpenAPI document secures match no auth rule and are forwarded without a token check: ${open.slice(0, 5).map(name).join(', ')}${open.length > 5 ? ', …' : ''} (add them to an auth rule's paths)`,
+          `${open.length} operation(s) the OpenAPI document secures match no auth rule (or only rules whose except: leaves them out) and are forwarded without a token check: ${open.slice(0, 5).map(name).join(', ')}${open.length > 5 ? ', …' : ''} (add them to an auth rule's paths)`,
         )
     }
   }
@@ -298,4 +284,28 @@ function matchesDocumented(
   // A prefix rule covers a documented operation below it.
   const below = here === '/' ? '/' : `${here}/`
   return documented.some((d) => sample(d, fold).startsWith(below))
+}
+
+/** Whether an auth rule runs on `method path`: one matches its paths and its `except` does not. */
+function authCoverage(
+  rules: readonly {
+    paths: readonly string[]
+    except: readonly string[]
+    methods?: readonly string[]
+  }[],
+  fold: boolean,
+): (method: string, path: string) => boolean {
+  const matcher = compileRoutes(
+    rules.map((r, i) => ({
+      paths: r.paths.length ? r.paths : ['/*'],
+      methods: r.methods,
+      value: i,
+    })),
+    fold,
+  )
+  const except = rules.map((r) =>
+    r.except.length ? compileRoutes([{ paths: r.except, value: true }], fold) : undefined,
+  )
+  return (method, path) =>
+    matcher.all(method, path).some((i) => except[i]?.best(method, path) === undefined)
 }

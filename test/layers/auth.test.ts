@@ -66,6 +66,59 @@ const upstreamHeaders = (ctx: RequestContext) => ctx.upstreamHeaders
 
 const www = (d: Decision) => d.decisive?.headers?.['www-authenticate']
 
+describe('auth: except', () => {
+  it('a catch-all rule with except: every path needs a token but the ones left out, a route added later included', async () => {
+    const t = setup({
+      rules: [
+        { id: 'signed-in', paths: ['/v1/*'], except: ['/v1/login', '/v1/signup', '/v1/public/*'] },
+        { id: 'admin', paths: ['/v1/admin/*'], require: { claims: { roles: 'admin' } } },
+      ],
+    })
+    // Left out: no token needed.
+    for (const p of ['/v1/login', '/V1/Login/', '/v1/signup', '/v1/public/terms'])
+      expect((await t.get(p)).decision.action, p).toBe('allow')
+    // Everything else under /v1, documented or not, needs one.
+    for (const p of ['/v1/accounts/7', '/v1/route-added-later', '/v1/login/extra']) {
+      const { decision } = await t.get(p)
+      expect(decision.action, p).toBe('block')
+      expect(decision.decisive).toMatchObject({ rule: 'auth.signed-in', status: 401 })
+    }
+    expect((await t.get('/v1/accounts/7', await tok())).decision.action).toBe('allow')
+    // except on one rule leaves the others: the admin rule still applies to its paths.
+    const admin = await t.get('/v1/admin/users', await tok())
+    expect(admin.decision.decisive).toMatchObject({ rule: 'auth.admin', status: 403 })
+  })
+
+  it('bulwark check counts a path an except leaves out as not covered', () => {
+    const engine = createEngine(
+      config({
+        upstreams: { app: { url: 'http://127.0.0.1:9' } },
+        routes: [{ path: '/*', upstream: 'app' }],
+        auth: {
+          issuers: [issuer()],
+          rules: [{ id: 'all', paths: ['/*'], except: ['/api/products/*'] }],
+        },
+        limits: {
+          rules: [
+            {
+              id: 'anon',
+              paths: ['/api/products/:id'],
+              key: ['ip'],
+              limit: 5,
+              window: '1m',
+              signedIn: false,
+            },
+          ],
+        },
+      }),
+      { store: new MemoryStore() },
+    )
+    expect(engine.warnings.join('\n')).toContain(
+      'limits.rules[0].signedIn: no auth rule covers /api/products/:id',
+    )
+  })
+})
+
 describe('auth: who needs a token', () => {
   const rules = {
     rules: [

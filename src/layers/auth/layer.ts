@@ -56,6 +56,21 @@ export const auth: LayerType<AuthSpec> = {
       })),
       deps.foldCase ?? true,
     )
+    const excepting = rules.some((r) => r.except !== undefined)
+    /** The hits minus rules whose `except:` names the request's path. */
+    function withoutExcepted(
+      hits: readonly RouteHit<number>[],
+      ctx: RequestContext,
+    ): readonly RouteHit<number>[] {
+      let out: RouteHit<number>[] | undefined
+      for (let i = 0; i < hits.length; i++) {
+        const except = rules[hits[i]!.value]!.except
+        const left = except !== undefined && except.best(ctx.method, ctx.pathKey) !== undefined
+        if (left) out ??= hits.slice(0, i) as RouteHit<number>[]
+        else out?.push(hits[i]!)
+      }
+      return out ?? hits
+    }
     const credentials = bearerReader(spec.token)
     const verify = tokenVerifier(spec, clock)
     const totp = spec.totp ? totpGuard(spec.totp, store) : undefined
@@ -136,7 +151,11 @@ export const auth: LayerType<AuthSpec> = {
       check: function authCheck(ctx) {
         const upstream = stripped(ctx)
         // An allowed CORS preflight is answered at the edge and carries no credentials by design.
-        const hits = preflightAnswered(ctx) ? NO_HITS : matcher.allHits(ctx.method, ctx.pathKey)
+        const hits = preflightAnswered(ctx)
+          ? NO_HITS
+          : excepting
+            ? withoutExcepted(matcher.allHits(ctx.method, ctx.pathKey), ctx)
+            : matcher.allHits(ctx.method, ctx.pathKey)
         if (hits.length === 0) {
           share(ctx, upstream)
           return undefined

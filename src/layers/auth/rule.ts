@@ -5,7 +5,7 @@
  * @see ../../../docs/auth.md#authrules
  */
 import type { HeaderMap, LayerDeps, RequestContext, Verdict } from '../../engine/types.js'
-import type { RouteHit } from '../../request/routes.js'
+import { compileRoutes, type RouteHit, type RouteMatcher } from '../../request/routes.js'
 import { bearerChallenge, type ChallengeParams } from './challenge.js'
 import { compileClaim, type ClaimCheck } from './claims.js'
 import { grantedScopes, missingScopes } from './scopes.js'
@@ -25,6 +25,8 @@ export interface Rule {
   readonly stepUp: StepUpCheck | undefined
   readonly totp: boolean
   readonly forward: readonly (readonly [claim: string, header: string])[]
+  /** `except:` — paths the rule leaves out, matched like `paths` (any method). */
+  readonly except: RouteMatcher<true> | undefined
   readonly challenge: {
     readonly missing: HeaderMap
     readonly invalidRequest: HeaderMap
@@ -59,6 +61,9 @@ export function compileRule(r: AuthRuleSpec, realm: string | undefined, deps: La
     stepUp: stepUp && stepUpCheck(stepUp),
     totp: r.stepUp !== undefined && 'totp' in r.stepUp,
     forward: Object.entries(r.forwardClaims),
+    except: r.except.length
+      ? compileRoutes([{ paths: r.except, value: true as const }], deps.foldCase ?? true)
+      : undefined,
     challenge: {
       missing: www({ ...base, ...scope }),
       invalidRequest: www({ ...base, error: 'invalid_request' }),

@@ -76,6 +76,11 @@ export const AuthRule = z
     id: ruleId,
     /** Route patterns the rule guards; none means every path. */
     paths: z.array(routePattern).default([]),
+    /**
+     * Route patterns left out of `paths` (any method): a catch-all that requires a token
+     * everywhere but sign-in and sign-up, so a route added later is guarded by default.
+     */
+    except: z.array(routePattern).default([]),
     methods: z.array(method).default([]),
     require: z
       .strictObject({
