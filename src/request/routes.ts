@@ -29,6 +29,8 @@ interface Entry<T> {
   readonly methods: ReadonlySet<string> | undefined
   readonly value: T
   readonly paramNames: readonly string[]
+  /** The parameter names joined: entries with the same names can share a params object. */
+  readonly namesKey: string
   readonly order: number
   /** The shared hit of a pattern without parameters, made on its first match. */
   hit: RouteHit<T> | undefined
@@ -122,6 +124,7 @@ export function compileRoutes<T>(
       methods,
       value: p.value,
       paramNames,
+      namesKey: paramNames.join('/'),
       order,
       hit: undefined,
       values: undefined,
@@ -147,14 +150,24 @@ export function compileRoutes<T>(
       return (e.alone ??= [sharedHit(e)])
     }
     const out: RouteHit<T>[] = []
+    // Rules on one pattern (three limits on /products/:id) get one params object between them.
+    let lastNames: string | undefined
+    let lastValues: readonly string[] | undefined
+    let lastParams: Readonly<Record<string, string>> = EMPTY
     for (let i = 0; i < found; i++) {
       const e = FOUND[i] as Entry<T>
       if (i > 0 && FOUND[i - 1]!.order === e.order) continue
-      out.push(
-        e.paramNames.length === 0
-          ? sharedHit(e)
-          : { template: e.template, params: params(e, FOUND_VALUES[i]!), value: e.value },
-      )
+      if (e.paramNames.length === 0) {
+        out.push(sharedHit(e))
+        continue
+      }
+      const values = FOUND_VALUES[i]!
+      if (values !== lastValues || e.namesKey !== lastNames) {
+        lastParams = params(e, values)
+        lastValues = values
+        lastNames = e.namesKey
+      }
+      out.push({ template: e.template, params: lastParams, value: e.value })
     }
     return out
   }
@@ -260,11 +273,14 @@ function addMatches(
   depth: number,
   withValues: boolean,
 ) {
+  // One copy of the walk's values for every entry ending here (they share it, and allHits
+  // shares one params object between entries with the same names).
+  let values: readonly string[] | undefined
   for (const e of entries) {
     if (!allows(e, method)) continue
     FOUND[nFound] = e
     FOUND_VALUES[nFound] =
-      withValues && e.paramNames.length > 0 ? WALK_VALUES.slice(0, depth) : NO_VALUES
+      withValues && e.paramNames.length > 0 ? (values ??= WALK_VALUES.slice(0, depth)) : NO_VALUES
     nFound++
   }
 }
