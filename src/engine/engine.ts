@@ -125,11 +125,13 @@ export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
    */
   function withFake(ctx: RequestContext, d: Decision): Decision {
     const v = d.decisive!
+    // A trap fired before the contract ran: look the route up now.
+    if (ctx.documented === undefined) contract?.describe(ctx)
     const f = fakeSuccess(ctx, clock.now())
     const decisive: Verdict = {
       ...v,
       status: v.status ?? f.status,
-      headers: v.headers ? { ...v.headers, ...f.headers } : f.headers,
+      headers: v.headers ? { ...f.headers, ...v.headers } : f.headers,
       body: f.body,
     }
     const verdicts = d.verdicts.map((x) => (x === v ? decisive : x))

@@ -85,6 +85,12 @@ export interface Outcome {
   readonly ms: number
   /** True when the gateway answered without the upstream (a block, a fake, a 502). */
   readonly byGateway: boolean
+  /**
+   * True when the upstream had the request but its answer never came: it failed after being
+   * sent it (the gateway's 502/504). A client that left before the answer is status 0 with
+   * `byGateway` false. Either way the backend may have acted on the request.
+   */
+  readonly unanswered?: boolean
 }
 
 /**

@@ -15,6 +15,20 @@ import { digitsValue } from '../request/digits.js'
 
 const { headerNameToString } = util
 
+/**
+ * Upstream errors that mean the request never reached the backend (no connection was made).
+ * Any other failure may have come after the backend read the request.
+ */
+const NOT_SENT = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+])
+
 /** RFC 9110 §7.6.1: connection-specific headers a proxy must not forward. */
 const HOP_BY_HOP = new Set([
   'connection',
@@ -130,7 +144,8 @@ export abstract class UpstreamExchange {
   protected abstract readonly requestId: string
   protected abstract readonly requestIdHeader: string
   /** Called once with the status the client got (0 when it went away first). */
-  protected abstract upstreamDone(status: number, byGateway: boolean): void
+  /** `unanswered`: the upstream failed after it was sent the request (it may have acted). */
+  protected abstract upstreamDone(status: number, byGateway: boolean, unanswered?: boolean): void
   /** The upstream failed: before answering (`status` 502/504) or mid-body (`status` 0). */
   protected upstreamFailed(_err: Error & { code?: string }, _status: number): void {}
 
@@ -236,7 +251,7 @@ export abstract class UpstreamExchange {
       [this.requestIdHeader]: this.requestId,
     })
     res.end(body)
-    this.upstreamDone(status, true)
+    this.upstreamDone(status, true, !NOT_SENT.has(err.code ?? ''))
   }
 }
 

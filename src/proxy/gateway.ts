@@ -451,19 +451,19 @@ class Exchange extends UpstreamExchange implements RawRequest {
   }
 
   /** Tells the layers and the event subscribers how the request ended; once. */
-  finish(status: number, byGateway: boolean): void {
+  finish(status: number, byGateway: boolean, unanswered = false): void {
     if (this.#settled) return
     this.#settled = true
     clearTimeout(this.#bodyTimer)
     const ctx = this.#ctx
     const decision = this.#decision ?? BODY_TIMEOUT
-    const outcome = { status, ms: this.#core.clock.now() - ctx.receivedAt, byGateway }
+    const outcome = { status, ms: this.#core.clock.now() - ctx.receivedAt, byGateway, unanswered }
     this.#rt.engine.observe(ctx, outcome, decision)
     if (decisionChannel.hasSubscribers) decisionChannel.publish({ ctx, decision, outcome })
   }
 
-  protected upstreamDone(status: number, byGateway: boolean): void {
-    this.finish(status, byGateway)
+  protected upstreamDone(status: number, byGateway: boolean, unanswered = false): void {
+    this.finish(status, byGateway, unanswered)
   }
 
   protected override upstreamFailed(err: Error & { code?: string }, status: number): void {

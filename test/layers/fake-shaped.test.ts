@@ -17,7 +17,13 @@ const Account = {
   required: ['id', 'iban', 'holderName', 'balance', 'currency', 'createdAt', 'tags', 'owner'],
   properties: {
     id: { type: 'integer', minimum: 100000 },
-    iban: { type: 'string', minLength: 15, maxLength: 34 },
+    iban: {
+      type: 'string',
+      minLength: 15,
+      maxLength: 34,
+      pattern: '^GB[0-9]{2}[A-Z]{4}[0-9]{14}$',
+    },
+    reference: { type: 'string', example: 'ORD-2024-000123' },
     holderName: { type: 'string' },
     balance: { type: 'number', minimum: 0 },
     currency: { type: 'string', enum: ['EUR', 'USD'] },
@@ -86,6 +92,7 @@ const DOC = {
     '/v1/reports': {
       get: { responses: { '200': { description: 'csv', content: { 'text/csv': {} } } } },
     },
+    '/v1/undescribed/{id}': { get: { responses: { '200': { description: 'ok' } } } },
   },
   components: { schemas: { Account, Person, Payment } },
 }
@@ -144,10 +151,17 @@ describe('deceive: fakes shaped like the documented success', () => {
       expect(body.id).toBe(id)
       expect(body).not.toHaveProperty('password')
       expect(String(body.holderName)).toMatch(/^[A-Z][a-z]+ [A-Z][a-z]+$/)
+      // A pattern is followed; an example's digits are drawn afresh, its letters kept.
+      expect(String(body.iban)).toMatch(/^GB[0-9]{2}[A-Z]{4}[0-9]{14}$/)
+      expect(String(body.reference)).toMatch(/^ORD-[0-9]{4}-[0-9]{6}$/)
       bodies.add(v.body!)
     }
-    // Fresh values in each answer: no two fakes are the same bytes.
+    // Each account is a different one…
     expect(bodies.size).toBe(3)
+    // …and the same account asked for again is the same one (a bot comparing two answers for
+    // one id sees no change), here from another client too.
+    const again = await send('GET /v1/accounts/100003')
+    expect(bodies.has(again.decisive!.body!)).toBe(true)
 
     const p = await send('POST /v1/payments', { json: { amount: 12 } })
     expect(p.action).toBe('deceive')
@@ -155,6 +169,9 @@ describe('deceive: fakes shaped like the documented success', () => {
     const payment = JSON.parse(p.decisive!.body!) as Record<string, unknown>
     expect(paymentSchema(payment), JSON.stringify(paymentSchema.errors)).toBe(true)
     expect(payment.status).toBe('captured')
+    // A payment made is a new one every time.
+    const p2 = await send('POST /v1/payments', { json: { amount: 12 } })
+    expect(JSON.parse(p2.decisive!.body!).id).not.toBe(payment.id)
   })
 
   it('answers 204 with no body where that is the success, and the generic fake where no JSON is documented', async () => {
@@ -164,6 +181,10 @@ describe('deceive: fakes shaped like the documented success', () => {
     const csv = await send('GET /v1/reports')
     expect(csv.decisive?.status).toBe(200)
     expect(JSON.parse(csv.decisive!.body!)).toMatchObject({ success: true })
+    // A success documented with no content at all: the generic fake, never an empty JSON body.
+    const bare = await send('GET /v1/undescribed/7')
+    expect(bare.decisive?.status).toBe(200)
+    expect(JSON.parse(bare.decisive!.body!)).toMatchObject({ success: true })
   })
 
   it('carries no RateLimit headers: a fake must not say the client was counted out', async () => {
@@ -217,5 +238,35 @@ describe('deceive: fakes shaped like the documented success', () => {
     const body = d.decisive!.body!
     expect(JSON.parse(body)).toHaveProperty('c11')
     expect(body.length).toBeLessThan(200_000)
+  })
+
+  it('a trap on a documented route answers like the route too (deception runs before the contract)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-fake-'))
+    writeFileSync(join(dir, 'openapi.json'), JSON.stringify(DOC))
+    const engine = createEngine(
+      config({
+        upstreams: { app: { url: 'http://127.0.0.1:9' } },
+        routes: [{ path: '/*', upstream: 'app' }],
+        contract: { openapi: join(dir, 'openapi.json') },
+        deception: {
+          fields: [{ name: 'website', paths: ['/v1/payments'] }],
+          headers: [{ name: 'x-debug', body: '{"debug":true}' }],
+        },
+      }),
+      { store: new MemoryStore() },
+    )
+    const send = async (line: string, init: RawInit) =>
+      engine.inspect(engine.prepare(raw(line, { ...init, ip: '203.0.113.77' })).ctx)
+    const d = await send('POST /v1/payments', { json: { amount: 5, website: 'http://spam' } })
+    expect(d.decisive).toMatchObject({
+      action: 'deceive',
+      rule: 'deception.field.website',
+      status: 201,
+    })
+    expect(d.decisive!.delayMs).toBeGreaterThan(0)
+    expect(paymentSchema(JSON.parse(d.decisive!.body!))).toBe(true)
+    // A trap with its own body keeps it.
+    const own = await send('GET /v1/accounts/100001', { headers: { 'x-debug': '1' } })
+    expect(own.decisive).toMatchObject({ rule: 'deception.header.x-debug', body: '{"debug":true}' })
   })
 })

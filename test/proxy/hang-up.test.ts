@@ -7,7 +7,15 @@
 import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Gateway } from '../../src/proxy/gateway.js'
-import { rawRequest, signal, startGw, startUpstream, within, type Upstream } from './helpers.js'
+import {
+  closedPort,
+  rawRequest,
+  signal,
+  startGw,
+  startUpstream,
+  within,
+  type Upstream,
+} from './helpers.js'
 
 let upstream: Upstream
 let gw: Gateway
@@ -19,6 +27,11 @@ const held: (() => void)[] = []
 beforeAll(async () => {
   upstream = await startUpstream({
     // Every code is wrong: 401, sent only when the test releases it (a slow card processor).
+    // Reads the guess, then drops the connection: the backend checked it, nobody knows the answer.
+    '/api/otp/verify': (req, res) => {
+      req.resume()
+      req.on('end', () => res.socket?.destroy())
+    },
     '/api/vouchers/redeem': (req, res) => {
       req.resume()
       arrived.resolve()
@@ -30,9 +43,21 @@ beforeAll(async () => {
   gw = await startGw({
     upstreams: { up: { url: upstream.url } },
     routes: [{ path: '/*', upstream: 'up' }],
-    identity: { account: [{ body: 'account', paths: ['/api/vouchers/redeem'] }] },
+    identity: {
+      account: [{ body: 'account', paths: ['/api/vouchers/redeem', '/api/otp/verify'] }],
+    },
     limits: {
       rules: [
+        {
+          id: 'otp-guesses',
+          paths: ['/api/otp/verify'],
+          methods: ['POST'],
+          key: ['account'],
+          count: 'outcomes',
+          outcomes: [401],
+          limit: 2,
+          window: '1m',
+        },
         {
           id: 'voucher-guesses',
           paths: ['/api/vouchers/redeem'],
@@ -97,5 +122,49 @@ describe('a client that hangs up before the answer', () => {
     // A client that waits for its answer is refused too: the places are still taken.
     const res = await rawRequest(gw.port, guess(99))
     expect(res.status).toBe(429)
+  })
+
+  it('an upstream that drops the connection after reading the guess keeps the place; one that cannot be reached gives it back', async () => {
+    const otp = (path: string) => {
+      const body = JSON.stringify({ account: 'victim', code: '123456' })
+      return Buffer.from(
+        `POST ${path} HTTP/1.1\r\nHost: shop.example\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      )
+    }
+    const statuses: number[] = []
+    for (let i = 0; i < 4; i++)
+      statuses.push((await rawRequest(gw.port, otp('/api/otp/verify'))).status)
+    // Two 502s (the backend read each guess), then the limit: the third never reaches it.
+    expect(statuses).toEqual([502, 502, 429, 429])
+    expect(upstream.received.filter((s) => s.url === '/api/otp/verify')).toHaveLength(2)
+
+    // A backend that is down never saw a guess: retries through the outage are not counted.
+    const down = await startGw({
+      upstreams: { up: { url: `http://127.0.0.1:${await closedPort()}` } },
+      routes: [{ path: '/*', upstream: 'up' }],
+      identity: { account: [{ body: 'account', paths: ['/api/otp/verify'] }] },
+      limits: {
+        rules: [
+          {
+            id: 'otp-guesses',
+            paths: ['/api/otp/verify'],
+            key: ['account'],
+            count: 'outcomes',
+            outcomes: [401],
+            limit: 2,
+            window: '1m',
+          },
+        ],
+      },
+    })
+    try {
+      const seen: number[] = []
+      for (let i = 0; i < 4; i++)
+        seen.push((await rawRequest(down.port, otp('/api/otp/verify'))).status)
+      expect(seen).toEqual([502, 502, 502, 502])
+    } finally {
+      await down.close()
+    }
   })
 })

@@ -10,8 +10,10 @@
  * tree once and draws from the caller's random source.
  * @see ../../../docs/deception.md#fakes-shaped-like-your-api
  */
+import { randomBytes } from 'node:crypto'
+import randexpModule from 'randexp'
 import type { ShapedFake } from '../../engine/types.js'
-import type { Random } from '../deception/random.js'
+import { seededRandom, type Random } from '../deception/random.js'
 import { follow, type DocumentSet, type Where } from './documents.js'
 import { isJsonType } from './media-type.js'
 import { under } from './to-json-schema.js'
@@ -68,8 +70,10 @@ function build(
   const status = code.endsWith('XX') || code.endsWith('xx') ? 200 : Number(code)
   const { value: response, where: sw } = follow(set, responses[code], under(rw, code))
   if (!isObj(response)) return undefined
-  if (status === 204 || response.content === undefined)
+  if (status === 204 || status === 205)
     return { status, contentType: 'application/json', body: () => '' }
+  // A success documented without its content says nothing about its shape (red team 8's
+  // recheck: an empty body with a JSON type gave every fake away): the generic fake.
   if (!isObj(response.content)) return undefined
   const media = Object.entries(response.content).find(([type]) => isJsonType(type))
   if (!media || !isObj(media[1])) return undefined
@@ -89,11 +93,43 @@ function build(
         : undefined
   if (!gen) return undefined
   const contentType = type.includes('*') ? 'application/json' : type
+  // The same resource looks the same each time it is asked for: an answer about a path's ids
+  // is drawn from a generator seeded by them (and this process's salt), dated from a fixed
+  // moment. Without path parameters (a payment made), every answer is new, as a real one is.
+  const keyed = pathParams.length > 0
+  const names = pathParams.join('/')
   return {
     status,
     contentType,
-    body: (random, now, params) => JSON.stringify(gen({ random, now, params })) ?? '',
+    body: (random, now, params) =>
+      JSON.stringify(
+        keyed
+          ? gen({ random: seededRandom(seedOf(where, names, params)), now: EPOCH, params })
+          : gen({ random, now, params }),
+      ) ?? '',
   }
+}
+
+// randexp is CommonJS (`module.exports = RandExp`); under NodeNext its default import arrives as
+// the module object in the types and as the class at run time.
+type RandExpClass = typeof randexpModule.default
+const RandExp = ((randexpModule as unknown as { default?: RandExpClass }).default ??
+  randexpModule) as RandExpClass
+
+/** This process's salt for the per-resource seeds, and the moment keyed fakes are dated from. */
+const SALT = randomBytes(4).readUInt32LE(0)
+const EPOCH = Date.now()
+
+/** FNV-1a over the operation's place in its document and the path's values, salted. */
+function seedOf(where: Where, names: string, params: Readonly<Record<string, string>>): number {
+  let h = (0x811c9dc5 ^ SALT) >>> 0
+  const mix = (s: string) => {
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0
+    h = Math.imul(h ^ 0x2f, 0x01000193) >>> 0
+  }
+  mix(where.at.join('/'))
+  for (const n of names.split('/')) mix(params[n] ?? '')
+  return h
 }
 
 /** The lowest documented 2xx status (`200` before `201`; a `2XX` range last). */
@@ -347,13 +383,18 @@ function stringGen(schema: Obj, name: string, echo: string | undefined): Gen {
       : s.length < minLength
         ? s.padEnd(minLength, '0')
         : s
-  const base = baseString(format, name, schema)
+  const pattern = patterned(schema)
+  const plain = baseString(format, name, schema)
   return (g) => {
     if (echo !== undefined) {
       const v = g.params[echo]
       if (v !== undefined) return v
     }
-    return fit(base(g) as string)
+    if (pattern !== undefined) {
+      const s = pattern(g) as string | undefined
+      if (s !== undefined && s.length >= minLength && s.length <= maxLength) return s
+    }
+    return fit(plain(g) as string)
   }
 }
 
@@ -387,10 +428,41 @@ function baseString(format: string, name: string, schema: Obj): Gen {
     return baseString('date-time', '', schema)
   if (typeof schema.example === 'string') {
     const example = schema.example
+    // An example with a number in it (an IBAN, an order reference): its digits drawn afresh.
+    if ((example.match(/[0-9]/g)?.length ?? 0) >= 3)
+      return (g) => example.replace(/[0-9]/g, () => String(Math.floor(g.random() * 10)))
     return () => example
   }
   if (lower.includes('currency')) return (g) => pick(g, ['EUR', 'USD', 'GBP'])
   return (g) => pick(g, WORDS)
+}
+
+/**
+ * A string schema's `pattern`, as a generator of strings matching it (randexp), or undefined
+ * when there is none or it cannot be followed. Each draw is checked against the pattern (and
+ * falls back to the plain generator when it misses, e.g. a lookahead randexp ignores).
+ */
+function patterned(schema: Obj): Gen | undefined {
+  if (typeof schema.pattern !== 'string') return undefined
+  let re: RegExp
+  let gen: InstanceType<RandExpClass>
+  try {
+    re = new RegExp(schema.pattern, 'u')
+    gen = new RandExp(re)
+  } catch {
+    return undefined
+  }
+  gen.max = 4
+  return (g) => {
+    gen.randInt = (a, b) => a + Math.floor(g.random() * (b - a + 1))
+    try {
+      const s = gen.gen()
+      if (re.test(s)) return s
+    } catch {
+      // Nothing drawn: the plain generator's value (below).
+    }
+    return undefined
+  }
 }
 
 /** `items` → `item`, so an array's elements are named like one of them (`ids` → `id`). */

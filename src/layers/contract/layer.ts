@@ -136,6 +136,17 @@ export const contract: LayerType<ContractSpec> = {
     const layer: ContractLayer = {
       name: 'contract',
       documented: c.documented,
+      describe(ctx) {
+        if (ctx.documented !== undefined) return
+        if (exempt && exempt.best(ctx.method, ctx.pathKey)) return
+        const hit = c.matcher.best(ctx.method, spec.caseSensitive ? ctx.path : ctx.pathKey)
+        const op =
+          hit?.value.ops.get(ctx.method) ??
+          (ctx.method === 'HEAD' ? hit?.value.ops.get('GET') : undefined)
+        if (!hit || !op) return
+        const path = pathValues(op.pathParams, hit.params)
+        if (path) ctx.documented = { template: hit.template, params: path, fake: op.fake }
+      },
       check: function contractCheck(ctx) {
         if (exempt && exempt.best(ctx.method, ctx.pathKey)) return undefined
         // A CORS preflight asks about the method it names; the cors layer answers it.
@@ -165,4 +176,9 @@ export const contract: LayerType<ContractSpec> = {
 export interface ContractLayer extends Layer {
   /** Documented paths as route patterns (base path included) and their parameters' names. */
   readonly documented: Documented
+  /**
+   * Sets `ctx.documented` when the documents describe the request, without checking it: for a
+   * trap's fake (deception runs before the contract) to be shaped like the route's success.
+   */
+  describe(ctx: RequestContext): void
 }

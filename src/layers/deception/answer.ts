@@ -18,8 +18,17 @@ export interface Range {
 }
 
 export interface CompiledAnswer {
+  /**
+   * The trap names no `fake` nor `body` and defaults to `ok`: the engine answers with a fake
+   * success shaped like the route's documented one where the contract describes it (a hidden
+   * field on a sign-up answers like a sign-up), else the `ok` fake.
+   */
+  readonly shaped: boolean
   readonly status: number
   readonly headers: HeaderMap
+  /** The trap's own `status` and `headers` (for a shaped answer, which brings its own type). */
+  readonly explicitStatus: number | undefined
+  readonly extraHeaders: HeaderMap
   /** The body for one answer. */
   body(random: Random, now: number): string
   /** The delay for one answer, in milliseconds. */
@@ -63,8 +72,11 @@ export function compileAnswer(
   const body = compileTemplate(fill(own ? spec.body! : fake.body))
   const { min, max } = spec.delay ?? defaults.delay
   return {
+    shaped: !own && spec.fake === undefined && defaults.fake === 'ok',
     status: spec.status ?? (own ? 200 : fake.status),
     headers,
+    explicitStatus: spec.status,
+    extraHeaders: Object.freeze({ ...spec.headers }),
     body,
     delay: (random) => between(random, min, max),
   }

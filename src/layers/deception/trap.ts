@@ -27,6 +27,18 @@ export function trapVerdict(trap: Trap, reason: string, random: Random, now: num
   const data = { trap: trap.kind, flagTtl: trap.flagTtl }
   const a = trap.answer
   if (!a) return { action: 'log', rule: trap.rule, reason, monitor: trap.monitor, data }
+  // Body (and status, unless the trap sets one) made by the engine: see CompiledAnswer.shaped.
+  if (a.shaped)
+    return {
+      action: 'deceive',
+      rule: trap.rule,
+      reason,
+      monitor: trap.monitor,
+      ...(a.explicitStatus !== undefined ? { status: a.explicitStatus } : {}),
+      headers: a.extraHeaders,
+      delayMs: a.delay(random),
+      data,
+    }
   return {
     action: 'deceive',
     rule: trap.rule,

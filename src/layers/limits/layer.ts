@@ -5,7 +5,6 @@
  * @see ../../../README.md#limits
  */
 import type {
-  Decision,
   FacetValues,
   Identity,
   Layer,
@@ -554,7 +553,7 @@ export const limits: LayerType<LimitsSpec> = {
           decision.action === 'challenge' &&
           typeof decision.decisive?.data?.pow === 'string' &&
           outcome.byGateway
-        const unknown = outcomeUnknown(outcome, decision)
+        const unknown = outcomeUnknown(outcome)
         for (const p of pending) {
           const counted = p.countedIn
           // Not counted (refused, skipped for a known device, or the store failed open), or an
@@ -593,17 +592,15 @@ export const limits: LayerType<LimitsSpec> = {
 
 /**
  * The backend had the request but its answer is unknown: the client left before it came back
- * (status 0), or the upstream failed after the request was sent (the gateway's 502/504). The
- * backend may have acted — checked a voucher, an OTP, a password — so an outcome rule keeps the
- * place: a bot that hangs up before each answer must not get its guesses back (red team 8: 100 of
- * 100 voucher guesses reached the backend past a limit of 5). Fail safe: a place kept for a
- * backend that was down only delays the next attempt.
+ * (status 0), or the upstream failed after being sent it (the gateway's 502/504, `unanswered`).
+ * The backend may have acted — checked a voucher, an OTP, a password — so an outcome rule keeps
+ * the place: a bot that hangs up before each answer must not get its guesses back (red team 8:
+ * 100 of 100 voucher guesses reached the backend past a limit of 5). An upstream that could not
+ * be reached at all never had the request: its 502 gives the place back, so people retrying
+ * through an outage are not counted as failures.
  */
-function outcomeUnknown(outcome: Outcome, decision: Decision): boolean {
-  if (!outcome.byGateway) return outcome.status === 0
-  if (outcome.status !== 502 && outcome.status !== 504) return false
-  const a = decision.action
-  return a === 'allow' || a === 'log' || a === 'delay'
+function outcomeUnknown(outcome: Outcome): boolean {
+  return outcome.byGateway ? outcome.unanswered === true : outcome.status === 0
 }
 
 /** Every combination taking one value from each list. */
