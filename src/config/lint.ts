@@ -198,6 +198,17 @@ export function lintConfig(
       'challenge.secret is not set: puzzles are signed with a key made by this process, so one handed out by another instance (or before a restart) cannot be answered (set a secret of 32+ characters, the same everywhere)',
     )
 
+  // A fake success is shaped like the route's documented one only where the document says what
+  // that looks like: elsewhere a bot comparing it with a real answer tells it at once.
+  const unshaped = contract?.unshaped ?? []
+  const deceives =
+    config.limits?.rules.some((r) => r.action === 'deceive') ||
+    config.behavior?.thresholds.some((t) => t.action === 'deceive')
+  if (deceives && unshaped.length > 0)
+    warnings.push(
+      `${unshaped.length} documented operation(s) describe no JSON success response (${unshaped.slice(0, 3).join(', ')}${unshaped.length > 3 ? ', …' : ''}): a deceive there answers with the generic {"success":true} fake, which a bot comparing it with a real answer tells at once (add the success response's content schema; see docs/deception.md#fakes-shaped-like-your-api)`,
+    )
+
   // An operation the OpenAPI document secures that no auth rule covers is forwarded with no
   // token check: a route left out of the rules by mistake, the commonest way to leave one open.
   const secured = contract?.secured ?? []

@@ -66,6 +66,20 @@ describe.concurrent('bulwark check', () => {
     })
   })
 
+  it('passes the demo config with no warning: the example follows its own advice', async ({
+    expect,
+  }) => {
+    const demo = resolve(import.meta.dirname, '../../examples/shop/bulwark.yaml')
+    const r = await check('--config', demo)
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    // One line, the summary: no `warning:` line before it.
+    expect(r.stdout).toMatch(
+      /^[^\n]*bulwark\.yaml: ok \(7 routes, 1 upstreams, layers: deception, access[^\n]*\n$/,
+    )
+    expect(r.stdout).not.toContain('warning')
+  })
+
   it('takes JSON too', async ({ expect }) => {
     const name = await file('m.json', '{"mode":"monitor"}')
     expect(await check('-c', name)).toEqual({

@@ -158,6 +158,25 @@ describe('config checks: warnings against the contract', () => {
     await e.close()
   })
 
+  it('warns that deceive answers are generic where the document describes no JSON success', () => {
+    const deceive = {
+      limits: {
+        rules: [{ id: 'd', paths: ['/*'], key: ['ip'], limit: 5, window: '1m', action: 'deceive' }],
+      },
+    }
+    const warned = compile({ contract: CONTRACT, ...deceive }).warnings.find((w) =>
+      w.includes('describe no JSON success response'),
+    )
+    expect(warned).toMatch(
+      /^\d+ documented operation\(s\) describe no JSON success response \(GET \//,
+    )
+    expect(warned).toContain('docs/deception.md#fakes-shaped-like-your-api')
+    // Without a deceive anywhere, the fakes do not matter: nothing to say.
+    expect(
+      compile({ contract: CONTRACT }).warnings.some((w) => w.includes('no JSON success')),
+    ).toBe(false)
+  })
+
   it('has nothing to say without a contract', async () => {
     const e = compile({
       limits: { rules: [{ id: 'any', paths: ['/serach'], key: ['ip'], limit: 5, window: '1m' }] },

@@ -51,6 +51,8 @@ export interface Documented {
    * rule covers.
    */
   readonly secured: readonly { method: string; pattern: string; template: string }[]
+  /** Operations whose success is not documented as JSON: their `deceive` fakes are generic. */
+  readonly unshaped: readonly string[]
 }
 
 /**
@@ -157,6 +159,9 @@ export function compileContract(spec: ContractSpec, baseDir: string): CompiledCo
         list.flatMap((l) => [...l.entry.template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!)),
       ),
       secured,
+      unshaped: list.flatMap((l) =>
+        [...l.entry.ops.values()].filter((o) => o.fake === undefined).map((o) => o.id),
+      ),
     },
   }
 }

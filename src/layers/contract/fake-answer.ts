@@ -376,7 +376,7 @@ function uuid(g: Draw): string {
 function stringGen(schema: Obj, name: string, echo: string | undefined): Gen {
   const format = typeof schema.format === 'string' ? schema.format : ''
   const minLength = typeof schema.minLength === 'number' ? schema.minLength : 0
-  const maxLength = typeof schema.maxLength === 'number' ? schema.maxLength : 64
+  const maxLength = typeof schema.maxLength === 'number' ? schema.maxLength : Infinity
   const fit = (s: string): string =>
     s.length > maxLength
       ? s.slice(0, maxLength)
@@ -385,16 +385,17 @@ function stringGen(schema: Obj, name: string, echo: string | undefined): Gen {
         : s
   const pattern = patterned(schema)
   const plain = baseString(format, name, schema)
+  const re = pattern === undefined ? undefined : patternOf(schema)
   return (g) => {
     if (echo !== undefined) {
       const v = g.params[echo]
       if (v !== undefined) return v
     }
-    if (pattern !== undefined) {
-      const s = pattern(g) as string | undefined
-      if (s !== undefined && s.length >= minLength && s.length <= maxLength) return s
-    }
-    return fit(plain(g) as string)
+    const value = fit(plain(g) as string)
+    // The plain value (a name, an e-mail) when the pattern allows it, else one drawn from it.
+    if (re === undefined || re.test(value)) return value
+    const s = pattern!(g) as string | undefined
+    return s !== undefined && s.length >= minLength && s.length <= maxLength ? s : value
   }
 }
 
@@ -421,6 +422,8 @@ function baseString(format: string, name: string, schema: Obj): Gen {
   }
   const lower = name.toLowerCase()
   if (ID_NAME.test(name)) return (g) => chars(g, ALNUM, 16)
+  if (lower === 'username' || lower === 'login' || lower === 'handle' || lower === 'user')
+    return (g) => `${pick(g, FIRST).toLowerCase()}.${pick(g, LAST).toLowerCase()}`
   if (lower === 'name' || lower.endsWith('name') || lower === 'holder' || lower === 'owner')
     return (g) => `${pick(g, FIRST)} ${pick(g, LAST)}`
   if (lower.includes('email')) return baseString('email', '', schema)
@@ -442,6 +445,14 @@ function baseString(format: string, name: string, schema: Obj): Gen {
  * when there is none or it cannot be followed. Each draw is checked against the pattern (and
  * falls back to the plain generator when it misses, e.g. a lookahead randexp ignores).
  */
+function patternOf(schema: Obj): RegExp | undefined {
+  try {
+    return new RegExp(schema.pattern as string, 'u')
+  } catch {
+    return undefined
+  }
+}
+
 function patterned(schema: Obj): Gen | undefined {
   if (typeof schema.pattern !== 'string') return undefined
   let re: RegExp
