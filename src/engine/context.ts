@@ -6,11 +6,11 @@
  * because forwarding an ambiguous request is exactly what lets a backend and a gateway disagree.
  * @see ../../README.md#the-canonical-request
  */
-import { randomUUID } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Config, RouteConfig } from '../config/schema.js'
 import { clientIpResolver, hasMethodOverrideParam, OVERRIDE_HEADERS } from '../request/client.js'
 import { Ambiguity, canonicalPath, describeAmbiguity } from '../request/path.js'
+import { requestId } from '../request/request-id.js'
 import { compileRoutes } from '../request/routes.js'
 import { deviceCookies, type REISSUE_AFTER } from '../identity/device.js'
 import type {
@@ -127,7 +127,7 @@ export function contextFactory(config: Config, clock: Clock) {
     const id =
       server.trustRequestId && typeof incomingId === 'string' && REQUEST_ID.test(incomingId)
         ? incomingId
-        : randomUUID()
+        : requestId()
     const client = resolveIp(raw.remoteAddress, raw.headers)
     let refusal = checkFraming(raw)
 
