@@ -97,30 +97,30 @@ const DOC = {
   components: { schemas: { Account, Person, Payment } },
 }
 
-function setup() {
+/** An engine with `doc` as its contract (written to a temporary file) and `extra` config. */
+function withContract(doc: unknown, extra: Record<string, unknown>) {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-fake-'))
-  writeFileSync(join(dir, 'openapi.json'), JSON.stringify(DOC))
-  const engine = createEngine(
+  writeFileSync(join(dir, 'openapi.json'), JSON.stringify(doc))
+  return createEngine(
     config({
       upstreams: { app: { url: 'http://127.0.0.1:9' } },
       routes: [{ path: '/*', upstream: 'app' }],
       contract: { openapi: join(dir, 'openapi.json') },
-      // Every request after the first from an IP is deceived.
-      limits: {
-        rules: [
-          {
-            id: 'fake-all',
-            paths: ['/v1/*'],
-            key: ['ip'],
-            limit: 1,
-            window: '1m',
-            action: 'deceive',
-          },
-        ],
-      },
+      ...extra,
     }),
     { store: new MemoryStore() },
   )
+}
+
+/** A limit that deceives every request after the first from an IP. */
+const deceiveAll = (paths: string[]) => ({
+  limits: {
+    rules: [{ id: 'fake-all', paths, key: ['ip'], limit: 1, window: '1m', action: 'deceive' }],
+  },
+})
+
+function setup() {
+  const engine = withContract(DOC, deceiveAll(['/v1/*']))
   let n = 0
   return async (line: string, init: RawInit = {}) => {
     // First a request from a fresh IP (allowed), then the one that is answered with a fake.
@@ -217,21 +217,7 @@ describe('deceive: fakes shaped like the documented success', () => {
         schemas: { Tree: { type: 'object', required: Object.keys(props), properties: props } },
       },
     }
-    const dir = mkdtempSync(join(tmpdir(), 'bulwark-fake-'))
-    writeFileSync(join(dir, 'openapi.json'), JSON.stringify(doc))
-    const engine = createEngine(
-      config({
-        upstreams: { app: { url: 'http://127.0.0.1:9' } },
-        routes: [{ path: '/*', upstream: 'app' }],
-        contract: { openapi: join(dir, 'openapi.json') },
-        limits: {
-          rules: [
-            { id: 'f', paths: ['/*'], key: ['ip'], limit: 1, window: '1m', action: 'deceive' },
-          ],
-        },
-      }),
-      { store: new MemoryStore() },
-    )
+    const engine = withContract(doc, deceiveAll(['/*']))
     await engine.inspect(engine.prepare(raw('GET /tree')).ctx)
     const d = await engine.inspect(engine.prepare(raw('GET /tree')).ctx)
     expect(d.action).toBe('deceive')
@@ -241,20 +227,12 @@ describe('deceive: fakes shaped like the documented success', () => {
   })
 
   it('a trap on a documented route answers like the route too (deception runs before the contract)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bulwark-fake-'))
-    writeFileSync(join(dir, 'openapi.json'), JSON.stringify(DOC))
-    const engine = createEngine(
-      config({
-        upstreams: { app: { url: 'http://127.0.0.1:9' } },
-        routes: [{ path: '/*', upstream: 'app' }],
-        contract: { openapi: join(dir, 'openapi.json') },
-        deception: {
-          fields: [{ name: 'website', paths: ['/v1/payments'] }],
-          headers: [{ name: 'x-debug', body: '{"debug":true}' }],
-        },
-      }),
-      { store: new MemoryStore() },
-    )
+    const engine = withContract(DOC, {
+      deception: {
+        fields: [{ name: 'website', paths: ['/v1/payments'] }],
+        headers: [{ name: 'x-debug', body: '{"debug":true}' }],
+      },
+    })
     const send = async (line: string, init: RawInit) =>
       engine.inspect(engine.prepare(raw(line, { ...init, ip: '203.0.113.77' })).ctx)
     const d = await send('POST /v1/payments', { json: { amount: 5, website: 'http://spam' } })
