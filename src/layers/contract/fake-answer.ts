@@ -97,14 +97,14 @@ function build(
   // is drawn from a generator seeded by them (and this process's salt), dated from a fixed
   // moment. Without path parameters (a payment made), every answer is new, as a real one is.
   const keyed = pathParams.length > 0
-  const names = pathParams.join('/')
+  const place = where.at.join('/')
   return {
     status,
     contentType,
     body: (random, now, params) =>
       JSON.stringify(
         keyed
-          ? gen({ random: seededRandom(seedOf(where, names, params)), now: EPOCH, params })
+          ? gen({ random: seededRandom(seedOf(place, pathParams, params)), now: EPOCH, params })
           : gen({ random, now, params }),
       ) ?? '',
   }
@@ -121,15 +121,20 @@ const SALT = randomBytes(4).readUInt32LE(0)
 const EPOCH = Date.now()
 
 /** FNV-1a over the operation's place in its document and the path's values, salted. */
-function seedOf(where: Where, names: string, params: Readonly<Record<string, string>>): number {
-  let h = (0x811c9dc5 ^ SALT) >>> 0
-  const mix = (s: string) => {
-    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0
-    h = Math.imul(h ^ 0x2f, 0x01000193) >>> 0
-  }
-  mix(where.at.join('/'))
-  for (const n of names.split('/')) mix(params[n] ?? '')
+function seedOf(
+  place: string,
+  names: readonly string[],
+  params: Readonly<Record<string, string>>,
+): number {
+  let h = fnv((0x811c9dc5 ^ SALT) >>> 0, place)
+  for (const n of names) h = fnv(h, params[n] ?? '')
   return h
+}
+
+function fnv(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0
+  // A separator, so ('ab', 'c') and ('a', 'bc') differ.
+  return Math.imul(h ^ 0x2f, 0x01000193) >>> 0
 }
 
 /** The lowest documented 2xx status (`200` before `201`; a `2XX` range last). */
