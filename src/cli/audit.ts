@@ -11,7 +11,6 @@ import { formatAudit } from '../audit/format-audit.js'
 import { readOpenApi, type ApiSpec } from '../audit/openapi.js'
 import { suggestConfig } from '../audit/suggest.js'
 import {
-  badInput,
   collect,
   EXIT_BAD_INPUT,
   EXIT_OK,

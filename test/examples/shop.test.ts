@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
+import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { startShop, type Shop } from '../../examples/shop/shop.js'
 

@@ -8,7 +8,6 @@ import { get, type IncomingMessage } from 'node:http'
 import { connect } from 'node:net'
 import { Agent, request } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { Gateway } from '../../src/proxy/gateway.js'
 import { signal, startGw, startUpstream, within, type Upstream } from './helpers.js'
 
 const MiB = 1024 * 1024

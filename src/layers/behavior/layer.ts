@@ -6,7 +6,6 @@
  */
 import type {
   Decision,
-  HeaderMap,
   Identity,
   Layer,
   LayerDeps,
@@ -105,7 +104,6 @@ interface Pending {
   inherited: number
 }
 const PENDING = 'behavior.pending'
-/** What a `deceive` answers with: the deception library's generic fake success. */
 
 /** A `once` flow's step, taken from the store by the request it lets through. */
 interface Claim {
@@ -683,7 +681,6 @@ export const behavior: LayerType<BehaviorSpec> = {
       if (strong > 0) parts[`risk of ${strongFacet}`] = round(strong)
       if (shared > 0) parts[`risk of ${sharedFacet}`] = round(shared)
       let score = strong + shared
-      const best = score
       for (const s of states) {
         score += spec.signals[s]
         parts[s] = spec.signals[s]
@@ -853,8 +850,7 @@ function hasParams(params: Readonly<Record<string, string>>): boolean {
   return false
 }
 
-type IdRoute =
-  { readonly template: string; readonly params: Readonly<Record<string, string>> } | undefined
+type IdRoute = Pick<NonNullable<RequestContext['documented']>, 'template' | 'params'> | undefined
 
 /**
  * The templated route a request's ids are read from: the gateway route when it has

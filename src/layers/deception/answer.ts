@@ -76,7 +76,7 @@ export function compileAnswer(
     status: spec.status ?? (own ? 200 : fake.status),
     headers,
     explicitStatus: spec.status,
-    extraHeaders: Object.freeze({ ...spec.headers }),
+    extraHeaders: spec.headers,
     body,
     delay: (random) => between(random, min, max),
   }
