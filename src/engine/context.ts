@@ -184,11 +184,21 @@ export function contextFactory(config: Config, clock: Clock) {
       pathKey,
       query,
       route,
+      // Every facet named up front, in one order: layers fill them in whatever order a
+      // request needs, and an object that grew its fields in different orders would have a
+      // different shape per request, making each read of them polymorphic (V8 deoptimised the
+      // behaviour layer on "wrong map" under mixed traffic).
       {
         ip: client.ip,
         ipPrefix: client.ipPrefix,
         ipSource: client.source,
         ipHop: client.hop,
+        account: undefined,
+        accountAsSent: undefined,
+        accountVerified: undefined,
+        session: undefined,
+        apiKey: undefined,
+        fingerprint: undefined,
         device: device?.id,
         deviceTrusted: device?.trusted ?? false,
       },

@@ -2,12 +2,21 @@
  * Request ids: random version-4 UUIDs (crypto random, as `crypto.randomUUID()` makes them),
  * made 256 at a time into one string and handed out as slices of it. `randomUUID()` builds each
  * id from 20 string pieces, and joining and flattening them cost about 3,000 instructions a
- * request on the proxy's path (callgrind) — more than any other single step of an empty policy.
+ * request on the proxy's path (callgrind). The batch is written as bytes into one buffer and
+ * decoded once: about 90 ns an id, against 400–600 ns for the same batch built from template
+ * strings (micro-benchmark, Node 20).
  */
-import { randomBytes } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 
 const BATCH = 256
-const VARIANT = '89ab'
+/** The two hex digits of each byte value, as character codes: `PAIRS[2v]`, `PAIRS[2v + 1]`. */
+const PAIRS = new Uint8Array(512)
+for (let v = 0; v < 256; v++) {
+  PAIRS[2 * v] = '0123456789abcdef'.charCodeAt(v >> 4)
+  PAIRS[2 * v + 1] = '0123456789abcdef'.charCodeAt(v & 15)
+}
+const random = Buffer.alloc(16 * BATCH)
+const text = Buffer.alloc(36 * BATCH)
 let ids = ''
 let next = BATCH
 
@@ -22,14 +31,30 @@ export function requestId(): string {
 }
 
 function batch(): string {
-  const hex = randomBytes(16 * BATCH).toString('hex')
-  const parts: string[] = []
-  for (let k = 0; k < BATCH; k++) {
-    const h = hex.slice(k * 32, k * 32 + 32)
-    const variant = VARIANT[parseInt(h[16]!, 16) & 3]!
-    parts.push(
-      `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20)}`,
-    )
+  randomFillSync(random)
+  let o = 0
+  for (let b = 0; b < random.length; b += 16) {
+    random[b + 6] = (random[b + 6]! & 0x0f) | 0x40 // version 4
+    random[b + 8] = (random[b + 8]! & 0x3f) | 0x80 // variant 10xx
+    o = hex(b, 4, o)
+    text[o++] = 45 // -
+    o = hex(b + 4, 2, o)
+    text[o++] = 45
+    o = hex(b + 6, 2, o)
+    text[o++] = 45
+    o = hex(b + 8, 2, o)
+    text[o++] = 45
+    o = hex(b + 10, 6, o)
   }
-  return parts.join('')
+  return text.toString('latin1', 0, o)
+}
+
+/** Writes `n` random bytes from `from` as hex into `text` at `o`; returns the next offset. */
+function hex(from: number, n: number, o: number): number {
+  for (let j = 0; j < n; j++) {
+    const p = random[from + j]! << 1
+    text[o++] = PAIRS[p]!
+    text[o++] = PAIRS[p + 1]!
+  }
+  return o
 }

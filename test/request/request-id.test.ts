@@ -17,4 +17,16 @@ describe('request ids', () => {
     // Every variant digit turns up: the bits come from the random bytes, not a constant.
     expect([...variants].sort()).toEqual(['8', '9', 'a', 'b'])
   })
+
+  it('draw every hex digit at every random position (no byte pair written twice or skipped)', () => {
+    const digits = Array.from({ length: 36 }, () => new Set<string>())
+    for (let i = 0; i < 3_000; i++) {
+      const id = requestId()
+      for (let k = 0; k < 36; k++) digits[k]!.add(id[k]!)
+    }
+    for (let k = 0; k < 36; k++) {
+      const expected = [8, 13, 18, 23].includes(k) ? 1 : k === 14 ? 1 : k === 19 ? 4 : 16
+      expect(digits[k]!.size, `position ${k}`).toBe(expected)
+    }
+  })
 })
