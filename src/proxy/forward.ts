@@ -73,8 +73,7 @@ export function upstreamHeaders(
     const name = rawHeaders[i]!.toLowerCase()
     if (name === 'connection') {
       // Every Connection header counts (`Connection: x-hop` then `Connection: close`).
-      connectionTokens ??= new Set()
-      for (const t of rawHeaders[i + 1]!.toLowerCase().split(',')) connectionTokens.add(t.trim())
+      connectionTokens = namedInConnection(rawHeaders[i + 1]!, connectionTokens)
       continue
     }
     // A header a layer sets (a verified claim) is never taken from the client.
@@ -96,6 +95,24 @@ export function upstreamHeaders(
   if (fromLayers) for (const k in fromLayers) if (fromLayers[k] !== '') out.push(k, fromLayers[k]!)
   if (bufferedLength !== undefined) out.push('content-length', String(bufferedLength))
   return out
+}
+
+/**
+ * Adds the header names a `Connection` value lists (RFC 9110 §7.6.1: they are hop-by-hop too) to
+ * `into`, made on the first one. `close` and `keep-alive` name no header and are left out, so
+ * the usual `Connection: keep-alive` costs no set.
+ */
+export function namedInConnection(
+  value: string,
+  into: Set<string> | undefined,
+): Set<string> | undefined {
+  const lower = value.toLowerCase()
+  if (lower === 'keep-alive' || lower === 'close') return into
+  for (const t of lower.split(',')) {
+    const name = t.trim()
+    if (name !== '' && name !== 'close' && name !== 'keep-alive') (into ??= new Set()).add(name)
+  }
+  return into
 }
 
 /** What the upstream is sent. */
@@ -176,11 +193,12 @@ export abstract class UpstreamExchange {
     const extra = this.answerHeaders()
     const replaced = extra === NO_HEADERS ? undefined : extra
     const idHeader = this.requestIdHeader
-    let connectionTokens: string | undefined
+    let connectionTokens: Set<string> | undefined
     for (let i = 0; i < raw.length; i += 2) {
       // Lower case, and one shared string for the common names (no Buffer decode for those).
       const name = headerNameToString(raw[i]!)
-      if (name === 'connection') connectionTokens = raw[i + 1]!.toString('latin1').toLowerCase()
+      if (name === 'connection')
+        connectionTokens = namedInConnection(raw[i + 1]!.toString('latin1'), connectionTokens)
       // The gateway's own headers (RateLimit, CORS) replace the upstream's of the same name.
       if (HOP_BY_HOP.has(name) || name === idHeader) continue
       if (replaced !== undefined && replaced[name] !== undefined) continue
@@ -189,9 +207,8 @@ export abstract class UpstreamExchange {
       headers.push(name, value)
     }
     if (connectionTokens) {
-      const named = new Set(connectionTokens.split(',').map((s) => s.trim()))
       for (let i = headers.length - 2; i >= 0; i -= 2)
-        if (named.has(headers[i]!)) headers.splice(i, 2)
+        if (connectionTokens.has(headers[i]!)) headers.splice(i, 2)
     }
     // An empty value means "remove the upstream's header" (a CORS policy that allows nothing).
     if (replaced !== undefined)
