@@ -146,6 +146,7 @@ function rawRequest(request: FastifyRequest, readBody: RawRequest['readBody']): 
     rawHeaders: req.rawHeaders,
     remoteAddress: req.socket?.remoteAddress,
     connection: req.socket ?? undefined,
+    httpVersion: req.httpVersion,
     readBody,
   }
 }

@@ -124,6 +124,7 @@ function rawRequest(c: Context<BulwarkHonoEnv>, opts: HonoOptions): RawRequest {
     rawHeaders: incoming.rawHeaders,
     remoteAddress: incoming.socket?.remoteAddress,
     connection: incoming.socket ?? undefined,
+    httpVersion: incoming.httpVersion,
     // Node streams, not web streams: node-server reads `rawBody` first, so the app gets these bytes.
     readBody: (cap) =>
       readNodeBody(incoming, cap).then((bytes) => {

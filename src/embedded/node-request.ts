@@ -28,6 +28,7 @@ export function fromNodeRequest(
     rawHeaders: req.rawHeaders,
     remoteAddress: req.socket?.remoteAddress,
     connection: req.socket ?? undefined,
+    httpVersion: req.httpVersion,
     readBody: (cap) => readNodeBody(req, cap),
   }
 }

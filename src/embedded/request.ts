@@ -34,6 +34,11 @@ export interface BulwarkRequest {
   /** The socket's peer address; the client IP unless it is a trusted proxy. */
   readonly remoteAddress?: string | undefined
   /**
+   * The HTTP version as received (`req.httpVersion`: `'1.1'`, `'1.0'`): a chunked body on
+   * HTTP/1.0 is refused, as the proxy refuses it. Unknown when absent (no such check).
+   */
+  readonly httpVersion?: string | undefined
+  /**
    * The body. Read only when a rule needs it. A reader resolves `null` when the body is larger
    * than `cap` (the request is then refused with 413).
    */
@@ -73,6 +78,7 @@ export function toRawRequest(req: BulwarkRequest | RawRequest): RawRequest {
     headers,
     rawHeaders: req.rawHeaders ?? flatten(headers),
     remoteAddress: req.remoteAddress,
+    ...(req.httpVersion !== undefined ? { httpVersion: req.httpVersion } : {}),
     readBody,
   }
 }
