@@ -48,7 +48,10 @@ const chunked10 = (port: number) =>
 const chunked11 = (port: number) =>
   `POST /orders HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n`
 
-type Start = (b: Bulwark, hit: () => void) => Promise<{ port: number; stop: () => Promise<unknown> }>
+type Start = (
+  b: Bulwark,
+  hit: () => void,
+) => Promise<{ port: number; stop: () => Promise<unknown> }>
 
 const node: Start = async (b, hit) => {
   const server: Server = createServer(
@@ -73,7 +76,9 @@ const viaExpress: Start = async (b, hit) => {
 }
 const viaFastify: Start = async (b, hit) => {
   const app = Fastify()
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_r, body, done) => done(null, body))
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_r, body, done) =>
+    done(null, body),
+  )
   await app.register(bulwarkFastify, { bulwark: b })
   app.post('/orders', async () => {
     hit()
