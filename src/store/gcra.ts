@@ -12,6 +12,7 @@ export interface GcraStep {
 }
 
 /**
+ * `cost`: how many requests this one counts as (a batch of 20 operations: 20); all or nothing.
  * @example
  * gcra(undefined, { algorithm: 'gcra', limit: 5, windowMs: 60_000 }, 0, true).result.remaining // 4
  */
@@ -20,11 +21,12 @@ export function gcra(
   l: Limit,
   now: number,
   take: boolean,
+  cost = 1,
 ): GcraStep {
   const t = l.windowMs / l.limit
   const burst = burstOf(l)
   const tat = storedTat === undefined || storedTat < now ? now : storedTat
-  const newTat = tat + t
+  const newTat = tat + t * cost
   const allowAt = newTat - t * burst
   // Requests currently "in flight" in the bucket, for events: how full the burst is.
   const used = Math.ceil((tat - now) / t)
@@ -35,20 +37,20 @@ export function gcra(
         remaining: 0,
         retryAfterMs: Math.ceil(allowAt - now),
         resetMs: Math.ceil(tat - now),
-        count: used + 1,
+        count: used + cost,
       },
       tat: undefined,
     }
   }
   // After this request when taking; including it when only peeking ("still allowed now").
-  const remaining = Math.floor((now - allowAt) / t) + (take ? 0 : 1)
+  const remaining = Math.floor((now - allowAt) / t) + (take ? 0 : cost)
   return {
     result: {
       allowed: true,
       remaining,
       retryAfterMs: 0,
       resetMs: Math.ceil((take ? newTat : tat) - now),
-      count: used + 1,
+      count: used + cost,
     },
     tat: take ? newTat : undefined,
   }

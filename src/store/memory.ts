@@ -106,38 +106,39 @@ export class MemoryStore implements Store {
           ? null
           : s.op === 'distinct'
             ? this.addDistinct(s.key, s.member ?? '', s.limit.windowMs, now)
-            : this.#step(s.key, s.limit, now, s.op === 'consume')
+            : this.#step(s.key, s.limit, now, s.op === 'consume', s.cost ?? 1)
     }
     return out
   }
 
-  consume(key: string, limit: Limit, now: number): LimitResult {
-    return this.#step(key, limit, now, true)
+  consume(key: string, limit: Limit, now: number, cost = 1): LimitResult {
+    return this.#step(key, limit, now, true, cost)
   }
 
-  peek(key: string, limit: Limit, now: number): LimitResult {
-    return this.#step(key, limit, now, false)
+  peek(key: string, limit: Limit, now: number, cost = 1): LimitResult {
+    return this.#step(key, limit, now, false, cost)
   }
 
-  refund(key: string, limit: Limit, countedAt: number, now: number): void {
+  refund(key: string, limit: Limit, countedAt: number, now: number, cost = 1): void {
     if (limit.algorithm === 'gcra') {
       const tat = this.#tats.get(key)
       // In the past: the bucket has drained, nothing of that request is held any more.
-      if (tat !== undefined && tat > now) this.#tats.set(key, tat - limit.windowMs / limit.limit)
+      if (tat !== undefined && tat > now)
+        this.#tats.set(key, tat - (cost * limit.windowMs) / limit.limit)
       return
     }
     const s = this.#windows.get(key)
     if (!s) return
     roll(s, limit.windowMs, now)
     const start = countedAt - (countedAt % limit.windowMs)
-    if (start === s.start) s.current = Math.max(0, s.current - 1)
-    else if (start === s.start - limit.windowMs) s.previous = Math.max(0, s.previous - 1)
+    if (start === s.start) s.current = Math.max(0, s.current - cost)
+    else if (start === s.start - limit.windowMs) s.previous = Math.max(0, s.previous - cost)
   }
 
-  #step(key: string, limit: Limit, now: number, take: boolean): LimitResult {
+  #step(key: string, limit: Limit, now: number, take: boolean, cost: number): LimitResult {
     if (limit.algorithm === 'gcra') {
       const stored = this.#tats.get(key)
-      const step = gcra(stored, limit, now, take)
+      const step = gcra(stored, limit, now, take, cost)
       if (step.tat !== undefined) this.#put(this.#tats, key, step.tat, now, tatExpired)
       return step.result
     }
@@ -149,11 +150,12 @@ export class MemoryStore implements Store {
           limit,
           now,
           false,
+          cost,
         )
       s = { start: now - (now % limit.windowMs), current: 0, previous: 0, windowMs: limit.windowMs }
     }
     roll(s, limit.windowMs, now)
-    const r = slidingWindow(s, limit, now, take)
+    const r = slidingWindow(s, limit, now, take, cost)
     if (take) this.#put(this.#windows, key, s, now, windowExpired)
     return r
   }

@@ -104,25 +104,35 @@ export class RedisStore implements Store {
     return `${this.#prefix}{${key}}`
   }
 
-  consume(key: string, limit: Limit, now: number): Promise<LimitResult> {
-    return this.#steps([{ op: 'consume', key, limit }], now).then(firstStep) as Promise<LimitResult>
+  consume(key: string, limit: Limit, now: number, cost = 1): Promise<LimitResult> {
+    return this.#steps([{ op: 'consume', key, limit, cost }], now).then(
+      firstStep,
+    ) as Promise<LimitResult>
   }
 
-  peek(key: string, limit: Limit, now: number): Promise<LimitResult> {
-    return this.#steps([{ op: 'peek', key, limit }], now).then(firstStep) as Promise<LimitResult>
+  peek(key: string, limit: Limit, now: number, cost = 1): Promise<LimitResult> {
+    return this.#steps([{ op: 'peek', key, limit, cost }], now).then(
+      firstStep,
+    ) as Promise<LimitResult>
   }
 
-  async refund(key: string, limit: Limit, countedAt: number, now: number): Promise<void> {
+  async refund(
+    key: string,
+    limit: Limit,
+    countedAt: number,
+    now: number,
+    cost = 1,
+  ): Promise<void> {
     const c = this.client as unknown as {
       bwRefund(k: string, ...args: (string | number)[]): Promise<number>
     }
     const tag = this.#tag(key)
     try {
       if (limit.algorithm === 'gcra')
-        await c.bwRefund(`${tag}:g`, 'g', now, limit.windowMs / limit.limit)
+        await c.bwRefund(`${tag}:g`, 'g', now, (cost * limit.windowMs) / limit.limit)
       else {
         const start = countedAt - (countedAt % limit.windowMs)
-        await c.bwRefund(`${tag}:w:${start}`, 'w')
+        await c.bwRefund(`${tag}:w:${start}`, 'w', cost)
       }
     } catch (err) {
       throw storeError(err)
@@ -335,11 +345,13 @@ class StepQueue {
       this.argv.push('d', s.member ?? '', l.windowMs, now - start)
     } else if (l.algorithm === 'gcra') {
       this.keys.push(`${tag}:g`)
-      this.argv.push('g', now, l.windowMs / l.limit, burstOf(l), s.op === 'consume' ? '1' : '0')
+      const take = s.op === 'consume' ? '1' : '0'
+      this.argv.push('g', now, l.windowMs / l.limit, burstOf(l), take, s.cost ?? 1)
     } else {
       const start = now - (now % l.windowMs)
       this.keys.push(`${tag}:w:${start}`, `${tag}:w:${start - l.windowMs}`)
-      this.argv.push('w', l.limit, l.windowMs, now - start, s.op === 'consume' ? '1' : '0')
+      const take = s.op === 'consume' ? '1' : '0'
+      this.argv.push('w', l.limit, l.windowMs, now - start, take, s.cost ?? 1)
     }
   }
 

@@ -9,8 +9,9 @@
 /**
  * Limit steps, any number in one call (a request's rules: one round trip). Each step is an op
  * letter in ARGV followed by its arguments, and takes its keys from KEYS in order:
- * - `g` gcra: KEYS tat · ARGV now, emission interval T, burst, take (1/0)
- * - `w` sliding window: KEYS current window, previous · ARGV limit, windowMs, elapsed, take
+ * - `g` gcra: KEYS tat · ARGV now, emission interval T, burst, take (1/0), cost
+ * - `w` sliding window: KEYS current window, previous · ARGV limit, windowMs, elapsed, take, cost
+ *   (cost: how many requests the step counts as, all or nothing)
  * - `d` distinct: KEYS current HyperLogLog, previous · ARGV member, windowMs, elapsed (the
  *   union count is cached under `<current>:u`)
  * - `u` guard, before a step: KEYS flag · no ARGV. When the flag exists the next step is skipped.
@@ -24,50 +25,52 @@ local function put(...)
   for _, v in ipairs({...}) do out[#out + 1] = v end
 end
 
-local function gcra(key, now, t, burst, take)
+local function gcra(key, now, t, burst, take, cost)
   local tat = tonumber(redis.call('GET', key))
   if not tat or tat < now then tat = now end
-  local newTat = tat + t
+  local newTat = tat + t * cost
   local allowAt = newTat - t * burst
   local used = math.ceil((tat - now) / t)
   if now < allowAt then
-    return put(0, 0, math.ceil(allowAt - now), math.ceil(tat - now), used + 1)
+    return put(0, 0, math.ceil(allowAt - now), math.ceil(tat - now), used + cost)
   end
   local remaining = math.floor((now - allowAt) / t)
   if take then
     -- %.17g round-trips the double, so Redis computes on exactly the TAT gcra.ts would keep.
     redis.call('SET', key, string.format('%.17g', newTat), 'PX', math.ceil(newTat - now) + 1000)
-    return put(1, remaining, 0, math.ceil(newTat - now), used + 1)
+    return put(1, remaining, 0, math.ceil(newTat - now), used + cost)
   end
-  put(1, remaining + 1, 0, math.ceil(tat - now), used + 1)
+  put(1, remaining + cost, 0, math.ceil(tat - now), used + cost)
 end
 
-local function sliding(curKey, prevKey, limit, window, elapsed, take)
+local function sliding(curKey, prevKey, limit, window, elapsed, take, cost)
   local cur = tonumber(redis.call('GET', curKey) or '0')
   local prev = tonumber(redis.call('GET', prevKey) or '0')
   local weight = (window - elapsed) / window
   local est = prev * weight + cur
   local reset = 0
   if cur > 0 then reset = 2 * window - elapsed elseif prev > 0 then reset = window - elapsed end
-  if est + 1 > limit then
+  if est + cost > limit then
     local retry
-    if cur + 1 > limit then
-      retry = window - elapsed + math.ceil(((cur + 1 - limit) / cur) * window)
+    if cur + cost > limit then
+      retry = window - elapsed
+      if cur > 0 then retry = retry + math.ceil(math.min(1, (cur + cost - limit) / cur) * window) end
     else
-      retry = math.ceil(((est + 1 - limit) / prev) * window)
+      retry = math.ceil(((est + cost - limit) / prev) * window)
     end
-    return put(0, 0, math.max(1, math.ceil(retry)), math.ceil(reset), math.floor(est) + 1)
+    return put(0, 0, math.max(1, math.ceil(retry)), math.ceil(reset), math.floor(est) + cost)
   end
   if take then
-    cur = redis.call('INCR', curKey)
-    if cur == 1 then redis.call('PEXPIRE', curKey, window * 2) end
+    local before = cur
+    cur = redis.call('INCRBY', curKey, cost)
+    if before == 0 then redis.call('PEXPIRE', curKey, window * 2) end
     reset = 2 * window - elapsed
   end
   local after = prev * weight + cur
   local remaining = math.floor(limit - after)
   if remaining < 0 then remaining = 0 end
   local count = math.floor(after)
-  if not take then count = count + 1 end
+  if not take then count = count + cost end
   put(1, remaining, 0, math.ceil(reset), count)
 end
 
@@ -101,16 +104,16 @@ while a <= #ARGV do
     k, a = k + 1, a + 1
   elseif op == 'g' then
     if not skip then
-      gcra(KEYS[k], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4] == '1')
+      gcra(KEYS[k], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4] == '1', tonumber(ARGV[a + 5]))
     end
     skip = false
-    k, a = k + 1, a + 5
+    k, a = k + 1, a + 6
   elseif op == 'w' then
     if not skip then
-      sliding(KEYS[k], KEYS[k + 1], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4] == '1')
+      sliding(KEYS[k], KEYS[k + 1], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4] == '1', tonumber(ARGV[a + 5]))
     end
     skip = false
-    k, a = k + 2, a + 5
+    k, a = k + 2, a + 6
   elseif op == 'd' then
     if not skip then
       distinct(KEYS[k], KEYS[k + 1], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]))
@@ -156,10 +159,10 @@ return out
 `
 
 /**
- * Gives back one counted request (an outcome rule's, whose answer did not count).
- * GCRA: KEYS tat · ARGV 'g', now, emission interval T — the TAT moves back by T while ahead of
- * now. Sliding window: KEYS the fixed window the request was counted in · ARGV 'w' — one less,
- * never below 0 (an expired window is gone: nothing to give back).
+ * Gives back a counted request (an outcome rule's, whose answer did not count).
+ * GCRA: KEYS tat · ARGV 'g', now, T × cost — the TAT moves back by that while ahead of now.
+ * Sliding window: KEYS the fixed window the request was counted in · ARGV 'w', cost — that
+ * many less, never below 0 (an expired window is gone: nothing to give back).
  */
 export const REFUND = `
 if ARGV[1] == 'g' then
@@ -176,6 +179,6 @@ if ARGV[1] == 'g' then
   return 0
 end
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n > 0 then redis.call('DECR', KEYS[1]) end
+if n > 0 then redis.call('DECRBY', KEYS[1], math.min(n, tonumber(ARGV[2] or '1'))) end
 return 0
 `

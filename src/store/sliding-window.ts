@@ -23,33 +23,48 @@ export function roll(s: WindowState, windowMs: number, now: number): WindowState
   return s
 }
 
-/** Decides on a rolled state; increments it when `take` and allowed. */
-export function slidingWindow(s: WindowState, l: Limit, now: number, take: boolean): LimitResult {
+/**
+ * Decides on a rolled state; adds `cost` (how many requests this one counts as) when `take` and
+ * allowed — all or nothing.
+ */
+export function slidingWindow(
+  s: WindowState,
+  l: Limit,
+  now: number,
+  take: boolean,
+  cost = 1,
+): LimitResult {
   const elapsed = now - s.start
   const weight = (l.windowMs - elapsed) / l.windowMs
   const estimate = s.previous * weight + s.current
   // Back to the full allowance once both windows' counts have slid out (now, if both are 0).
   const resetMs =
     s.current > 0 ? 2 * l.windowMs - elapsed : s.previous > 0 ? l.windowMs - elapsed : 0
-  if (estimate + 1 > l.limit) {
+  if (estimate + cost > l.limit) {
     // When does the estimate drop enough? The previous window's share shrinks linearly. If the
     // current window alone is full, it becomes the previous window when this one ends, still
     // weighted ~100%: the wait is the rest of this window plus that window's share shrinking.
     let retry: number
-    if (s.current + 1 > l.limit)
-      retry = l.windowMs - elapsed + Math.ceil(((s.current + 1 - l.limit) / s.current) * l.windowMs)
-    else retry = Math.ceil(((estimate + 1 - l.limit) / s.previous) * l.windowMs)
+    // A cost above the limit never fits: the wait is the whole slide, and the retry is refused.
+    if (s.current + cost > l.limit)
+      retry =
+        l.windowMs -
+        elapsed +
+        (s.current > 0
+          ? Math.ceil(Math.min(1, (s.current + cost - l.limit) / s.current) * l.windowMs)
+          : 0)
+    else retry = Math.ceil(((estimate + cost - l.limit) / s.previous) * l.windowMs)
     return {
       allowed: false,
       remaining: 0,
       retryAfterMs: Math.max(1, Math.ceil(retry)),
       resetMs: Math.ceil(resetMs),
-      count: Math.floor(estimate) + 1,
+      count: Math.floor(estimate) + cost,
     }
   }
   let reset = resetMs
   if (take) {
-    s.current++
+    s.current += cost
     reset = 2 * l.windowMs - elapsed
   }
   const after = s.previous * weight + s.current
@@ -58,6 +73,6 @@ export function slidingWindow(s: WindowState, l: Limit, now: number, take: boole
     remaining: Math.max(0, Math.floor(l.limit - after)),
     retryAfterMs: 0,
     resetMs: Math.ceil(reset),
-    count: Math.floor(after) + (take ? 0 : 1),
+    count: Math.floor(after) + (take ? 0 : cost),
   }
 }

@@ -39,6 +39,8 @@ export interface LimitStep {
   readonly limit: Limit
   /** The value counted once per window, for `distinct`. */
   readonly member?: string
+  /** For `consume` and `peek`: how many requests this one counts as (default 1; all or nothing). */
+  readonly cost?: number
   /**
    * A flag key: while that flag is set the step is skipped (nothing counted or read) and its
    * result is `null`. Checked in the same call as the step (`device: unknown` rules: a device
@@ -62,16 +64,26 @@ export interface Store {
    * call would have given.
    */
   batch(steps: readonly LimitStep[], now: number): MaybePromise<StepResult[]>
-  /** Counts one request against `key` and says whether it was within the limit. */
-  consume(key: string, limit: Limit, now: number): MaybePromise<LimitResult>
-  /** Says whether one more request would be within the limit, without counting it. */
-  peek(key: string, limit: Limit, now: number): MaybePromise<LimitResult>
   /**
-   * Gives back one request counted by `consume` at `countedAt` (an outcome rule's request whose
-   * answer turned out not to count): GCRA moves the key's TAT back one interval; a sliding
-   * window takes one from the fixed window `countedAt` fell in, if that window is still held.
+   * Counts one request (or `cost` of them, all or none) against `key` and says whether it was
+   * within the limit.
    */
-  refund(key: string, limit: Limit, countedAt: number, now: number): MaybePromise<void>
+  consume(key: string, limit: Limit, now: number, cost?: number): MaybePromise<LimitResult>
+  /** Says whether one more request (or `cost` more) would be within the limit, without counting. */
+  peek(key: string, limit: Limit, now: number, cost?: number): MaybePromise<LimitResult>
+  /**
+   * Gives back one request (or `cost`) counted by `consume` at `countedAt` (an outcome rule's
+   * request whose answer turned out not to count): GCRA moves the key's TAT back that many
+   * intervals; a sliding window takes them from the fixed window `countedAt` fell in, if that
+   * window is still held.
+   */
+  refund(
+    key: string,
+    limit: Limit,
+    countedAt: number,
+    now: number,
+    cost?: number,
+  ): MaybePromise<void>
   /**
    * Adds `member` to the distinct set of `key` and returns how many distinct members were seen
    * in the sliding window ending now (the previous window's members weighted by overlap).

@@ -452,6 +452,71 @@ export function storeContract(name: string, make: () => Promise<ContractStore>):
       expect(await store.batch([], now)).toEqual([])
     })
 
+    describe('cost: one request counted as several, all or nothing', () => {
+      it('gcra: a cost that fits is taken whole; one that does not takes nothing', async () => {
+        const k = key()
+        const now = B + 1
+        expect(await store.consume(k, G5, now, 3)).toMatchObject({ allowed: true, remaining: 2 })
+        expect(await store.peek(k, G5, now, 3)).toMatchObject({ allowed: false })
+        expect(await store.consume(k, G5, now, 3)).toMatchObject({ allowed: false })
+        // The refused 3 took nothing: 2 still fit, then nothing.
+        expect(await store.consume(k, G5, now, 2)).toMatchObject({ allowed: true, remaining: 0 })
+        expect((await consume(k, G5, now)).allowed).toBe(false)
+        // A cost above the burst never fits, even on an empty key.
+        expect((await store.consume(key('big'), G5, now, 6)).allowed).toBe(false)
+        expect((await store.consume(key('big'), G5, now, 5)).allowed).toBe(true)
+      })
+
+      it('sliding window: the same, and the refusal says when the cost fits', async () => {
+        const k = key()
+        const now = B + 1_000
+        expect(await store.consume(k, S10, now, 7)).toEqual(ok(3, 2 * W - 1_000, 7))
+        const no = await store.consume(k, S10, now, 4)
+        expect(no).toMatchObject({ allowed: false, count: 11 })
+        expect(no.retryAfterMs).toBeGreaterThan(W - 1_000)
+        expect(await store.consume(k, S10, now, 3)).toMatchObject({ allowed: true, remaining: 0 })
+        expect((await store.consume(key('big'), S10, now, 11)).allowed).toBe(false)
+      })
+
+      it('refund gives the whole cost back', async () => {
+        for (const l of [G5, S10]) {
+          const k = key(l.algorithm)
+          const now = B + 2_000
+          await store.consume(k, l, now, 4)
+          await store.refund(k, l, now, now + 1, 4)
+          expect(await peek(k, l, now + 1)).toMatchObject({ allowed: true, remaining: l.limit })
+        }
+      })
+
+      it('matches the reference arithmetic with random costs, singly and in batches', async () => {
+        const limits: Limit[] = [
+          { algorithm: 'gcra', limit: 20, windowMs: 1_000, burst: 8 },
+          { algorithm: 'sliding-window', limit: 30, windowMs: 9_000 },
+        ]
+        const random = mulberry32(20_261_207)
+        for (const [n, l] of limits.entries()) {
+          const model = referenceModel()
+          const k = key(`c${n}`)
+          let now = B + 321
+          for (let i = 0; i < 120; i++) {
+            now += Math.floor(random() * (l.windowMs / l.limit) * 4)
+            const take = random() < 0.8
+            const cost = 1 + Math.floor(random() * 6)
+            const step = { op: take ? ('consume' as const) : ('peek' as const), key: k, limit: l }
+            const got =
+              i % 2 === 0
+                ? await (take ? store.consume(k, l, now, cost) : store.peek(k, l, now, cost))
+                : (await store.batch([{ ...step, cost }], now))[0]
+            expect({ step: i, cost, got }).toEqual({
+              step: i,
+              cost,
+              got: model.step(k, l, now, take, cost),
+            })
+          }
+        }
+      })
+    })
+
     describe('refund', () => {
       it('gcra: gives back one interval of a counted request, never below empty', async () => {
         const k = key()
@@ -518,9 +583,9 @@ function referenceModel() {
   const tats = new Map<string, number>()
   const counts = new Map<string, number>()
   return {
-    step(k: string, l: Limit, now: number, take: boolean): LimitResult {
+    step(k: string, l: Limit, now: number, take: boolean, cost = 1): LimitResult {
       if (l.algorithm === 'gcra') {
-        const s = gcra(tats.get(k), l, now, take)
+        const s = gcra(tats.get(k), l, now, take, cost)
         if (s.tat !== undefined) tats.set(k, s.tat)
         return s.result
       }
@@ -530,7 +595,7 @@ function referenceModel() {
         current: counts.get(`${k}@${start}`) ?? 0,
         previous: counts.get(`${k}@${start - l.windowMs}`) ?? 0,
       }
-      const r = slidingWindow(state, l, now, take)
+      const r = slidingWindow(state, l, now, take, cost)
       counts.set(`${k}@${start}`, state.current)
       return r
     },

@@ -27,6 +27,7 @@ import {
 } from '../../store/store.js'
 import { notice } from '../../telemetry/channels.js'
 import type { LayerType } from '../layer-type.js'
+import { costReader, type CostReader } from './cost.js'
 import { rateLimitHeaders } from './headers.js'
 import { LimitsSpec, type LimitRuleSpec } from './spec.js'
 import { OrderedMap } from '../../store/ordered-map.js'
@@ -39,6 +40,8 @@ interface Rule {
   readonly monitor: boolean
   readonly key: readonly FacetGetter[]
   readonly distinct: FacetGetter | undefined
+  /** `cost:` — how many requests a request counts as; undefined: 1. */
+  readonly cost: CostReader | undefined
   readonly counts: ((status: number) => boolean) | undefined
   /** `device:` — which requests the rule counts, by their device cookie; undefined: all. */
   readonly device: ((id: Identity) => boolean) | undefined
@@ -76,6 +79,8 @@ class Pending implements LimitStep {
    */
   countedIn: Store | undefined = undefined
   countedAt = 0
+  /** How many requests this one counts as (`cost:`), counted and given back whole. */
+  cost = 1
   constructor(
     rule: Rule,
     op: LimitStep['op'],
@@ -141,6 +146,7 @@ export const limits: LayerType<LimitsSpec> = {
       monitor: (r.mode ?? deps.mode) === 'monitor',
       key: r.key.map((k) => facets.getter(k)),
       distinct: r.distinct ? facets.getter(r.distinct) : undefined,
+      cost: r.cost ? costReader(r.cost, facets.getter) : undefined,
       counts: r.outcomes ? statusMatcher(r.outcomes) : undefined,
       device:
         r.device === undefined || r.device === 'unknown' ? undefined : DEVICE_FILTERS[r.device],
@@ -165,7 +171,7 @@ export const limits: LayerType<LimitsSpec> = {
     const blocked = new OrderedMap<string, Blocked>()
     const lastNotice = new Map<string, number>()
 
-    function verdictFor(rule: Rule, key: string, r: LimitResult): Verdict {
+    function verdictFor(rule: Rule, key: string, r: LimitResult, cost = 1): Verdict {
       const s = rule.spec
       const noun =
         s.count === 'distinct'
@@ -176,7 +182,7 @@ export const limits: LayerType<LimitsSpec> = {
       return {
         action: s.action,
         rule: rule.name,
-        reason: `${describeKey(s.key, key)}: ${r.count} ${noun} > ${s.limit} per ${s.window / 1000}s`,
+        reason: `${describeKey(s.key, key)}: ${r.count} ${noun} > ${s.limit} per ${s.window / 1000}s${cost > 1 ? ` (this one counts as ${cost}, ${s.cost})` : ''}`,
         monitor: rule.monitor,
         // A `deceive` is a fake success (made by the engine): no refusal status, and no
         // RateLimit headers telling the bot it was counted out.
@@ -197,6 +203,7 @@ export const limits: LayerType<LimitsSpec> = {
           limit: s.limit,
           windowMs: s.window,
           retryAfterMs: r.retryAfterMs,
+          ...(cost > 1 ? { cost } : {}),
         },
       }
     }
@@ -253,9 +260,9 @@ export const limits: LayerType<LimitsSpec> = {
       }
       switch (p.op) {
         case 'consume':
-          return s.consume(p.key, p.limit, now)
+          return s.consume(p.key, p.limit, now, p.cost)
         case 'peek':
-          return s.peek(p.key, p.limit, now)
+          return s.peek(p.key, p.limit, now, p.cost)
         case 'distinct':
           return s.addDistinct(p.key, p.member, p.limit.windowMs, now)
       }
@@ -282,8 +289,10 @@ export const limits: LayerType<LimitsSpec> = {
         }
         return spec.headers === 'all' ? allowWithHeaders(rule, key, r) : undefined
       }
-      const verdict = verdictFor(rule, key, r)
-      remember(key, { until: now + r.retryAfterMs, result: r, verdict, builtAt: now })
+      const verdict = verdictFor(rule, key, r, p.cost)
+      // A costly request refused is not remembered: a smaller one may still fit.
+      if (p.cost === 1)
+        remember(key, { until: now + r.retryAfterMs, result: r, verdict, builtAt: now })
       return verdict
     }
 
@@ -397,12 +406,20 @@ export const limits: LayerType<LimitsSpec> = {
           if (pending) pending.push(p)
           else ctx.locals.set(PENDING, [p])
         }
-        return p
+        if (rule.cost === undefined) return p
+        const cost = rule.cost(ctx)
+        return cost instanceof Promise ? cost.then((c) => costed(p, c)) : costed(p, cost)
       }
       const member = rule.distinct(ctx, params)
       return member instanceof Promise
         ? member.then((m) => withMember(rule, key, m, unless))
         : withMember(rule, key, member, unless)
+    }
+
+    function costed(p: Pending, cost: number | Refusal): Planned {
+      if (cost instanceof Refusal) return refusal(cost)
+      p.cost = cost
+      return p
     }
 
     function withMember(
@@ -573,7 +590,7 @@ export const limits: LayerType<LimitsSpec> = {
           // A key remembered as over its limit is not any more once a place is free.
           blocked.delete(p.key)
           try {
-            const r = counted.refund(p.key, p.limit, p.countedAt, clock.now())
+            const r = counted.refund(p.key, p.limit, p.countedAt, clock.now(), p.cost)
             if (r instanceof Promise) r.catch((err: unknown) => storeFailed(p.rule, err))
           } catch (err) {
             storeFailed(p.rule, err)

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { duration } from '../../config/units.js'
 import { facetProblem } from '../../identity/facets.js'
 import { action, method, mode, routePattern, ruleId } from '../common.js'
+import { costProblem } from './cost.js'
 
 const facet = z.string().check((ctx) => {
   const problem = facetProblem(ctx.value)
@@ -44,6 +45,20 @@ export const LimitRule = z
     outcomes: z.array(statusMatch).optional(),
     /** With `count: distinct`: the facet whose distinct values are counted. */
     distinct: facet.optional(),
+    /**
+     * With `count: requests`: how many requests one request counts as, read from it — `field:NAME`
+     * (a JSON body field: a list's length, an object's size, or the number given; a form field:
+     * its copies), `body` (a JSON body that is a list: its length), `query:NAME` or
+     * `header:NAME` (the number given). A batch of 20 operations counts 20; one larger than the
+     * limit is always refused. Absent or empty: 1.
+     */
+    cost: z
+      .string()
+      .check((ctx) => {
+        const problem = costProblem(ctx.value)
+        if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem })
+      })
+      .optional(),
     /**
      * Only requests without a valid device cookie (`missing`: first visits, and clients that
      * throw cookies away, as stuffing bots do), or only those with one (`present`); `untrusted`
@@ -90,6 +105,13 @@ export const LimitRule = z
         input: r,
         path: ['outcomes'],
         message: 'only applies with count: outcomes',
+      })
+    if (r.count !== 'requests' && r.cost)
+      ctx.issues.push({
+        code: 'custom',
+        input: r,
+        path: ['cost'],
+        message: 'only applies with count: requests',
       })
     if (r.count !== 'distinct' && r.distinct)
       ctx.issues.push({

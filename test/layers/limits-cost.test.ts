@@ -1,0 +1,120 @@
+/**
+ * `cost:` — a request counted as the number of operations it carries (red team 9: a batch
+ * endpoint read 500 documents in 25 requests past per-request limits).
+ */
+import { describe, expect, it } from 'vitest'
+import { createEngine } from '../../src/engine/engine.js'
+import type { Decision } from '../../src/engine/types.js'
+import { MemoryStore } from '../../src/store/memory.js'
+import { config, raw, type RawInit } from '../helpers/engine.js'
+
+const T0 = 1_800_000_000_000
+
+function setup(rule: Record<string, unknown>) {
+  let now = T0
+  const engine = createEngine(
+    config({
+      upstreams: { app: { url: 'http://127.0.0.1:9' } },
+      routes: [{ path: '/*', upstream: 'app' }],
+      limits: {
+        rules: [{ id: 'items', key: ['ip'], limit: 10, window: '60s', ...rule }],
+      },
+    }),
+    { clock: { now: () => now }, store: new MemoryStore() },
+  )
+  return {
+    advance: (ms: number) => (now += ms),
+    async send(line: string, init: RawInit = {}, status = 200): Promise<Decision> {
+      const { ctx, refusal } = engine.prepare(raw(line, init))
+      if (refusal) return { action: refusal.action, verdicts: [refusal], decisive: refusal }
+      const d = await engine.inspect(ctx)
+      engine.observe(ctx, { status, ms: 1, byGateway: false }, d)
+      return d
+    },
+  }
+}
+
+const ops = (n: number) => ({
+  operations: Array.from({ length: n }, (_, i) => ({ path: `/documents/${i}` })),
+})
+
+describe('limits cost', () => {
+  it('field:NAME — a list counts as its length, whole or not at all', async () => {
+    const t = setup({ cost: 'field:operations' })
+    expect((await t.send('POST /batch', { json: ops(6) })).action).toBe('allow')
+    const d = await t.send('POST /batch', { json: ops(5) })
+    expect(d.action).toBe('throttle')
+    expect(d.decisive?.reason).toBe(
+      'ip "127.0.0.1": 11 requests > 10 per 60s (this one counts as 5, field:operations)',
+    )
+    expect(d.decisive?.data).toMatchObject({ cost: 5 })
+    // The refused 5 took nothing: 4 still fit, then a single request does not.
+    expect((await t.send('POST /batch', { json: ops(4) })).action).toBe('allow')
+    expect((await t.send('POST /batch', { json: { operations: [] } })).action).toBe('throttle')
+  })
+
+  it('a batch larger than the limit is always refused; a small request after it still fits', async () => {
+    const t = setup({ cost: 'field:operations' })
+    expect((await t.send('POST /batch', { json: ops(11) })).action).toBe('throttle')
+    expect((await t.send('POST /batch', { json: ops(1) })).action).toBe('allow')
+  })
+
+  it('numbers, objects, and requests without the field', async () => {
+    const t = setup({ cost: 'field:count' })
+    for (const count of [2.5, -3, '1e3', ' 4', true])
+      expect((await t.send('POST /export', { json: { count } })).decisive?.status).toBe(400)
+    expect((await t.send('POST /export', { json: { count: 7 } })).action).toBe('allow')
+    expect((await t.send('POST /export', { json: { count: '2' } })).action).toBe('allow')
+    expect((await t.send('POST /export', { json: { other: 1 } })).action).toBe('allow') // 1
+    expect((await t.send('POST /export', { json: { count: { a: 1 } } })).action).toBe('throttle')
+  })
+
+  it('a form field counts its copies', async () => {
+    const t = setup({ cost: 'field:id' })
+    const form = (body: string): RawInit => ({
+      body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    })
+    expect((await t.send('POST /bulk', form('id=1&id=2&id=3&id=4&id=5&id=6'))).action).toBe(
+      'allow',
+    )
+    expect((await t.send('POST /bulk', form('id=1&id=2&id=3&id=4&id=5'))).action).toBe('throttle')
+    expect((await t.send('POST /bulk', form('id=9'))).action).toBe('allow')
+  })
+
+  it('body: a JSON list (a GraphQL batch) counts its entries', async () => {
+    const t = setup({ cost: 'body' })
+    const q = Array.from({ length: 8 }, () => ({ query: '{ me { id } }' }))
+    expect((await t.send('POST /graphql', { json: q })).action).toBe('allow')
+    expect((await t.send('POST /graphql', { json: q.slice(0, 3) })).action).toBe('throttle')
+    expect((await t.send('POST /graphql', { json: { query: '{ a }' } })).action).toBe('allow')
+  })
+
+  it('query:NAME — a page size; not a whole number is refused', async () => {
+    const t = setup({ cost: 'query:limit', limit: 100 })
+    expect((await t.send('GET /items?limit=60')).action).toBe('allow')
+    expect((await t.send('GET /items?limit=50')).action).toBe('throttle')
+    expect((await t.send('GET /items')).action).toBe('allow')
+    expect((await t.send('GET /items?limit=0x10')).decisive?.status).toBe(400)
+    expect((await t.send('GET /items?limit=5&limit=5')).decisive?.status).toBe(400)
+  })
+
+  it('GCRA takes the cost whole too', async () => {
+    const t = setup({ cost: 'header:x-items', algorithm: 'gcra', burst: 10 })
+    const h = (n: number): RawInit => ({ headers: { 'x-items': String(n) } })
+    expect((await t.send('GET /a', h(9))).action).toBe('allow')
+    expect((await t.send('GET /a', h(2))).action).toBe('throttle')
+    expect((await t.send('GET /a', h(1))).action).toBe('allow')
+    t.advance(12_000) // two intervals of 6 s back
+    expect((await t.send('GET /a', h(2))).action).toBe('allow')
+  })
+
+  it('is only for count: requests, and names what it reads', () => {
+    expect(() => setup({ count: 'outcomes', outcomes: [401], cost: 'field:x' })).toThrow(
+      /"cost"[^]*only applies with count: requests/,
+    )
+    expect(() => setup({ cost: 'param:x' })).toThrow(
+      /expected body, field:NAME, query:NAME or header:NAME; got \\"param:x\\"/,
+    )
+  })
+})
