@@ -116,13 +116,7 @@ export class RedisStore implements Store {
     ) as Promise<LimitResult>
   }
 
-  async refund(
-    key: string,
-    limit: Limit,
-    countedAt: number,
-    now: number,
-    cost = 1,
-  ): Promise<void> {
+  async refund(key: string, limit: Limit, countedAt: number, now: number, cost = 1): Promise<void> {
     const c = this.client as unknown as {
       bwRefund(k: string, ...args: (string | number)[]): Promise<number>
     }
