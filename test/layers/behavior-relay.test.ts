@@ -71,10 +71,15 @@ describe('behavior: relay (a new identity taking over from a refused one)', () =
     expect(signals.relay).toBeLessThan(190)
     expect(onward.action).toBe('deceive')
     expect(risk.reason).toMatch(/relay 18\d/)
-    // …and it stays with the new identity: a penalty on its fingerprint, whatever its IP.
-    const next = await t.send('GET /api/products/40', anon('192.0.2.200', FIREFOX))
+    // …and it stays with the new identity: a penalty on its fingerprint on that network…
+    const next = await t.send('GET /api/products/40', anon('203.0.113.77', FIREFOX))
     expect(next.action).toBe('deceive')
     expect(next.verdicts.map((v) => v.rule)).toContain('behavior.penalty.deceive')
+    // …and the fingerprint's risk on any other (a penalty earned on one network does not
+    // follow a browser build to the next: newcomers on it are judged by its risk alone).
+    const moved = await t.send('GET /api/products/41', anon('192.0.2.200', FIREFOX))
+    expect(moved.action).toBe('throttle')
+    expect(moved.verdicts.map((v) => v.rule)).not.toContain('behavior.penalty.deceive')
   })
 
   it('a proof-of-work puzzle is no refusal to take over from: its answer retries the very request', async () => {

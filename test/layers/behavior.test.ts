@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Decision } from '../../src/engine/types.js'
-import { flagIdentity } from '../../src/identity/flags.js'
+import { flagIdentity, flagKey } from '../../src/identity/flags.js'
 import { CHROME, rule, setup, sid } from '../helpers/behavior.js'
 import { raw } from '../helpers/engine.js'
 import { deviceCookies } from '../../src/identity/device.js'
@@ -412,12 +412,57 @@ describe('behavior: safe for people', () => {
     })
     expect(['allow', 'log']).toContain(known.action)
     // A device issued a minute ago vouches for nothing (a rotating bot gets one each time):
-    // judged by its shared facets, like a client without a cookie.
+    // judged by its shared facets, like a client without a cookie — on the bot's network, the
+    // penalty its fingerprint earned there…
     const young = await t.send('GET /api/products/2', {
-      ip: '203.0.113.41',
+      ip: '198.51.100.1',
       headers: { cookie: cookieFrom(60_000) },
     })
     expect(young.action).toBe('block')
+    expect(young.verdicts.map((v) => v.rule)).toContain('behavior.penalty.block')
+    // …while elsewhere the build's penalty does not hold a newcomer on it: judged by the build's
+    // risk, which here is nothing (red team 9: people on bots' stock header sets shut out).
+    const elsewhere = await t.send('GET /api/products/2', {
+      ip: '203.0.113.41',
+      headers: { cookie: cookieFrom(60_000) },
+    })
+    expect(['allow', 'log']).toContain(elsewhere.action)
+  })
+
+  it('a trap a bot sprang on a browser build is certain on its network, weak elsewhere', async () => {
+    const t = setup({}, { identity: { session: { cookie: 'sid' } } })
+    const { ctx } = t.engine.prepare(
+      raw('GET /api/products/1', { headers: CHROME, ip: '192.0.2.9' }),
+    )
+    await t.engine.inspect(ctx)
+    const fp = ctx.identity.fingerprint!
+    // The deception layer's flag on the fingerprint, naming the network that sprang it.
+    await t.store.flag(
+      flagKey('fingerprint', fp),
+      JSON.stringify({
+        rule: 'deception.env',
+        reason: 'honeypot',
+        at: t.now(),
+        expiresAt: t.now() + 3_600_000,
+        fingerprint: fp,
+        net: '198.51.100.7',
+      }),
+      3_600_000,
+      t.now(),
+    )
+    const trapOf = (d: Decision) =>
+      (
+        d.verdicts.find((v) => v.rule === 'behavior.risk')?.data as
+          { signals: Record<string, number> } | undefined
+      )?.signals.trap ?? 0
+    const there = await t.send('GET /api/products/2', { headers: CHROME, ip: '198.51.100.7' })
+    const elsewhere = await t.send('GET /api/products/2', { headers: CHROME, ip: '203.0.113.8' })
+    expect(trapOf(there)).toBeGreaterThan(30)
+    // Within the shared facets' cap (30 by default) for anyone else on that build: below the
+    // first threshold here, so no verdict at all.
+    expect(trapOf(elsewhere)).toBeLessThanOrEqual(30)
+    expect(elsewhere.action).toBe('allow')
+    expect(there.action).not.toBe('allow')
   })
 
   it("a browser build known devices use is a crowd's: a bot that copied it cannot lock out newcomers", async () => {

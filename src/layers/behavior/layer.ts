@@ -14,7 +14,7 @@ import type {
   RequestContext,
   Verdict,
 } from '../../engine/types.js'
-import { flagKey, type FlagFacet } from '../../identity/flags.js'
+import { flagKey, parseFlagValue, type FlagFacet, type FlagValue } from '../../identity/flags.js'
 import { digitsValue } from '../../request/digits.js'
 import { compileRoutes } from '../../request/routes.js'
 import { SEVERITY } from '../../engine/types.js'
@@ -690,19 +690,33 @@ export const behavior: LayerType<BehaviorSpec> = {
       let trap = 0
       let weakTrap = 0
       let penalty: Penalty | undefined
+      const id = ctx.identity
       for (let i = 0; i < fs.length; i++) {
         const f = fs[i]![0]
         const weak = (own && !STRONG.has(f)) || (crowdFp && f === 'fingerprint') || f === 'claim'
-        if (flags[i * 2] !== undefined) {
+        const flag = flags[i * 2]
+        if (flag !== undefined) {
           const t = spec.signals.trap * weights[f]
-          if (weak) weakTrap = Math.max(weakTrap, t)
+          // A trap on a shared facet is certain only with the other half of the client that
+          // sprang it (as chaos is, docs/deception.md): a browser build's trap on another
+          // network, an IP's with another browser build, is weak — a newcomer with the bots'
+          // stock headers elsewhere is not judged as the bot (red team 9: 4 of 20 people
+          // could not sign in after bots trapped on their header sets).
+          if (weak || !sameClient(flag, f, id)) weakTrap = Math.max(weakTrap, t)
           else trap = Math.max(trap, t)
         }
         const pen = flags[i * 2 + 1]
-        // A penalty on a shared facet does not follow a client that has its own identity.
+        // A penalty on a shared facet does not follow a client that has its own identity, and
+        // a browser build's holds on the network it was earned on: elsewhere that build is
+        // judged by its risk, as anyone on it is.
         if (pen !== undefined && !weak) {
           const p = parsePenalty(pen)
-          if (p && (!penalty || SEVERITY[p.action] > SEVERITY[penalty.action])) penalty = p
+          if (
+            p &&
+            (f !== 'fingerprint' || p.net === undefined || p.net === id.ipPrefix) &&
+            (!penalty || SEVERITY[p.action] > SEVERITY[penalty.action])
+          )
+            penalty = p
         }
       }
       // One budget for what is shared: a trap on a shared facet fits, with that facet's risk,
@@ -750,20 +764,24 @@ export const behavior: LayerType<BehaviorSpec> = {
         // Crossing a threshold with a duration sets a penalty on each facet that carries the
         // risk by itself — never on an IP that only shares in it, so an office is not punished.
         if (!act && level?.for && !monitor) {
-          const pen = JSON.stringify({
+          const penalty: Penalty & { reason: string; at: number } = {
             action: level.action,
             rule: `behavior.penalty.${level.action}`,
             reason: verdict.reason,
             until: now + level.for,
             at: now,
-          } satisfies Penalty & { reason: string; at: number })
+          }
+          const pen = JSON.stringify(penalty)
           fs.forEach(([f, v], i) => {
             // An IP is penalised only when its own share of risk crosses the threshold.
             if (f === 'ip' && (scores[i] ?? 0) * weights.ip < level!.score) return
             // Nor on a crowd's fingerprint (it would hold everyone on that browser build), nor
             // on an account claim (it would lock the account's owner out).
             if ((f === 'fingerprint' && crowdFp) || f === 'claim') return
-            const r = store.flag(`penalty:${f}:${v}`, pen, level!.for!, now)
+            // A browser build's penalty names the network it was earned on (see judged).
+            const value =
+              f === 'fingerprint' ? JSON.stringify({ ...penalty, net: id.ipPrefix }) : pen
+            const r = store.flag(`penalty:${f}:${v}`, value, level!.for!, now)
             if (r instanceof Promise) r.catch(() => {})
           })
         }
@@ -793,6 +811,20 @@ interface Penalty {
   readonly action: Verdict['action']
   readonly rule: string
   readonly until: number
+  /** On a fingerprint: the network (`ipPrefix`) the penalty was earned on. */
+  readonly net?: string
+}
+
+/**
+ * Whether a trap flag on a shared facet was left by this client: a fingerprint's by one on the
+ * same network, an IP's by one with the same fingerprint. Flags on a client's own facets (and
+ * flags that do not say who set them) are its own.
+ */
+function sameClient(flag: string, facet: string, id: Readonly<Identity>): boolean {
+  if (facet !== 'fingerprint' && facet !== 'ip') return true
+  const v = parseFlagValue(flag) as Partial<FlagValue>
+  const theirs = facet === 'fingerprint' ? v.net : v.fingerprint
+  return theirs === undefined || theirs === (facet === 'fingerprint' ? id.ipPrefix : id.fingerprint)
 }
 
 function parsePenalty(raw: string): Penalty | undefined {
