@@ -75,9 +75,7 @@ describe('limits cost', () => {
       body,
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     })
-    expect((await t.send('POST /bulk', form('id=1&id=2&id=3&id=4&id=5&id=6'))).action).toBe(
-      'allow',
-    )
+    expect((await t.send('POST /bulk', form('id=1&id=2&id=3&id=4&id=5&id=6'))).action).toBe('allow')
     expect((await t.send('POST /bulk', form('id=1&id=2&id=3&id=4&id=5'))).action).toBe('throttle')
     expect((await t.send('POST /bulk', form('id=9'))).action).toBe('allow')
   })

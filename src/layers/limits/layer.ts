@@ -47,6 +47,8 @@ interface Rule {
   readonly device: ((id: Identity) => boolean) | undefined
   /** `device: unknown`: the account facet, to skip devices known to the request's account. */
   readonly knownTo: FacetGetter | undefined
+  /** `apiKey: unproven`: the API key facet, to skip keys proven good. */
+  readonly provenKey: FacetGetter | undefined
   /** Only requests with (true) or without (false) a verified token naming an account. */
   readonly signedIn: boolean | undefined
   /** `id|value|value…` per facet values, built once per client (see {@link KeyCache}). */
@@ -112,12 +114,14 @@ const DEVICE_FILTERS: Readonly<
 }
 
 /**
- * How long a device stays known to an account after a success (`device: unknown`), renewed by
- * each one.
+ * How long a device stays known to an account after a success (`device: unknown`), and an API
+ * key proven (`apiKey: unproven`), renewed by each one.
  */
 const KNOWN_FOR = 90 * 24 * 60 * 60_000
 /** The `known:<account>:<device>` key of a request that may make its device known (observe). */
 const KNOWN = 'limits.known'
+/** The `proven:<api key digest>` key of a request that may prove its API key (observe). */
+const PROVEN = 'limits.proven'
 
 /**
  * A request's counted steps that its answer may give back: outcome rules' always, request
@@ -151,10 +155,11 @@ export const limits: LayerType<LimitsSpec> = {
       device:
         r.device === undefined || r.device === 'unknown' ? undefined : DEVICE_FILTERS[r.device],
       knownTo: r.device === 'unknown' ? facets.getter('account') : undefined,
+      provenKey: r.apiKey === 'unproven' ? facets.getter('apiKey') : undefined,
       signedIn: r.signedIn,
       keys: new KeyCache((parts) => `${r.id}|${parts.join('|')}`),
     }))
-    const anyKnown = rules.some((r) => r.knownTo !== undefined)
+    const anyKnown = rules.some((r) => r.knownTo !== undefined || r.provenKey !== undefined)
     // With puzzles, a request answered with one is given back to the rules that counted it:
     // its solved retry is the request (a person would otherwise pay twice against a cap).
     const puzzles = deps.puzzles === true
@@ -329,6 +334,16 @@ export const limits: LayerType<LimitsSpec> = {
         return account instanceof Promise
           ? account.then((a) => unlessKnown(rule, ctx, now, params, a))
           : unlessKnown(rule, ctx, now, params, account)
+      }
+      if (rule.provenKey !== undefined) {
+        // A request with a key proven good is not counted (read in the step's own call).
+        const key = rule.provenKey(ctx, params)
+        if (key instanceof Refusal) return refusal(key)
+        if (typeof key === 'string' && key !== '') {
+          const proven = `proven:${key}`
+          ctx.locals.set(PROVEN, proven)
+          return planKey(rule, ctx, now, params, proven)
+        }
       }
       return planKey(rule, ctx, now, params, undefined)
     }
@@ -555,15 +570,17 @@ export const limits: LayerType<LimitsSpec> = {
         return settle(plans as Planned[], now)
       },
       observe: function limitsObserve(ctx, outcome, decision) {
-        const known = anyKnown ? (ctx.local(KNOWN) as string | undefined) : undefined
-        if (known && !outcome.byGateway && outcome.status >= 200 && outcome.status < 300) {
-          try {
-            const r = store.flag(known, '1', KNOWN_FOR, clock.now())
-            if (r instanceof Promise) r.catch(() => {})
-          } catch {
-            // Not remembered: the device is counted like an unknown one next time.
+        if (anyKnown && !outcome.byGateway && outcome.status >= 200 && outcome.status < 300)
+          for (const local of [KNOWN, PROVEN]) {
+            const known = ctx.local(local) as string | undefined
+            if (known === undefined) continue
+            try {
+              const r = store.flag(known, '1', KNOWN_FOR, clock.now())
+              if (r instanceof Promise) r.catch(() => {})
+            } catch {
+              // Not remembered: the device (key) is counted like an unknown one next time.
+            }
           }
-        }
         const pending = ctx.local(PENDING) as Pending[] | undefined
         if (!pending) return
         const puzzle =

@@ -71,6 +71,12 @@ export const LimitRule = z
      */
     device: z.enum(['missing', 'present', 'untrusted', 'trusted', 'unknown']).optional(),
     /**
+     * `unproven`: all but requests with an API key (`identity.apiKey`) that has had a 2xx on a
+     * rule with `apiKey: unproven` (remembered 90 days), so a route-wide rule against key
+     * guessing holds the guessers and never a working integration. Not with `device: unknown`.
+     */
+    apiKey: z.enum(['unproven']).optional(),
+    /**
      * Only requests with (`true`) or without (`false`) a token the `auth` layer verified that
      * names an account. `false` spares signed-in users of apps that keep no cookies (never a
      * known device) from a rule meant for anonymous clients; a bot with accounts of its own is
@@ -119,6 +125,13 @@ export const LimitRule = z
         input: r,
         path: ['distinct'],
         message: 'only applies with count: distinct',
+      })
+    if (r.apiKey !== undefined && r.device === 'unknown')
+      ctx.issues.push({
+        code: 'custom',
+        input: r,
+        path: ['apiKey'],
+        message: 'cannot be combined with device: unknown (write two rules)',
       })
     if (r.burst !== undefined && r.algorithm !== 'gcra')
       ctx.issues.push({
