@@ -80,8 +80,13 @@ export function flagIdentity(
   reason: string,
   ttlMs: number,
   now: number,
-  /** The whole client, when `identity` holds only the facets to flag. */
-  client: Readonly<Identity> = identity,
+  /**
+   * The whole client (`identity` may hold only the facets to flag): its fingerprint and network
+   * go into the flag, so a flag on a shared facet counts in full only for that client.
+   * Required: a filtered `identity` alone would leave them out (red team 9 recheck: the
+   * contract's flags said no network, and counted in full on every network).
+   */
+  client: Readonly<Identity>,
 ): MaybePromise<void> {
   const value = JSON.stringify({
     rule,

@@ -217,6 +217,7 @@ describe('behavior: signals and risk', () => {
       'honeypot',
       60_000,
       t.now(),
+      ctx.identity,
     )
     // A person with a session of their own on that build, elsewhere: the build's risk and its
     // trap together count at most 30 (was 30 + 30 = 60, over the log threshold at once).
@@ -231,6 +232,7 @@ describe('behavior: signals and risk', () => {
       'honeypot',
       60_000,
       t.now(),
+      { ip: '', ipPrefix: '', ipSource: 'socket', ipHop: 0, session: 'own-session' },
     )
     const trapped = await t.send('GET /api/products', sid('own-session', '198.51.100.61'))
     expect(trapped.decisive?.data).toMatchObject({ signals: { trap: 100 } })
@@ -340,7 +342,7 @@ describe('behavior: signals and risk', () => {
       raw('GET /x', { headers: { ...CHROME, cookie: 'sid=trapped' }, ip: '192.0.2.50' }),
     )
     ctx.identity.session = 'trapped'
-    flagIdentity(t.store, ctx.identity, 'deception.test', 'honeypot', 60_000, t.now())
+    flagIdentity(t.store, ctx.identity, 'deception.test', 'honeypot', 60_000, t.now(), ctx.identity)
     const d = await t.send('GET /api/products', sid('trapped', '192.0.2.51'))
     expect(d.action).toBe('throttle')
     expect(d.decisive?.data).toMatchObject({ signals: { trap: 100 } })

@@ -153,10 +153,17 @@ describe('contract: undocumented requests', () => {
     })
     const fp = flagKey('fingerprint', d.ctx.identity.fingerprint!)
     expect(d.verdict?.data?.flagged).toEqual([fp])
-    expect(t.store.flagged([flagKey('ip', '198.51.100.6'), fp], T0)).toEqual([
-      undefined,
-      expect.any(String),
-    ])
+    const [ipFlag, fpFlag] = t.store.flagged([flagKey('ip', '198.51.100.6'), fp], T0) as (
+      string | undefined
+    )[]
+    expect(ipFlag).toBeUndefined()
+    // The flag says which client set it, though only the fingerprint is flagged: the behaviour
+    // layer counts it in full on that network only (red team 9 recheck: it said no network).
+    expect(parseFlagValue(fpFlag!)).toMatchObject({
+      rule: 'contract.undocumented',
+      net: '198.51.100.6',
+      fingerprint: d.ctx.identity.fingerprint,
+    })
   })
 
   it('flag in monitor mode flags nobody (monitor never acts)', async () => {

@@ -45,7 +45,7 @@ describe('limits cost', () => {
     const d = await t.send('POST /batch', { json: ops(5) })
     expect(d.action).toBe('throttle')
     expect(d.decisive?.reason).toBe(
-      'ip "127.0.0.1": 11 requests > 10 per 60s (this one counts as 5, field:operations)',
+      'ip "127.0.0.1": 11 counted by field:operations > 10 per 60s (this one counts as 5)',
     )
     expect(d.decisive?.data).toMatchObject({ cost: 5 })
     // The refused 5 took nothing: 4 still fit, then a single request does not.

@@ -103,6 +103,7 @@ export const contract: LayerType<ContractSpec> = {
           reason,
           spec.flagTtl,
           clock.now(),
+          ctx.identity,
         )
         if (r instanceof Promise) r.catch(failed)
       } catch (err) {

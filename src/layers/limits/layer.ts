@@ -183,11 +183,13 @@ export const limits: LayerType<LimitsSpec> = {
           ? `distinct ${s.distinct}`
           : s.count === 'outcomes'
             ? 'counted outcomes'
-            : 'requests'
+            : s.cost
+              ? `counted by ${s.cost}`
+              : 'requests'
       return {
         action: s.action,
         rule: rule.name,
-        reason: `${describeKey(s.key, key)}: ${r.count} ${noun} > ${s.limit} per ${s.window / 1000}s${cost > 1 ? ` (this one counts as ${cost}, ${s.cost})` : ''}`,
+        reason: `${describeKey(s.key, key)}: ${r.count} ${noun} > ${s.limit} per ${s.window / 1000}s${cost > 1 ? ` (this one counts as ${cost})` : ''}`,
         monitor: rule.monitor,
         // A `deceive` is a fake success (made by the engine): no refusal status, and no
         // RateLimit headers telling the bot it was counted out.
