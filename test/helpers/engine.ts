@@ -4,6 +4,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { RawRequest } from '../../src/engine/context.js'
+import type { Engine } from '../../src/engine/engine.js'
+import type { Decision } from '../../src/engine/types.js'
 import { loadGatewayConfig } from '../../src/config/gateway-config.js'
 import { ConfigSpec, type Config } from '../../src/config/schema.js'
 
@@ -39,6 +41,21 @@ export function raw(line: string, init: RawInit = {}): RawRequest {
     rawHeaders,
     remoteAddress: init.ip ?? '127.0.0.1',
     readBody: async (cap) => (body && body.length > cap ? null : (body ?? Buffer.alloc(0))),
+  }
+}
+
+/**
+ * Sends one request through `engine` the way the proxy does — prepare, inspect, then observe an
+ * upstream answer of `status` — and returns the decision (a framing refusal as one).
+ * @example const send = sender(engine); await send('POST /api/login', { json: { username: 'a' } })
+ */
+export function sender(engine: Engine) {
+  return async (line: string, init: RawInit = {}, status = 200): Promise<Decision> => {
+    const { ctx, refusal } = engine.prepare(raw(line, init))
+    if (refusal) return { action: refusal.action, verdicts: [refusal], decisive: refusal }
+    const d = await engine.inspect(ctx)
+    engine.observe(ctx, { status, ms: 1, byGateway: false }, d)
+    return d
   }
 }
 

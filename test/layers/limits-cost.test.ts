@@ -4,9 +4,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { createEngine } from '../../src/engine/engine.js'
-import type { Decision } from '../../src/engine/types.js'
 import { MemoryStore } from '../../src/store/memory.js'
-import { config, raw, type RawInit } from '../helpers/engine.js'
+import { config, sender, type RawInit } from '../helpers/engine.js'
 
 const T0 = 1_800_000_000_000
 
@@ -24,13 +23,7 @@ function setup(rule: Record<string, unknown>) {
   )
   return {
     advance: (ms: number) => (now += ms),
-    async send(line: string, init: RawInit = {}, status = 200): Promise<Decision> {
-      const { ctx, refusal } = engine.prepare(raw(line, init))
-      if (refusal) return { action: refusal.action, verdicts: [refusal], decisive: refusal }
-      const d = await engine.inspect(ctx)
-      engine.observe(ctx, { status, ms: 1, byGateway: false }, d)
-      return d
-    },
+    send: sender(engine),
   }
 }
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { createEngine, type Engine } from '../../src/engine/engine.js'
-import type { Decision, Verdict } from '../../src/engine/types.js'
+import type { Verdict } from '../../src/engine/types.js'
 import { MemoryStore } from '../../src/store/memory.js'
-import { config, raw, type RawInit } from '../helpers/engine.js'
+import { config, raw, sender, type RawInit } from '../helpers/engine.js'
 
 const T0 = 1_800_000_000_000
 
@@ -24,13 +24,7 @@ function setup(extra: Record<string, unknown>) {
   return {
     engine,
     advance: (ms: number) => (now += ms),
-    async send(line: string, init: RawInit = {}, status = 200): Promise<Decision> {
-      const { ctx, refusal } = engine.prepare(raw(line, init))
-      if (refusal) return { action: refusal.action, verdicts: [refusal], decisive: refusal }
-      const d = await engine.inspect(ctx)
-      engine.observe(ctx, { status, ms: 1, byGateway: false }, d)
-      return d
-    },
+    send: sender(engine),
   }
 }
 
