@@ -104,6 +104,22 @@ export function flagIdentity(
   if (pending.length) return Promise.all(pending).then(() => undefined)
 }
 
+/**
+ * Whether a flag on a shared facet was set by this client — a fingerprint's by a client on the
+ * same network, an IP's by one with the same fingerprint (the other half of the client that
+ * set it, against this client's); undefined when the flag does not say who set it.
+ */
+export function setByClient(
+  raw: string,
+  facet: string,
+  id: Readonly<Identity>,
+): boolean | undefined {
+  const f = parseFlagValue(raw) as Partial<FlagValue>
+  const theirs = facet === 'fingerprint' ? f.net : f.fingerprint
+  if (theirs === undefined) return undefined
+  return theirs === (facet === 'fingerprint' ? id.ipPrefix : id.fingerprint)
+}
+
 /** Reads a flag value written by {@link flagIdentity} (or a plain reason string). */
 export function parseFlagValue(raw: string): FlagValue | { reason: string } {
   try {

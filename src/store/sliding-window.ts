@@ -45,7 +45,7 @@ export function slidingWindow(
     // current window alone is full, it becomes the previous window when this one ends, still
     // weighted ~100%: the wait is the rest of this window plus that window's share shrinking.
     let retry: number
-    // A cost above the limit never fits: the wait is the whole slide, and the retry is refused.
+    // (A cost that does not fit even an empty window waits out this one, and is refused again.)
     if (s.current + cost > l.limit)
       retry =
         l.windowMs -

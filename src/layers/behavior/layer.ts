@@ -14,7 +14,7 @@ import type {
   RequestContext,
   Verdict,
 } from '../../engine/types.js'
-import { flagKey, parseFlagValue, type FlagFacet, type FlagValue } from '../../identity/flags.js'
+import { flagKey, setByClient, type FlagFacet } from '../../identity/flags.js'
 import { digitsValue } from '../../request/digits.js'
 import { compileRoutes } from '../../request/routes.js'
 import { SEVERITY } from '../../engine/types.js'
@@ -816,15 +816,11 @@ interface Penalty {
 }
 
 /**
- * Whether a trap flag on a shared facet was left by this client: a fingerprint's by one on the
- * same network, an IP's by one with the same fingerprint. Flags on a client's own facets (and
- * flags that do not say who set them) are its own.
+ * Whether a trap flag is this client's: always on its own facets; on a shared one (fingerprint,
+ * IP) when this client set it, or the flag does not say who did.
  */
 function sameClient(flag: string, facet: string, id: Readonly<Identity>): boolean {
-  if (facet !== 'fingerprint' && facet !== 'ip') return true
-  const v = parseFlagValue(flag) as Partial<FlagValue>
-  const theirs = facet === 'fingerprint' ? v.net : v.fingerprint
-  return theirs === undefined || theirs === (facet === 'fingerprint' ? id.ipPrefix : id.fingerprint)
+  return (facet !== 'fingerprint' && facet !== 'ip') || setByClient(flag, facet, id) !== false
 }
 
 function parsePenalty(raw: string): Penalty | undefined {

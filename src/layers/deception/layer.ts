@@ -18,7 +18,7 @@ import type {
   RequestContext,
   Verdict,
 } from '../../engine/types.js'
-import { identityFlagKeys, parseFlagValue, type FlagValue } from '../../identity/flags.js'
+import { identityFlagKeys, parseFlagValue, setByClient } from '../../identity/flags.js'
 import { bodyFields } from '../../request/body.js'
 import { compileRoutes, lowerKey } from '../../request/routes.js'
 import { notice } from '../../telemetry/channels.js'
@@ -183,14 +183,7 @@ export const deception: LayerType<DeceptionSpec> = {
         const facet = keys[i]!.slice(5, keys[i]!.indexOf(':', 5))
         if (STRONG_FLAGS.has(facet)) return v
         if (shared !== undefined || id.deviceTrusted === true) continue
-        // The other half of the client that set this flag, against this client's.
-        const f = parseFlagValue(v) as Partial<FlagValue>
-        const theirs = facet === 'fingerprint' ? f.net : f.fingerprint
-        if (
-          theirs !== undefined &&
-          theirs === (facet === 'fingerprint' ? id.ipPrefix : id.fingerprint)
-        )
-          shared = v
+        if (setByClient(v, facet, id) === true) shared = v
       }
       return shared
     }

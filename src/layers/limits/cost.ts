@@ -8,7 +8,7 @@
  */
 import type { MaybePromise, RequestContext } from '../../engine/types.js'
 import { Refusal, type FacetGetter } from '../../identity/facets.js'
-import { AMBIGUOUS, bodyFields, type BodyFields } from '../../request/body.js'
+import { bodyFields, type BodyFields } from '../../request/body.js'
 
 /** The most one request may count as (a value beyond it counts as this). */
 export const MAX_COST = 1_000_000
@@ -57,7 +57,8 @@ function fieldCost(fields: BodyFields, name: string): number | Refusal {
     return atLeastOne(n)
   }
   const v = fields.get(name)
-  if (v === undefined || v === null || v === AMBIGUOUS) return 1
+  // (A JSON key given twice never gets here: the body is refused when parsed.)
+  if (v === undefined || v === null) return 1
   if (Array.isArray(v)) return atLeastOne(v.length)
   if (typeof v === 'object') return atLeastOne(Object.keys(v).length)
   if (typeof v === 'string' || typeof v === 'number')

@@ -122,6 +122,8 @@ const KNOWN_FOR = 90 * 24 * 60 * 60_000
 const KNOWN = 'limits.known'
 /** The `proven:<api key digest>` key of a request that may prove its API key (observe). */
 const PROVEN = 'limits.proven'
+/** Both, as observe reads them (one array for every request). */
+const REMEMBERED = [KNOWN, PROVEN] as const
 
 /**
  * A request's counted steps that its answer may give back: outcome rules' always, request
@@ -573,7 +575,7 @@ export const limits: LayerType<LimitsSpec> = {
       },
       observe: function limitsObserve(ctx, outcome, decision) {
         if (anyKnown && !outcome.byGateway && outcome.status >= 200 && outcome.status < 300)
-          for (const local of [KNOWN, PROVEN]) {
+          for (const local of REMEMBERED) {
             const known = ctx.local(local) as string | undefined
             if (known === undefined) continue
             try {
