@@ -653,10 +653,12 @@ export const behavior: LayerType<BehaviorSpec> = {
       let strong = 0
       let shared = 0
       let cappedMax = 0
-      let strongFacet = ''
-      let sharedFacet = ''
+      // Which facets carry the strong and the shared risk: named only in a verdict's reason,
+      // so the text is made only when there is one (most requests get none).
+      let strongAt = -1
+      let sharedAt = -1
       for (let i = 0; i < fs.length; i++) {
-        const [f, v] = fs[i]!
+        const f = fs[i]![0]
         let s = (scores[i] ?? 0) * weights[f]
         // Capped for everyone: a crowd's fingerprint, and an account claim — anyone can name an
         // account, so what a brute force ran up on it is not the next claimant's (the
@@ -669,22 +671,16 @@ export const behavior: LayerType<BehaviorSpec> = {
         if (STRONG.has(f)) {
           if (s > strong) {
             strong = s
-            strongFacet = `${f} ${v}`
+            strongAt = i
           }
         } else if (s > shared) {
           shared = s
-          sharedFacet = crowdFp && f === 'fingerprint' ? `${f} ${v} (a crowd's)` : `${f} ${v}`
+          sharedAt = i
         }
       }
       if (own) shared = Math.min(shared, spec.sharedFacetCap)
-      const parts: Record<string, number> = {}
-      if (strong > 0) parts[`risk of ${strongFacet}`] = round(strong)
-      if (shared > 0) parts[`risk of ${sharedFacet}`] = round(shared)
       let score = strong + shared
-      for (const s of states) {
-        score += spec.signals[s]
-        parts[s] = spec.signals[s]
-      }
+      for (let i = 0; i < states.length; i++) score += spec.signals[states[i]!]
       // A trap flag counts with the weight of the facet it is on: certain on a session or an
       // account, weak on an IP that many people may share.
       let trap = 0
@@ -725,17 +721,27 @@ export const behavior: LayerType<BehaviorSpec> = {
       // browser build and ran up its risk cannot put its people at twice the cap.
       const room = Math.max(0, spec.sharedFacetCap - (own ? shared : cappedMax))
       trap = Math.max(trap, Math.min(weakTrap, room))
-      if (trap > 0) {
-        score += trap
-        parts.trap = round(trap)
-      }
-      for (const s of fired) parts[s] = (parts[s] ?? 0) + spec.signals[s]
-      // A relay is judged at once: it carries the refused client's risk on this very request.
-      if (fired.includes('relay')) {
-        parts.relay = round(spec.signals.relay + p.inherited)
-        score += spec.signals.relay + p.inherited
-      }
+      score += trap
+      // Fired signals count from the next request on (observe adds them to the risk), but a
+      // relay is judged at once: it carries the refused client's risk on this very request.
+      const relayed = fired.includes('relay')
+      if (relayed) score += spec.signals.relay + p.inherited
       p.score = score
+      /** The signals and weights behind the score, for the verdict's reason and data. */
+      const explain = (): Record<string, number> => {
+        const parts: Record<string, number> = {}
+        if (strong > 0) parts[`risk of ${fs[strongAt]![0]} ${fs[strongAt]![1]}`] = round(strong)
+        if (shared > 0) {
+          const [f, v] = fs[sharedAt]!
+          parts[`risk of ${f} ${v}${crowdFp && f === 'fingerprint' ? " (a crowd's)" : ''}`] =
+            round(shared)
+        }
+        for (const s of states) parts[s] = spec.signals[s]
+        if (trap > 0) parts.trap = round(trap)
+        for (const s of fired) parts[s] = (parts[s] ?? 0) + spec.signals[s]
+        if (relayed) parts.relay = round(spec.signals.relay + p.inherited)
+        return parts
+      }
 
       let level: (typeof thresholds)[number] | undefined
       for (const t of thresholds) if (score >= t.score) level = t
@@ -745,6 +751,7 @@ export const behavior: LayerType<BehaviorSpec> = {
           : undefined
       if (level || act) {
         const action = act ? act.action : level!.action
+        const parts = explain()
         const summary = Object.entries(parts)
           .map(([n, w]) => `${n} ${w}`)
           .join(', ')
