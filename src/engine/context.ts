@@ -173,7 +173,8 @@ export function contextFactory(config: Config, clock: Clock) {
     const device = devices?.read(
       raw.headers,
       receivedAt,
-      client.source === 'socket' ? raw.connection : undefined,
+      raw.connection,
+      client.source === 'socket',
     )
     const ctx = new Context(
       raw,
@@ -236,6 +237,7 @@ class Context implements RequestContext, BodyState {
   readonly headers: IncomingHttpHeaders
   readonly rawHeaders: readonly string[]
   readonly identity: Identity
+  readonly connection: object | undefined
   readonly receivedAt: number
   readonly forwardingIgnored: boolean
   readonly deviceCookie: string | undefined
@@ -273,6 +275,7 @@ class Context implements RequestContext, BodyState {
     this.headers = raw.headers
     this.rawHeaders = raw.rawHeaders
     this.identity = identity
+    this.connection = raw.connection
     this.receivedAt = receivedAt
     this.forwardingIgnored = forwardingIgnored
     this.deviceCookie = deviceCookie

@@ -186,6 +186,13 @@ export interface RequestContext {
   /** Names and values in arrival order: name, value, name, value… */
   readonly rawHeaders: readonly string[]
   readonly identity: Identity
+  /**
+   * The connection the request came on, when the listener has one (its socket): what is read
+   * from a client's headers may be remembered for the next request on it (see
+   * `RawRequest.connection`). Never a proof of who the client is: a trusted proxy's
+   * connections carry many clients.
+   */
+  readonly connection?: object
   /** clock.now() at arrival. */
   readonly receivedAt: number
   /**

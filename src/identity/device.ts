@@ -176,36 +176,58 @@ export function deviceCookies(spec: DeviceSpec) {
     return true
   }
 
+  /**
+   * Per connection: the last cookie header and User-Agent read on it and what they gave. The
+   * requests of one keep-alive connection carry the same cookie and User-Agent: comparing them
+   * with the last ones costs less than the cookie's parse and the two cached lookups, which
+   * hash both strings anew for every request (each arrives as a new string).
+   */
+  const lastOn = new WeakMap<object, Reading>()
+
+  /** The verified cookie of a request's Cookie header; undefined for none, or none genuine. */
+  function cookieOf(header: string | undefined): Verified | undefined {
+    if (!header || !header.includes(prefix)) return undefined
+    const value = cookieValue(header, spec.cookie)
+    if (value === undefined) return undefined
+    // Several copies (one set for a sibling domain or path, say): the one that is genuine.
+    // Two genuine ones could be anybody's: none.
+    return value === CONFLICTING ? onlyGenuine(cookieValues(header, spec.cookie)) : verify(value)
+  }
+
+  function reading(headers: IncomingHttpHeaders, connection: object | undefined): Reading {
+    const header = headers.cookie
+    const ua = headers['user-agent']
+    const last = connection === undefined ? undefined : lastOn.get(connection)
+    if (last !== undefined && last.header === header && last.ua === ua) return last
+    const r: Reading = { header, ua, build: buildOf(headers), cookie: cookieOf(header) }
+    if (connection !== undefined) lastOn.set(connection, r)
+    return r
+  }
+
   return {
     /**
      * The request's device. A missing, malformed, forged or expired cookie gives no id and a
      * new cookie; of several copies, the one genuine copy counts (two genuine devices: none).
      * A valid cookie past half its life gets a refresh.
-     * `connection` is the client's own connection, when there is one (not one a proxy shares
-     * among its clients): it is given one new cookie per {@link REISSUE_AFTER}.
+     * `connection` is the request's connection, when the listener has one. `own`: it is the
+     * client's own (no proxy shares it among its clients), so it is given one new cookie per
+     * {@link REISSUE_AFTER}.
      */
-    read(headers: IncomingHttpHeaders, now: number, connection?: object): DeviceRead {
-      const header = headers.cookie
-      const build = buildOf(headers)
-      if (!header || !header.includes(prefix)) return fresh(now, connection, build)
-      const value = cookieValue(header, spec.cookie)
-      if (value === undefined) return fresh(now, connection, build)
-      // Several copies (one set for a sibling domain or path, say): the one that is genuine.
-      // Two genuine ones could be anybody's: none.
-      const v =
-        value === CONFLICTING ? onlyGenuine(cookieValues(header, spec.cookie)) : verify(value)
-      if (v === undefined) return fresh(now, connection, build)
+    read(headers: IncomingHttpHeaders, now: number, connection?: object, own = true): DeviceRead {
+      const { build, cookie: v } = reading(headers, connection)
+      const issueOn = own ? connection : undefined
+      if (v === undefined) return fresh(now, issueOn, build)
       const nowS = Math.floor(now / 1000)
       const [id, since, issued, issuedTo] = v
       const age = nowS - issued
-      if (age < -60 || age >= maxAgeS) return fresh(now, connection, build)
+      if (age < -60 || age >= maxAgeS) return fresh(now, issueOn, build)
       // Another User-Agent: the same device id, known from now on (see the top of this file).
       if (issuedTo !== build)
         return {
           id,
           since: now,
           trusted: false,
-          setCookie: mayIssue(now, connection) ? issue(id, nowS, nowS, build) : undefined,
+          setCookie: mayIssue(now, issueOn) ? issue(id, nowS, nowS, build) : undefined,
         }
       return {
         id,
@@ -215,6 +237,14 @@ export function deviceCookies(spec: DeviceSpec) {
       }
     },
   }
+}
+
+/** What one connection's last Cookie header and User-Agent gave (see `lastOn`). */
+interface Reading {
+  readonly header: string | undefined
+  readonly ua: string | undefined
+  readonly build: string
+  readonly cookie: Verified | undefined
 }
 
 export type DeviceCookies = ReturnType<typeof deviceCookies>

@@ -108,6 +108,11 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
   const fpHeaders = spec.fingerprint.headers
   const fpCache = new Map<string, string>()
   const fpSet = new Set(fpHeaders)
+  /** Per connection: the fingerprint headers of its last request (names, values) and their fingerprint. */
+  const fpLast = new WeakMap<
+    object,
+    { names: readonly string[]; values: readonly unknown[]; fp: string }
+  >()
   // Clients send the same cookie and key request after request: digest each distinct one once.
   const secretCache = new Map<string, string>()
   function digest(value: string): string {
@@ -177,6 +182,25 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
     // The order in which a client sends its headers is as telling as their values. Node keeps
     // the parsed headers in arrival order (first occurrence), already lower-cased.
     const headers = ctx.headers
+    const conn = ctx.connection
+    const last = conn === undefined ? undefined : fpLast.get(conn)
+    // The requests of one keep-alive connection mostly send the same headers: the same names
+    // in the same order with the same values give the fingerprint of the last one, without
+    // hashing the whole text again (each request's header values are new strings).
+    if (last !== undefined) {
+      const { names, values } = last
+      let k = 0
+      let same = true
+      for (const name in headers) {
+        if (!fpSet.has(name)) continue
+        if (names[k] !== name || values[k] !== headers[name]) {
+          same = false
+          break
+        }
+        k++
+      }
+      if (same && k === names.length) return (id.fingerprint = last.fp)
+    }
     let text = ''
     for (const name in headers) if (fpSet.has(name)) text += name + ','
     for (let i = 0; i < fpHeaders.length; i++) text += '\n' + (headers[fpHeaders[i]!] ?? '')
@@ -189,6 +213,16 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
         if (fpCache.size >= 10_000) fpCache.clear()
         fpCache.set(text, fp)
       }
+    }
+    if (conn !== undefined) {
+      const names: string[] = []
+      const values: unknown[] = []
+      for (const name in headers)
+        if (fpSet.has(name)) {
+          names.push(name)
+          values.push(headers[name])
+        }
+      fpLast.set(conn, { names, values, fp })
     }
     return (id.fingerprint = fp)
   }
