@@ -304,10 +304,31 @@ function allows(e: Entry<unknown>, method: string): boolean {
   return e.methods === undefined || e.methods.has(method)
 }
 
+/** The last params object made, its names (`namesKey`) and values: see {@link params}. */
+let madeNames = ''
+let madeValues: readonly string[] = NO_VALUES
+let made: Readonly<Record<string, string>> = EMPTY
+
+/**
+ * The params object of a match. One request is matched by several tables in turn (the
+ * gateway's routes, the contract's operations, each layer's rules), mostly with the same names
+ * and values: the last object made is handed out again when they are the same, so a request
+ * makes one, not one per table. Shared: callers must not change it (typed readonly).
+ */
 function params(e: Entry<unknown>, values: readonly string[]): Readonly<Record<string, string>> {
-  if (e.paramNames.length === 0) return EMPTY
+  const n = e.paramNames.length
+  if (n === 0) return EMPTY
+  if (e.namesKey === madeNames) {
+    let same = true
+    for (let i = 0; i < n; i++) if ((values[i] ?? '') !== madeValues[i]) same = false
+    if (same) return made
+  }
   const out: Record<string, string> = {}
-  for (let i = 0; i < e.paramNames.length; i++) out[e.paramNames[i]!] = values[i] ?? ''
+  const copy: string[] = new Array(n)
+  for (let i = 0; i < n; i++) out[e.paramNames[i]!] = copy[i] = values[i] ?? ''
+  madeNames = e.namesKey
+  madeValues = copy
+  made = out
   return out
 }
 

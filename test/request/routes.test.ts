@@ -55,6 +55,26 @@ describe('compileRoutes', () => {
     expect(m.best('GET', '/')).toBeUndefined()
   })
 
+  it('hands tables that match the same names and values one params object, and each other path its own', () => {
+    const rules = compileRoutes(
+      [
+        { paths: ['/api/products/:id'], value: 'sweep' },
+        { paths: ['/api/products/:sku'], value: 'by-sku' },
+        { paths: ['/api/users/:uid/orders/:oid'], value: 'order' },
+      ],
+      true,
+    )
+    const a = m.best('GET', '/api/products/7')!.params
+    expect(rules.allHits('GET', '/api/products/7')[0]!.params).toBe(a)
+    // Another value, other names, a two-parameter path that shares its first value: each its own.
+    expect(rules.allHits('GET', '/api/products/8')[0]!.params).toEqual({ id: '8' })
+    expect(m.best('GET', '/api/products/7')!.params).toEqual({ id: '7' })
+    expect(rules.allHits('GET', '/api/products/7')[1]!.params).toEqual({ sku: '7' })
+    expect(m.best('GET', '/api/users/7/orders/1')!.params).toEqual({ uid: '7', oid: '1' })
+    expect(rules.best('GET', '/api/users/7/orders/2')!.params).toEqual({ uid: '7', oid: '2' })
+    expect(m.best('GET', '/api/users/7/orders/1')!.params).toEqual({ uid: '7', oid: '1' })
+  })
+
   it('all() returns every matching entry once, in config order', () => {
     expect(m.all('GET', '/api/products/7')).toEqual(['api', 'product'])
     expect(m.all('POST', '/api/products/7')).toEqual(['api'])
