@@ -499,6 +499,16 @@ describe('deception: canary credentials', () => {
       ],
       [`GET /api/x?token=%20${canary('admin-session')}+`, {}, 'admin-session'],
       ['GET /api/x', { headers: { cookie: `k="${canary('api-key')}"` } }, 'api-key'],
+      // Padded with spaces (the backend's cookie parser trims them), next to a long cookie.
+      [
+        'GET /api/x',
+        {
+          headers: {
+            cookie: `bw_device=${'x'.repeat(90)}; k=${' '.repeat(12)}\t"${canary('admin-session')}"  ;z=1`,
+          },
+        },
+        'admin-session',
+      ],
     ]
     for (const [i, [line, init, name]] of uses.entries()) {
       const { d, ctx } = await t.send(line, client(i + 1, init))

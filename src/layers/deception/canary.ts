@@ -106,7 +106,7 @@ export interface CanaryScanOptions {
  * scan(ctx) // 'api-key' when the request carries that canary
  */
 export function canaryScanner(canaries: Canaries, opts: CanaryScanOptions) {
-  const { lookup, minLength } = canaries
+  const { lookup, minLength, maxLength } = canaries
 
   /**
    * Values of `name=value` pairs split by `sep` (cookies, a query). Only a value at least as
@@ -118,7 +118,13 @@ export function canaryScanner(canaries: Canaries, opts: CanaryScanOptions) {
       let end = text.indexOf(sep, start)
       if (end < 0) end = text.length
       const eq = text.indexOf('=', start)
-      if (eq >= 0 && eq < end && end - eq - 1 >= minLength) {
+      if (
+        eq >= 0 &&
+        eq < end &&
+        end - eq - 1 >= minLength &&
+        // A query value may be percent-encoded (longer than what it decodes to).
+        (decode || mayFit(text, eq + 1, end))
+      ) {
         const v = text.slice(eq + 1, end)
         const hit = lookup(unquote((decode ? decodeQueryValue(v) : v).trim()))
         if (hit) return hit
@@ -126,6 +132,20 @@ export function canaryScanner(canaries: Canaries, opts: CanaryScanOptions) {
       start = end + 1
     }
     return undefined
+  }
+
+  /**
+   * Whether `text[from, to)`, trimmed and unquoted as a value is before its lookup, can be as
+   * long as a canary: a cookie far longer (a session, a device cookie) is not cut out at all.
+   * Only ASCII ends are measured; anything else is left to the lookup.
+   */
+  function mayFit(text: string, from: number, to: number): boolean {
+    while (from < to && asciiSpace(text.charCodeAt(from))) from++
+    while (to > from && asciiSpace(text.charCodeAt(to - 1))) to--
+    if (to > from && (text.charCodeAt(from) > 127 || text.charCodeAt(to - 1) > 127)) return true
+    let n = to - from
+    if (n > 1 && text.charCodeAt(from) === 34 && text.charCodeAt(to - 1) === 34) n -= 2
+    return n >= minLength && n <= maxLength
   }
 
   function inValue(header: string, value: string): string | undefined {
@@ -194,6 +214,11 @@ function decodeQueryValue(v: string): string {
   } catch {
     return plus
   }
+}
+
+/** The characters String.prototype.trim removes, of those below 128: tab to CR, and space. */
+function asciiSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13)
 }
 
 function unquote(s: string): string {
