@@ -52,7 +52,7 @@ export function requestValidator(spec: ContractSpec) {
       return undefined
     const violations: Violation[] = []
     let query = NO_VALUES
-    if (op.usesQuery) {
+    if (op.usesQuery && ctx.query !== '') {
       const q = parseQuery(ctx.query)
       if (q instanceof Unreadable)
         violations.push({ in: 'query', field: q.field ?? '', rule: q.rule })
