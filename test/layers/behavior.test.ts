@@ -3,6 +3,7 @@ import type { Decision } from '../../src/engine/types.js'
 import { flagIdentity, flagKey } from '../../src/identity/flags.js'
 import { CHROME, rule, setup, sid } from '../helpers/behavior.js'
 import { raw } from '../helpers/engine.js'
+import { toEffect } from '../../src/engine/effect.js'
 import { deviceCookies } from '../../src/identity/device.js'
 import { DeviceSpec } from '../../src/identity/spec.js'
 
@@ -381,6 +382,36 @@ describe('behavior: signals and risk', () => {
     for (const b of bodies)
       expect(b).toEqual({ success: true, id: expect.stringMatching(/^[0-9a-f]{24}$/) })
     expect(bodies[0].id).not.toBe(bodies[1].id)
+  })
+
+  it('does not deceive on the routes deceive.except names: the refusal instead, there only', async () => {
+    const t = setup({ deceive: { except: ['/api/login', '/api/signup'] } })
+    // Past the deceive threshold (150): on sign-in a 429 the person can wait out, not a fake
+    // session; its penalty is a deceive's, so the other routes still get fakes.
+    await t.store.addScore('risk:session:shared', 160, 600_000, t.now())
+    const login = await t.send('POST /api/login', sid('shared'))
+    expect(login.action).toBe('throttle')
+    expect(login.decisive?.rule).toBe('behavior.risk')
+    expect(toEffect(login, 'r1')).toMatchObject({ kind: 'respond', status: 429 })
+    expect(login.decisive?.reason).toMatch(
+      /^risk 160 ≥ 150: .*; throttle instead of deceive on this route \(deceive\.except\)$/,
+    )
+    expect(login.decisive?.body).toBeUndefined()
+    expect((await t.send('GET /api/orders', sid('shared'))).action).toBe('deceive')
+    // The penalty it earned holds after the risk decays below the threshold: a deceive
+    // elsewhere, the refusal on the excepted routes (any method, case folded as the config's).
+    t.advance(12 * 60_000)
+    const later = await t.send('POST /API/Login/', sid('shared'))
+    expect(later).toMatchObject({
+      action: 'throttle',
+      decisive: { rule: 'behavior.penalty.deceive' },
+    })
+    expect((await t.send('GET /api/orders', sid('shared'))).action).toBe('deceive')
+    // instead: block, for a sign-up a bot must not get through at all.
+    const strict = setup({ deceive: { except: ['/api/signup'], instead: 'block' } })
+    await strict.store.addScore('risk:session:bot', 160, 600_000, strict.now())
+    expect((await strict.send('POST /api/signup', sid('bot'))).action).toBe('block')
+    expect((await strict.send('POST /api/login', sid('bot'))).action).toBe('deceive')
   })
 
   it('risk decays: a client that stops misbehaving recovers, and penalties expire', async () => {

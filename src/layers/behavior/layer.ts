@@ -173,6 +173,9 @@ export const behavior: LayerType<BehaviorSpec> = {
       deps.foldCase ?? true,
     )
     const thresholds = [...spec.thresholds].sort((a, b) => a.score - b.score)
+    const noDeceive = spec.deceive.except.length
+      ? compileRoutes([{ paths: spec.deceive.except, value: true }], deps.foldCase ?? true)
+      : undefined
     const relays = new Relays(spec)
     const weights: Record<Scored, number> = {
       ...spec.facetWeights,
@@ -750,20 +753,30 @@ export const behavior: LayerType<BehaviorSpec> = {
           ? penalty
           : undefined
       if (level || act) {
-        const action = act ? act.action : level!.action
+        const earned = act ? act.action : level!.action
+        // No fakes on the routes `deceive.except` names (sign-in): the refusal instead.
+        const honest =
+          earned === 'deceive' &&
+          noDeceive !== undefined &&
+          noDeceive.all(ctx.method, ctx.pathKey).length > 0
+        const action = honest ? spec.deceive.instead : earned
         const parts = explain()
         const summary = Object.entries(parts)
           .map(([n, w]) => `${n} ${w}`)
           .join(', ')
+        const instead = honest
+          ? `; ${action} instead of deceive on this route (deceive.except)`
+          : ''
         const verdict: Verdict = {
           action,
           rule: act ? act.rule : `behavior.risk`,
           reason: act
-            ? `penalty until ${new Date(act.until).toISOString()} (risk ${round(score)}${summary ? `: ${summary}` : ''})`
-            : `risk ${round(score)} ≥ ${level!.score}${summary ? `: ${summary}` : ''}`,
+            ? `penalty until ${new Date(act.until).toISOString()} (risk ${round(score)}${summary ? `: ${summary}` : ''})${instead}`
+            : `risk ${round(score)} ≥ ${level!.score}${summary ? `: ${summary}` : ''}${instead}`,
           monitor,
           ...(action === 'delay' ? { delayMs: level?.delay ?? 1_000 } : {}),
-          ...(level?.status && !act ? { status: level.status } : {}),
+          // A threshold's status is for its own action, not for the one given instead.
+          ...(level?.status && !act && !honest ? { status: level.status } : {}),
           // A `deceive` answers with a fake success (the engine shapes it: engine.ts).
           data: { score: round(score), signals: parts, threshold: level?.score },
         }

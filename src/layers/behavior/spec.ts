@@ -205,6 +205,20 @@ export const BehaviorSpec = z.strictObject({
       { score: 150, action: 'deceive', for: 15 * 60_000, delay: 1_000 },
       { score: 250, action: 'block', for: 30 * 60_000, delay: 1_000 },
     ]),
+  /**
+   * Routes on which this layer does not deceive: a `deceive` there — a threshold's, or a
+   * penalty's earned elsewhere — is answered with `instead`. Sign-in and sign-up above all: a
+   * person misjudged by the risk they share with bots (an office IP, a stock browser build)
+   * then sees a refusal they can wait out and retry, not a fake session that fails on every
+   * later request. Bots get the refusal too on those routes; everywhere else they keep getting
+   * fakes.
+   */
+  deceive: z
+    .strictObject({
+      except: z.array(routePattern).default([]),
+      instead: z.enum(['throttle', 'challenge', 'block']).default('throttle'),
+    })
+    .prefault({}),
   /** Most clients whose timing and outcomes are tracked in this process. */
   maxTracked: z.number().int().positive().default(100_000),
   mode: mode.optional(),
