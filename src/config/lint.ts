@@ -209,6 +209,19 @@ export function lintConfig(
       `${unshaped.length} documented operation(s) describe no JSON success response (${unshaped.slice(0, 3).join(', ')}${unshaped.length > 3 ? ', …' : ''}): a deceive there answers with the generic {"success":true} fake, which a bot comparing it with a real answer tells at once (add the success response's content schema; see docs/deception.md#fakes-shaped-like-your-api)`,
     )
 
+  // A fake session is the worst answer for a person the score misjudged (one on a bot's office
+  // IP or browser build): where the config reads sign-ins, a refusal they can retry is better.
+  if (config.behavior?.thresholds.some((t) => t.action === 'deceive')) {
+    const except = config.behavior.deceive.except
+    const spared = except.length ? compileRoutes([{ paths: except, value: true }], fold) : undefined
+    const signIn = config.identity.account.flatMap((a) => ('body' in a ? a.paths : []))
+    const faked = signIn.filter((p) => !spared?.all('POST', sample(p, fold)).length)
+    if (faked.length)
+      warnings.push(
+        `behavior.thresholds deceive, and ${faked.join(', ')} (where identity.account reads sign-ins) ${faked.length > 1 ? 'are' : 'is'} not in behavior.deceive.except: a person misjudged by risk shared with bots is handed a fake session there (add ${faked.length > 1 ? 'them' : 'it'} to behavior.deceive.except, which answers with a throttle instead; see docs/behavior.md#thresholds)`,
+      )
+  }
+
   // An operation the OpenAPI document secures that no auth rule covers is forwarded with no
   // token check: a route left out of the rules by mistake, the commonest way to leave one open.
   const secured = contract?.secured ?? []

@@ -360,3 +360,27 @@ describe('config checks: rules that would count nothing (red team)', () => {
     )
   })
 })
+
+describe('config checks: fake sessions', () => {
+  const signIn = { account: [{ body: 'username', paths: ['/api/login', '/api/signup'] }] }
+
+  it('warns when behaviour deceives where sign-ins are read, unless deceive.except spares them', () => {
+    const warned = compile({ identity: signIn, behavior: {} }).warnings
+    expect(warned.filter((w) => w.includes('fake session'))).toEqual([
+      'behavior.thresholds deceive, and /api/login, /api/signup (where identity.account reads sign-ins) are not in behavior.deceive.except: a person misjudged by risk shared with bots is handed a fake session there (add them to behavior.deceive.except, which answers with a throttle instead; see docs/behavior.md#thresholds)',
+    ])
+    const one = compile({ identity: signIn, behavior: { deceive: { except: ['/API/Login'] } } })
+    expect(one.warnings.filter((w) => w.includes('fake session'))).toEqual([
+      expect.stringMatching(
+        /^behavior\.thresholds deceive, and \/api\/signup \(where .* is not in/,
+      ),
+    ])
+    for (const behavior of [
+      { deceive: { except: ['/api/*'] } },
+      { thresholds: [{ score: 100, action: 'throttle' }] },
+    ])
+      expect(
+        compile({ identity: signIn, behavior }).warnings.filter((w) => w.includes('fake session')),
+      ).toEqual([])
+  })
+})
