@@ -19,6 +19,7 @@ import { decisionChannel } from '../src/telemetry/channels.js'
 import { createLogger, subscribeLog } from '../src/telemetry/log.js'
 import { upstreamHeaders } from '../src/proxy/forward.js'
 import { MemoryStore } from '../src/store/memory.js'
+import { deviceCookies } from '../src/identity/device.js'
 import { RedisStore } from '../src/store/redis.js'
 import type { Limit } from '../src/store/store.js'
 
@@ -39,6 +40,43 @@ function rawGet(path: string, i: number): RawRequest {
     rawHeaders: Object.entries(headers).flat(),
     remoteAddress: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
     readBody: async () => Buffer.alloc(0),
+  }
+}
+
+/**
+ * Requests of one browser on one keep-alive connection: its headers (each request's values new
+ * strings, as node:http gives them), its device cookie, one address.
+ */
+function browserClient(config: Awaited<ReturnType<typeof loadGatewayConfig>>) {
+  const set = deviceCookies(config.identity.device!).read({}, Date.now()).setCookie!
+  const headers: Record<string, string> = {
+    host: 'shop.test',
+    'sec-ch-ua': '"Chromium";v="131", "Not-A.Brand";v="99"',
+    'sec-ch-ua-mobile': '?0',
+    'sec-ch-ua-platform': '"Linux"',
+    'user-agent':
+      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0.0.0 Safari/537.36',
+    accept: 'application/json, text/plain, */*',
+    'sec-fetch-site': 'same-origin',
+    'sec-fetch-mode': 'cors',
+    'accept-encoding': 'gzip, deflate, br, zstd',
+    'accept-language': 'en-GB,en;q=0.9',
+    cookie: set.slice(0, set.indexOf(';')),
+  }
+  const connection = {}
+  return (path: string): RawRequest => {
+    const fresh: Record<string, string> = {}
+    for (const k in headers) fresh[k] = ` ${headers[k]!}`.slice(1)
+    return {
+      method: 'GET',
+      url: path,
+      headers: fresh,
+      rawHeaders: Object.entries(fresh).flat(),
+      remoteAddress: '10.1.2.3',
+      connection,
+      httpVersion: '1.1',
+      readBody: async () => Buffer.alloc(0),
+    }
   }
 }
 
@@ -124,6 +162,34 @@ async function main() {
     const { ctx } = demo.prepare(rawGet(`/api/products/${i % 50}`, i))
     return demo.inspect(ctx)
   })
+  // The demo policy's cost for the traffic it lets through (as `bulwark-demo-open`: every
+  // limit and threshold raised out of reach, every policy still run): one browser on a
+  // keep-alive connection with its device cookie, reading products, each answer observed.
+  const open = createEngine(
+    {
+      ...demoConfig,
+      limits: {
+        ...demoConfig.limits!,
+        rules: demoConfig.limits!.rules.map((r) => ({ ...r, limit: 1e9 })),
+      },
+      behavior: {
+        ...demoConfig.behavior!,
+        thresholds: demoConfig.behavior!.thresholds.map((t) => ({ ...t, score: t.score * 1e9 })),
+        velocity: demoConfig.behavior!.velocity.map((v) => ({ ...v, limit: 1e9 })),
+      },
+    },
+    { store: new MemoryStore() },
+  )
+  const browser = browserClient(demoConfig)
+  const answered = { status: 200, ms: 2, byGateway: false }
+  await measure('+ observe, demo policy open, one browser', 300_000, (i) => {
+    const { ctx } = open.prepare(browser(`/api/products/${1 + (i % 1000)}`))
+    const d = open.inspect(ctx)
+    if (d instanceof Promise) return d.then((r) => open.observe(ctx, answered, r))
+    open.observe(ctx, answered, d)
+    return undefined
+  })
+  await open.close()
 
   // The data path's cost of the admin listener: what its subscribers (metrics, recent events,
   // traffic summary, live feed) add to every request's decision event, next to the log's.
