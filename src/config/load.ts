@@ -252,7 +252,11 @@ function unknownKey(key: string, place: Place): ConfigIssue {
  * would have taken: `expected a string or an object, got 42`.
  */
 function union(branches: readonly (readonly Issue[])[], place: Place): ConfigIssue[] {
-  const deeper = branches.filter((b) => b.every((i) => i.path.length > 0))
+  // A branch got past the type when none of its complaints is about the value's own type (an
+  // object with an unknown key, a string a check refused).
+  const deeper = branches.filter((b) =>
+    b.every((i) => i.path.length > 0 || (i.code !== 'invalid_type' && i.code !== 'invalid_union')),
+  )
   if (deeper.length > 0) {
     const fewest = deeper.reduce((a, b) => (b.length < a.length ? b : a))
     return fewest.flatMap((issue) => explain(issue, place, place.path))

@@ -52,6 +52,10 @@ const Schema = z.strictObject({
     })
     .prefault({}),
   tags: z.union([z.string(), z.array(z.string())]).optional(),
+  /** A string or an object (as `cost:` is): an object's own complaints, not the string's. */
+  cost: z
+    .union([z.string(), z.strictObject({ field: z.string(), paths: z.array(z.string()) })])
+    .optional(),
 })
 
 /** Lines joined, so each test's line numbers can be read off the source. */
@@ -246,6 +250,12 @@ describe('validation messages', () => {
       'a union branch that took the type',
       ['upstreams: {}', 'tags:', '  - a', '  - true'],
       'bulwark.yaml:4 tags[1]: expected a string, got true (quote the value to keep it a string)',
+    ],
+    [
+      'a union branch that took an object with an unknown key',
+      ['upstreams: {}', 'cost: { field: ops, path: [/x] }'],
+      'bulwark.yaml:2 cost.paths: is required\n' +
+        'bulwark.yaml:2 cost: unknown key "path" (did you mean "paths"?)',
     ],
     [
       'a discriminator, with a guess',
