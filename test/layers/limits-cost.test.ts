@@ -100,6 +100,56 @@ describe('limits cost', () => {
     expect((await t.send('GET /a', h(2))).action).toBe('allow')
   })
 
+  it('{ field, paths, methods } counts only the operations that match, each one', async () => {
+    // An exports budget of 3 that a batch endpoint must not get around, and that a batch of
+    // reads must not use up (red team 9: 60 exports in 3 batches of mixed operations).
+    const t = setup({
+      limit: 3,
+      cost: { field: 'operations', paths: ['/exports', '/exports/*'], methods: ['POST'] },
+    })
+    const batch = (...items: unknown[]) => ({ json: { operations: items } })
+    const read = (i: number) => ({ method: 'GET', path: `/documents/${i}` })
+    const exp = { method: 'post', path: '/exports' }
+    // Reads cost nothing: the rule does not count the request at all.
+    for (let i = 0; i < 5; i++)
+      expect((await t.send('POST /batch', batch(read(1), read(2), read(3), read(4)))).action).toBe(
+        'allow',
+      )
+    // Exports count wherever they hide: an absolute URL, a relative path, a query, another
+    // case, dot segments, a GET of an export's status does not.
+    const tricks = [
+      exp,
+      { method: 'POST', path: 'https://api.example.com/Exports?format=csv' },
+      { method: 'POST', path: 'exports/../exports/123' },
+      { method: 'GET', path: '/exports/123' },
+    ]
+    const d = await t.send('POST /batch', batch(read(5), ...tricks, read(6)))
+    expect(d.action).toBe('allow')
+    // 3 counted: one more export is over, in a batch or not.
+    const over = await t.send('POST /batch', batch(read(7), exp))
+    expect(over.action).toBe('throttle')
+    expect(over.decisive?.reason).toBe(
+      'ip "127.0.0.1": 4 counted by field:operations (POST /exports /exports/*) > 3 per 60s',
+    )
+    // An item that does not say what it does counts (fail safe).
+    t.advance(120_000)
+    const unclear = [{ method: 'POST' }, 'POST /exports', { method: 'POST', path: '/exports%2Fx' }]
+    expect((await t.send('POST /batch', batch(...unclear))).action).toBe('allow')
+    expect((await t.send('POST /batch', batch(exp))).action).toBe('throttle')
+  })
+
+  it('{ field } names its fields: a Graph-style batch of requests with a url', async () => {
+    const t = setup({
+      limit: 2,
+      cost: { field: 'requests', paths: ['/me/sendMail'], pathField: 'url' },
+    })
+    const mail = { id: '1', method: 'POST', url: '/me/sendMail' }
+    const json = { requests: [mail, { id: '2', method: 'GET', url: '/me/messages' }, mail] }
+    expect((await t.send('POST /$batch', { json })).action).toBe('allow')
+    expect((await t.send('POST /$batch', { json: { requests: [mail] } })).action).toBe('throttle')
+    expect(() => setup({ cost: { field: 'requests' } })).toThrow(/expected paths, methods or both/)
+  })
+
   it('is only for count: requests, and names what it reads', () => {
     expect(() => setup({ count: 'outcomes', outcomes: [401], cost: 'field:x' })).toThrow(
       /"cost"[^]*only applies with count: requests/,

@@ -9,6 +9,9 @@
 import type { MaybePromise, RequestContext } from '../../engine/types.js'
 import { Refusal, type FacetGetter } from '../../identity/facets.js'
 import { bodyFields, type BodyFields } from '../../request/body.js'
+import { canonicalPath, type CasePolicy } from '../../request/path.js'
+import { compileRoutes } from '../../request/routes.js'
+import type { CostItems } from './spec.js'
 
 /** The most one request may count as (a value beyond it counts as this). */
 export const MAX_COST = 1_000_000
@@ -48,6 +51,67 @@ export function costReader(ref: string, facet: (ref: string) => FacetGetter): Co
   }
 }
 
+/**
+ * `cost: { field, paths, methods }`: the items of a body's list that match, each one request;
+ * none matching costs 0 (the rule does not count the request). Anything but a list is read as
+ * `field:NAME` reads it (an object's entries are its items).
+ * @example
+ * costItems({ field: 'operations', paths: ['/exports/*'], pathField: 'path', methodField: 'method' }, true)
+ */
+export function costItems(spec: CostItems, foldCase: boolean): CostReader {
+  const paths = spec.paths
+    ? compileRoutes([{ paths: spec.paths, value: true }], foldCase)
+    : undefined
+  const methods = spec.methods ? new Set<string>(spec.methods) : undefined
+  // GET includes HEAD, as everywhere else a rule names methods.
+  if (methods?.has('GET')) methods.add('HEAD')
+  const policy = foldCase ? 'insensitive' : 'sensitive'
+
+  /** Whether an item counts: it matches, or it does not say enough to tell. */
+  function counts(item: unknown): boolean {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) return true
+    const o = item as Record<string, unknown>
+    const m = o[spec.methodField]
+    if (methods && typeof m === 'string' && !methods.has(m.toUpperCase())) return false
+    if (!paths) return true
+    const p = o[spec.pathField]
+    if (typeof p !== 'string') return true
+    const key = itemKey(p, policy)
+    return key === undefined || paths.all('GET', key).length > 0
+  }
+
+  return (ctx) =>
+    bodyFields(ctx).then((fields) => {
+      if (!fields.ok) return new Refusal(fields.reason)
+      if (fields.kind !== 'json') return fieldCost(fields, spec.field)
+      const v = fields.get(spec.field)
+      const items = Array.isArray(v)
+        ? v
+        : v !== null && typeof v === 'object'
+          ? Object.values(v)
+          : undefined
+      if (items === undefined) return fieldCost(fields, spec.field)
+      let n = 0
+      for (const item of items) if (counts(item)) n++
+      return n > MAX_COST ? MAX_COST : n
+    })
+}
+
+/**
+ * A batch item's path as a route key: an absolute URL's path, a relative one from the root,
+ * without its query; undefined when it cannot be read plainly (it then counts).
+ */
+function itemKey(raw: string, policy: CasePolicy): string | undefined {
+  let p = raw.trim()
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(p)
+  if (scheme) p = p.slice(scheme[0].length) || '/'
+  const end = p.search(/[?#]/)
+  if (end >= 0) p = p.slice(0, end)
+  if (!p.startsWith('/')) p = '/' + p
+  const canon = canonicalPath(p, policy)
+  return canon.ok && canon.flags === 0 ? canon.key : undefined
+}
+
 function fieldCost(fields: BodyFields, name: string): number | Refusal {
   if (!fields.ok) return new Refusal(fields.reason)
   if (fields.kind === 'form' || fields.kind === 'multipart') {
@@ -64,6 +128,13 @@ function fieldCost(fields: BodyFields, name: string): number | Refusal {
   if (typeof v === 'string' || typeof v === 'number')
     return numberCost(String(v), `body field ${name}`)
   return new Refusal(`body field ${name} is a ${typeof v}, expected a list or a whole number`)
+}
+
+/** `field:operations`, or `field:operations (POST /exports/*)` for counted items. */
+export function describeCost(cost: string | CostItems): string {
+  if (typeof cost === 'string') return cost
+  const which = [cost.methods?.join('|'), cost.paths?.join(' ')].filter(Boolean).join(' ')
+  return `field:${cost.field} (${which})`
 }
 
 /** A count given as a number: whole, not negative; absent counts as 1. */

@@ -27,7 +27,7 @@ import {
 } from '../../store/store.js'
 import { notice } from '../../telemetry/channels.js'
 import type { LayerType } from '../layer-type.js'
-import { costReader, type CostReader } from './cost.js'
+import { costItems, costReader, describeCost, type CostReader } from './cost.js'
 import { rateLimitHeaders } from './headers.js'
 import { LimitsSpec, type LimitRuleSpec } from './spec.js'
 import { OrderedMap } from '../../store/ordered-map.js'
@@ -152,7 +152,12 @@ export const limits: LayerType<LimitsSpec> = {
       monitor: (r.mode ?? deps.mode) === 'monitor',
       key: r.key.map((k) => facets.getter(k)),
       distinct: r.distinct ? facets.getter(r.distinct) : undefined,
-      cost: r.cost ? costReader(r.cost, facets.getter) : undefined,
+      cost:
+        r.cost === undefined
+          ? undefined
+          : typeof r.cost === 'string'
+            ? costReader(r.cost, facets.getter)
+            : costItems(r.cost, deps.foldCase ?? true),
       counts: r.outcomes ? statusMatcher(r.outcomes) : undefined,
       device:
         r.device === undefined || r.device === 'unknown' ? undefined : DEVICE_FILTERS[r.device],
@@ -186,7 +191,7 @@ export const limits: LayerType<LimitsSpec> = {
           : s.count === 'outcomes'
             ? 'counted outcomes'
             : s.cost
-              ? `counted by ${s.cost}`
+              ? `counted by ${describeCost(s.cost)}`
               : 'requests'
       return {
         action: s.action,
@@ -437,6 +442,8 @@ export const limits: LayerType<LimitsSpec> = {
 
     function costed(p: Pending, cost: number | Refusal): Planned {
       if (cost instanceof Refusal) return refusal(cost)
+      // A batch none of whose operations the rule counts (`cost: { paths }`): not counted.
+      if (cost === 0) return undefined
       p.cost = cost
       return p
     }

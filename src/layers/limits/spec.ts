@@ -14,6 +14,32 @@ const facet = z.string().check((ctx) => {
     })
 })
 
+/**
+ * `cost: { field, paths, methods }` — a batch's operations counted by what they do: only the
+ * items of the body's `field` list whose `pathField` matches one of `paths` (route patterns,
+ * in the batch's own terms) and whose `methodField` is one of `methods`. A batch of reads then
+ * costs nothing against an exports budget, and every export in it counts. An item that does not
+ * say (not an object, no path, a path that cannot be read plainly) counts.
+ */
+export const CostItems = z
+  .strictObject({
+    field: z.string().regex(/^[^:\s]+$/, { error: 'expected a body field name' }),
+    paths: z.array(routePattern).min(1).optional(),
+    methods: z.array(method).min(1).optional(),
+    pathField: z.string().min(1).default('path'),
+    methodField: z.string().min(1).default('method'),
+  })
+  .check((ctx) => {
+    if (!ctx.value.paths && !ctx.value.methods)
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message:
+          "expected paths, methods or both: which of the list's items count (for every item, write cost: field:NAME)",
+      })
+  })
+export type CostItems = z.output<typeof CostItems>
+
 /** `401`, `403`, or a class like `4xx`. */
 const statusMatch = z.union([
   z.number().int().min(100).max(599),
@@ -53,11 +79,13 @@ export const LimitRule = z
      * limit is always refused. Absent or empty: 1.
      */
     cost: z
-      .string()
-      .check((ctx) => {
-        const problem = costProblem(ctx.value)
-        if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem })
-      })
+      .union([
+        z.string().check((ctx) => {
+          const problem = costProblem(ctx.value)
+          if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem })
+        }),
+        CostItems,
+      ])
       .optional(),
     /**
      * Only requests without a valid device cookie (`missing`: first visits, and clients that
