@@ -120,7 +120,7 @@ describe('limits cost', () => {
     const tricks = [
       exp,
       { method: 'POST', path: 'https://api.example.com/Exports?format=csv' },
-      { method: 'POST', path: 'exports/../exports/123' },
+      { method: ' post ', path: 'exports/../exports/123' },
       { method: 'GET', path: '/exports/123' },
     ]
     const d = await t.send('POST /batch', batch(read(5), ...tricks, read(6)))

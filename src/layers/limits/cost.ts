@@ -72,7 +72,8 @@ export function costItems(spec: CostItems, foldCase: boolean): CostReader {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) return true
     const o = item as Record<string, unknown>
     const m = o[spec.methodField]
-    if (methods && typeof m === 'string' && !methods.has(m.toUpperCase())) return false
+    // Trimmed: a dispatcher that trims ` POST` must not run an export the rule did not count.
+    if (methods && typeof m === 'string' && !methods.has(m.trim().toUpperCase())) return false
     if (!paths) return true
     const p = o[spec.pathField]
     if (typeof p !== 'string') return true
