@@ -386,6 +386,8 @@ export function patternProblem(pattern: string): string | undefined {
     if (s.includes('*') && s !== '*') return '"*" must be a whole segment, as in "/api/*"'
     if (s.startsWith(':') && !/^:[A-Za-z_][A-Za-z0-9_]*$/.test(s))
       return `parameter ${JSON.stringify(s)} must be ":" followed by a name`
+    // Its value would set the params object's prototype, never be read as a parameter.
+    if (s === ':__proto__') return 'parameter name "__proto__" is reserved: choose another name'
     if (s === '.' || s === '..') return 'must not contain dot segments'
     if (/^\{.*\}$/.test(s))
       return `${JSON.stringify(s)} is read literally: write a parameter as ":${s.slice(1, -1).replace(/[^A-Za-z0-9_]/g, '') || 'name'}" (OpenAPI's {name} is for the contract's document)`

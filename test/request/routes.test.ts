@@ -93,6 +93,9 @@ describe('compileRoutes', () => {
     expect(patternProblem('/a*')).toBe('"*" must be a whole segment, as in "/api/*"')
     expect(patternProblem('/a/:')).toBe('parameter ":" must be ":" followed by a name')
     expect(patternProblem('/a/../b')).toBe('must not contain dot segments')
+    expect(patternProblem('/a/:__proto__')).toBe(
+      'parameter name "__proto__" is reserved: choose another name',
+    )
     expect(patternProblem('/a/:id/*')).toBeUndefined()
     expect(() => compileRoutes([{ paths: ['x'], value: 1 }], true)).toThrow(TypeError)
   })
