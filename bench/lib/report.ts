@@ -54,6 +54,8 @@ export interface TargetSummary {
   cpuPerReqRatio: number | null
   /** Smallest and largest per-round CPU/req ratio: a feel for the noise. */
   cpuPerReqRatioRange: [number, number] | null
+  /** Runs left out of the ratios: other processes used more than {@link NOISY_OTHER_PERCENT}. */
+  noisyRuns: number
   /** Non-2xx responses over all runs. */
   non2xx: number
   /** Connection errors and timeouts over all runs. */
@@ -78,17 +80,34 @@ export interface TargetResult {
   summary?: TargetSummary
 }
 
+/**
+ * Other processes' CPU (% of one core) above which a run is left out of the ratios: something
+ * else was competing for the machine then (a Redis target's own server stays well below it).
+ */
+export const NOISY_OTHER_PERCENT = 50
+
+function noisy(run: RunSample): boolean {
+  return run.otherCpuPercent !== null && run.otherCpuPercent > NOISY_OTHER_PERCENT
+}
+
+/** The runs measured while nothing else competed for the machine; all of them when none was. */
+function clean(runs: readonly RunSample[]): readonly RunSample[] {
+  const quiet = runs.filter((r) => !noisy(r))
+  return quiet.length > 0 ? quiet : runs
+}
+
 function pairedRatios(
   runs: readonly RunSample[],
   baseline: readonly RunSample[],
   pick: (run: RunSample) => number | null,
 ): number[] {
   const ratios: number[] = []
-  for (const run of runs) {
+  const bases = clean(baseline)
+  for (const run of clean(runs)) {
     // The baseline runs adjacent in time: their mean cancels a linear drift of the machine.
     let before: RunSample | undefined
     let after: RunSample | undefined
-    for (const b of baseline) {
+    for (const b of bases) {
       if (b.seq < run.seq && (before === undefined || b.seq > before.seq)) before = b
       if (b.seq > run.seq && (after === undefined || b.seq < after.seq)) after = b
     }
@@ -126,6 +145,7 @@ export function summarise(
     cpuPerReqRatio: median(cpuRatios),
     cpuPerReqRatioRange:
       cpuRatios.length === 0 ? null : [Math.min(...cpuRatios), Math.max(...cpuRatios)],
+    noisyRuns: runs.length - clean(runs).length,
     non2xx: runs.reduce((sum, r) => sum + r.non2xx, 0),
     errors: runs.reduce((sum, r) => sum + r.errors + r.timeouts, 0),
   }
@@ -161,6 +181,10 @@ export function formatTable(results: readonly TargetResult[]): string {
       notes.push(`  ${r.name}: ${r.status === 'ok' ? '' : `${r.status}, `}${r.note}`)
     const s = r.summary
     if (s === undefined) continue
+    if (s.noisyRuns > 0)
+      notes.push(
+        `  ${r.name}: ${s.noisyRuns} of ${r.runs.length} runs left out of the ratios (other processes used more than ${NOISY_OTHER_PERCENT}% of a core)`,
+      )
     rows.push([
       r.name,
       fmt(s.reqPerSec, 0),

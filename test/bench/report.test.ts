@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { summarise, type RunSample } from '../../bench/lib/report.js'
 
-function run(seq: number, cpuUsPerReq: number, reqPerSec: number): RunSample {
+function run(seq: number, cpuUsPerReq: number, reqPerSec: number, other = 3): RunSample {
   return {
     round: 0,
     seq,
@@ -15,7 +15,7 @@ function run(seq: number, cpuUsPerReq: number, reqPerSec: number): RunSample {
     cpuPercent: 95,
     upstreamCpuUsPerReq: 20,
     loadGenCpuPercent: 40,
-    otherCpuPercent: 3,
+    otherCpuPercent: other,
   } as RunSample
 }
 
@@ -38,5 +38,21 @@ describe('bench report: paired ratios', () => {
     const s = summarise([run(0, 60, 15_000), run(2, 55, 18_000), run(3, 100, 5_000)], baseline)
     expect(s.cpuPerReqRatio).toBeCloseTo(1.2, 5)
     expect(s.cpuPerReqRatioRange).toEqual([1.1, 2])
+  })
+
+  it('leaves out the runs made while other processes competed for the machine', () => {
+    // Round 2 ran beside something using a whole core: target and baseline both slowed.
+    const baseline = [run(0, 50, 20_000), run(2, 100, 8_000, 105), run(4, 50, 20_000)]
+    const target = [run(1, 55, 18_000), run(3, 200, 4_000, 97), run(5, 60, 16_000)]
+    const s = summarise(target, baseline)
+    expect(s.noisyRuns).toBe(1)
+    // Each clean run against its clean neighbours only: 1.1 and 1.2.
+    expect(s.cpuPerReqRatioRange).toEqual([1.1, 1.2])
+    expect(s.cpuPerReqRatio).toBeCloseTo(1.15, 5)
+    // A Redis target's own server (~25 %) is not noise; when every run was noisy, all count.
+    expect(summarise([run(1, 55, 18_000, 25)], baseline).noisyRuns).toBe(0)
+    const loud = summarise([run(1, 55, 18_000, 90), run(3, 60, 16_000, 90)], baseline)
+    expect(loud.noisyRuns).toBe(0)
+    expect(loud.cpuPerReqRatioRange).toEqual([1.1, 1.2])
   })
 })
