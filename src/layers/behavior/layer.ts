@@ -730,22 +730,6 @@ export const behavior: LayerType<BehaviorSpec> = {
       const relayed = fired.includes('relay')
       if (relayed) score += spec.signals.relay + p.inherited
       p.score = score
-      /** The signals and weights behind the score, for the verdict's reason and data. */
-      const explain = (): Record<string, number> => {
-        const parts: Record<string, number> = {}
-        if (strong > 0) parts[`risk of ${fs[strongAt]![0]} ${fs[strongAt]![1]}`] = round(strong)
-        if (shared > 0) {
-          const [f, v] = fs[sharedAt]!
-          parts[`risk of ${f} ${v}${crowdFp && f === 'fingerprint' ? " (a crowd's)" : ''}`] =
-            round(shared)
-        }
-        for (const s of states) parts[s] = spec.signals[s]
-        if (trap > 0) parts.trap = round(trap)
-        for (const s of fired) parts[s] = (parts[s] ?? 0) + spec.signals[s]
-        if (relayed) parts.relay = round(spec.signals.relay + p.inherited)
-        return parts
-      }
-
       let level: (typeof thresholds)[number] | undefined
       for (const t of thresholds) if (score >= t.score) level = t
       const act =
@@ -760,7 +744,17 @@ export const behavior: LayerType<BehaviorSpec> = {
           noDeceive !== undefined &&
           noDeceive.all(ctx.method, ctx.pathKey).length > 0
         const action = honest ? spec.deceive.instead : earned
-        const parts = explain()
+        const parts = explain(
+          spec.signals,
+          fs,
+          strongAt >= 0 && strong > 0 ? [strongAt, strong] : undefined,
+          sharedAt >= 0 && shared > 0 ? [sharedAt, shared] : undefined,
+          crowdFp,
+          states,
+          trap,
+          fired,
+          relayed ? spec.signals.relay + p.inherited : 0,
+        )
         const summary = Object.entries(parts)
           .map(([n, w]) => `${n} ${w}`)
           .join(', ')
@@ -919,6 +913,37 @@ function firstNumeric(r: IdRoute): { key: string; id: number } | undefined {
     if (n >= 0) return { key: sweepKey(r.template, k), id: n }
   }
   return undefined
+}
+
+/**
+ * The signals and weights behind a score, for a verdict's reason and data: made only when
+ * there is a verdict (a closure over the score's locals would cost a context per request).
+ * `strong`/`shared`: the facet carrying that risk (its index in `fs`) and the risk.
+ */
+function explain(
+  signals: Readonly<Record<SignalName | 'headers' | 'toolAgent', number>>,
+  fs: readonly Facet[],
+  strong: readonly [number, number] | undefined,
+  shared: readonly [number, number] | undefined,
+  crowdFp: boolean,
+  states: readonly ('headers' | 'toolAgent')[],
+  trap: number,
+  fired: readonly SignalName[],
+  relay: number,
+): Record<string, number> {
+  const parts: Record<string, number> = {}
+  if (strong) parts[`risk of ${fs[strong[0]]![0]} ${fs[strong[0]]![1]}`] = round(strong[1])
+  if (shared) {
+    const [f, v] = fs[shared[0]]!
+    parts[`risk of ${f} ${v}${crowdFp && f === 'fingerprint' ? " (a crowd's)" : ''}`] = round(
+      shared[1],
+    )
+  }
+  for (const s of states) parts[s] = signals[s]
+  if (trap > 0) parts.trap = round(trap)
+  for (const s of fired) parts[s] = (parts[s] ?? 0) + signals[s]
+  if (relay > 0) parts.relay = round(relay)
+  return parts
 }
 
 function round(n: number): number {
