@@ -250,6 +250,24 @@ describe('behavior: relay (a new identity taking over from a refused one)', () =
     expect(relayed(await t.send('GET /api/products/4', anon('203.0.113.23', FIREFOX)))).toBe(true)
   })
 
+  // An answer still on its way when the refused client moved on (its other connection) leaves
+  // a new device cookie in the jar the next identity starts from: that identity carries a
+  // device, and a stock header set other clients sent before. Still new: the young device is
+  // first seen with these headers.
+  it('a client that takes over with a cookie the refused one was just given, in stock headers, is new', async () => {
+    const t = setup({}, { ...sweepLimit, identity: { device: { secret: 'd'.repeat(32) } } })
+    // Safari's stock headers, sent before by other clients (no cookies: apps, scripts).
+    for (const ip of ['100.64.0.1', '100.64.0.2', '100.64.0.3'])
+      await t.send('GET /api/products', anon(ip, SAFARI))
+    await firstIdentity(t)
+    // The cookie an answer to the refused client carried (issued to its Chrome headers).
+    const late = t.engine.prepare(raw('GET /api/products/5', anon('198.51.100.1')))
+    const cookie = late.ctx.deviceCookie!.split(';')[0]!
+    const next = { ip: '203.0.113.25', headers: { 'user-agent': SAFARI, cookie } }
+    await t.send('GET /api/products/4', next)
+    expect(relayed(await t.send('GET /api/products/5', next))).toBe(true)
+  })
+
   it('with device cookies, a client without one is new even in headers seen before', async () => {
     const t = setup(
       {},

@@ -102,16 +102,13 @@ describe('runSimulation against the demo', () => {
     expect(s.reachedUpstream!).toBeLessThan(s.sent)
   })
 
-  it('links an adaptive scraper that changes IP and browser to the identity it had (relay)', () => {
+  it('refuses the adaptive scraper too, among the other bots', () => {
+    // Beside bots that share its stock header sets the links between its identities can break
+    // (a crowd's fingerprint carries no penalty): what holds is that it is refused. The relay
+    // itself is asserted on the scraper alone, below.
     const s = row('adaptive-scraping')
-    expect(s.ips, 'it was refused and rotated').toBeGreaterThan(1)
-    // The first identity gets what the per-device sweep limit allows (30 products, and the two
-    // its connections had in flight). Each next one is linked to the refused one by the
-    // refusal it retries, and refused or fed fakes from its following request: at most its
-    // first request per connection reaches the shop. Unlinked, each would get 30 more.
-    expect(s.reachedUpstream!).toBeLessThanOrEqual(32 + 2 * (s.ips - 1))
-    expect(Object.keys(s.deniedBy!).some((r) => r.startsWith('behavior.'))).toBe(true)
-    expect(Number(/^(\d+) of 50 products/.exec(s.achieved ?? '')?.[1])).toBeLessThan(50)
+    expect(s.denied).toBeGreaterThan(0)
+    expect(s.reachedUpstream!).toBeLessThan(s.sent)
   })
 
   it('answers a scanner itself from its first probe', () => {
@@ -124,5 +121,31 @@ describe('runSimulation against the demo', () => {
       expect(named, s.id).toBe(s.denied)
     }
     expect(Object.keys(row('credential-cracking').deniedBy!).join()).toMatch(/limits\./)
+  })
+})
+
+describe('runSimulation: the adaptive scraper alone', () => {
+  let alone: ScenarioReport
+  beforeAll(async () => {
+    const r = await runSimulation({
+      durationMs: 4_000,
+      speed: 10,
+      seed: 1,
+      scenarios: ['adaptive-scraping'],
+    })
+    alone = r.scenarios[0]!
+  }, 30_000)
+
+  it('links each identity it changes to (IP, browser, cookies) to the refused one (relay)', () => {
+    const s = alone
+    expect(s.id).toBe('adaptive-scraping')
+    expect(s.ips, 'it was refused and rotated').toBeGreaterThan(1)
+    // The first identity gets what the per-device sweep limit allows (30 products, and the two
+    // its connections had in flight). Each next one is linked to the refused one by the
+    // refusal it retries, and refused or fed fakes from its following request: at most its
+    // first request per connection reaches the shop. Unlinked, each would get 30 more.
+    expect(s.reachedUpstream!).toBeLessThanOrEqual(32 + 2 * (s.ips - 1))
+    expect(Object.keys(s.deniedBy!).some((r) => r.startsWith('behavior.'))).toBe(true)
+    expect(Number(/^(\d+) of 50 products/.exec(s.achieved ?? '')?.[1])).toBeLessThan(50)
   })
 })

@@ -315,7 +315,12 @@ export const behavior: LayerType<BehaviorSpec> = {
         // exact request refused to someone else a moment ago?
         // Being given its first device cookie: a new client (a refresh keeps the id).
         const newDevice = ctx.deviceCookie !== undefined && id.device === undefined
-        const handoffKey = relays.arrive(self, ids !== undefined, newDevice)
+        // A young device's requests are counted per header set (see relay.ts).
+        const who =
+          id.device === undefined || id.deviceTrusted === true
+            ? self
+            : CLIENT_KEYS.fd.two(self, id.device)
+        const handoffKey = relays.arrive(self, who, ids !== undefined, newDevice)
           ? `relay:${ctx.method} ${ctx.pathKey}`
           : undefined
 
@@ -359,6 +364,7 @@ export const behavior: LayerType<BehaviorSpec> = {
           const inherited = handoffKey
             ? relays.judge(
                 self,
+                who,
                 newDevice,
                 ctx.pathKey,
                 ids!.template,
@@ -859,6 +865,7 @@ const CLIENT_KEYS = {
   k: new KeyCache<string>(([v]) => `k:${v}`),
   f: new KeyCache<string>(([v]) => `f:${v}`),
   fip: new KeyCache<string>(([fp, ip]) => `f:${fp}|${ip}`),
+  fd: new KeyCache<string>(([self, device]) => `${self}#d:${device}`),
 }
 
 /** An anonymous client's tracker key: a fingerprint on one IP. */

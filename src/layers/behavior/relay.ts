@@ -18,7 +18,11 @@
  * so a phone that changes network is not new, and an office behind one IP is many identities. A
  * request being given its first device cookie is a new identity even when its copied headers
  * were seen before (kept under the fingerprint: requests a new client sends side by side are
- * each given a different cookie).
+ * each given a different cookie). So is a young device's cookie first seen with these headers:
+ * an answer that was on its way when the refused client moved on can leave its cookie in the
+ * jar of the client that takes over, with another browser's headers — a stock set other bots
+ * may have sent before (requests are counted per header set and device until the device is
+ * trusted; a person's device is seen with one header set).
  */
 import { OrderedMap } from '../../store/ordered-map.js'
 import type { BehaviorSpec } from './spec.js'
@@ -42,8 +46,8 @@ interface Suspect extends Handoff {
   last: number | undefined
   /** The step from the one before to `last` (0: none yet). */
   step: number
-  /** Requests of its key seen when it became a suspect (it has CONFIRM_WITHIN more). */
-  readonly seen: number
+  /** Requests it has left to confirm itself (counted down as it arrives). */
+  left: number
 }
 
 /** How many more requests a suspect has to confirm itself. */
@@ -62,20 +66,23 @@ export class Relays {
   }
 
   /**
-   * Counts a request of `self`; true when this request must be looked up as a possible relay
-   * (a templated route, and a new identity or a suspect). `fresh`: the request is being given
-   * its first device cookie — a new client, though its copied headers (`self`) were seen before.
+   * Counts a request of `who` (`self`, or `self` on a young device); true when this request
+   * must be looked up as a possible relay (a templated route, and a new identity or a suspect).
+   * `fresh`: the request is being given its first device cookie — a new client, though its
+   * copied headers (`self`) were seen before.
    */
-  arrive(self: string, templated: boolean, fresh: boolean): boolean {
+  arrive(self: string, who: string, templated: boolean, fresh: boolean): boolean {
     if (this.#spec.signals.relay <= 0) return false
-    let n = this.#seen.get(self)
+    let n = this.#seen.get(who)
     if (n === undefined) {
       if (this.#seen.size >= this.#spec.maxTracked) this.#seen.deleteOldest()
       n = 0
     }
     if (n < 1_000) n++
-    this.#seen.touch(self, n)
-    return templated && (fresh || n <= this.#spec.relay.fresh || this.#suspects.has(self))
+    this.#seen.touch(who, n)
+    const s = this.#suspects.get(self)
+    if (s !== undefined) s.left--
+    return templated && (fresh || n <= this.#spec.relay.fresh || s !== undefined)
   }
 
   /**
@@ -84,6 +91,7 @@ export class Relays {
    */
   judge(
     self: string,
+    who: string,
     fresh: boolean,
     path: string,
     template: string,
@@ -95,8 +103,7 @@ export class Relays {
     const h = parseHandoff(raw)
     const s = this.#suspects.get(self)
     if (s) {
-      const seen = this.#seen.get(self) ?? 0
-      if (now - s.at > spec.window || seen - s.seen > CONFIRM_WITHIN) {
+      if (now - s.at > spec.window || s.left < 0) {
         this.#suspects.delete(self)
         return -1
       }
@@ -120,10 +127,18 @@ export class Relays {
       this.#suspects.delete(self)
       return Math.min(s.score, spec.maxInherited)
     }
-    const seen = this.#seen.get(self) ?? 0
+    const seen = this.#seen.get(who) ?? 0
     if (h && h.from !== self && (fresh || seen <= spec.fresh)) {
       if (this.#suspects.size >= this.#spec.maxTracked) this.#suspects.deleteOldest()
-      this.#suspects.set(self, { ...h, at: now, path, template, last: id, step: 0, seen })
+      this.#suspects.set(self, {
+        ...h,
+        at: now,
+        path,
+        template,
+        last: id,
+        step: 0,
+        left: CONFIRM_WITHIN,
+      })
     }
     return -1
   }
