@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { Decision } from '../../src/engine/types.js'
-import { setup } from '../helpers/behavior.js'
+import { CHROME, setup } from '../helpers/behavior.js'
 import { raw, type RawInit } from '../helpers/engine.js'
 
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
@@ -248,6 +248,31 @@ describe('behavior: relay (a new identity taking over from a refused one)', () =
     t.advance(2_000)
     await t.send('GET /api/products/3', anon('203.0.113.23', FIREFOX))
     expect(relayed(await t.send('GET /api/products/4', anon('203.0.113.23', FIREFOX)))).toBe(true)
+  })
+
+  // A client that sprang a trap is answered with chaos: a 403 is one of its answers, and a bot
+  // takes it for a refusal like any other — it rotates and retries. The handoff must be there.
+  it('a chaos 403 for a trapped client is a refusal to take over from', async () => {
+    const t = setup(
+      {},
+      {
+        deception: {
+          honeypots: [{ id: 'env', paths: ['/.env'], fake: 'env' }],
+          chaos: { weights: { '403': 1 } },
+        },
+      },
+    )
+    await t.send('GET /.env', anon('198.51.100.1'))
+    // Flagged: every answer is a chaos 403, which the gateway itself sends.
+    const { ctx } = t.engine.prepare(
+      raw('GET /api/products/4', { ...anon('198.51.100.1'), headers: { ...CHROME } }),
+    )
+    const d = await t.engine.inspect(ctx)
+    expect([d.action, d.decisive?.status]).toEqual(['deceive', 403])
+    t.engine.observe(ctx, { status: 403, ms: 1, byGateway: true }, d)
+    t.advance(2_000)
+    await t.send('GET /api/products/4', anon('203.0.113.26', FIREFOX))
+    expect(relayed(await t.send('GET /api/products/5', anon('203.0.113.26', FIREFOX)))).toBe(true)
   })
 
   // An answer still on its way when the refused client moved on (its other connection) leaves

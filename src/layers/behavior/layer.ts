@@ -454,14 +454,16 @@ export const behavior: LayerType<BehaviorSpec> = {
         // A refusal on a templated route is remembered for a new client that retries it: the
         // first few of each refused client in the window. Only refusals the client can see: a
         // deceived client got a (fake) success, so it neither rotates nor retries over it, and
-        // counting its fakes would use up the few handoffs before the refusal it does retry.
+        // counting its fakes would use up the few handoffs before the refusal it does retry —
+        // but a deceit that reads as a refusal (a chaos 403 for a client that sprang a trap, a
+        // 429 from a full tarpit) is one, and a bot rotates over it like over any other.
         // Nor a proof-of-work puzzle: the client that answers it retries the very request, and
         // one that keeps no cookies (an app) would look like a new identity taking over.
         if (
           spec.signals.relay > 0 &&
           !decision.decisive?.monitor &&
           SEVERITY[decision.action] >= SEVERITY.throttle &&
-          decision.action !== 'deceive' &&
+          (decision.action !== 'deceive' || readsAsRefusal(outcome)) &&
           decision.decisive?.data?.pow === undefined &&
           p.ids !== undefined
         ) {
@@ -856,6 +858,11 @@ function parsePenalty(raw: string): Penalty | undefined {
 const SWEEP_KEYS = new KeyCache<string>(([t, k]) => `${t}#${k}`)
 function sweepKey(template: string, param: string): string {
   return SWEEP_KEYS.two(template, param)
+}
+
+/** A gateway's answer a client takes for a refusal, whatever the decision behind it. */
+function readsAsRefusal(outcome: Outcome): boolean {
+  return outcome.byGateway && (outcome.status === 403 || outcome.status === 429)
 }
 
 /** A client's tracker key, its relay key and their parts: built once per client. */
