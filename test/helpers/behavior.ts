@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest'
 import { createEngine } from '../../src/engine/engine.js'
+import { toEffect } from '../../src/engine/effect.js'
 import type { Decision } from '../../src/engine/types.js'
 import { MemoryStore } from '../../src/store/memory.js'
 import { config, raw, type RawInit } from './engine.js'
@@ -50,13 +51,14 @@ export function setup(behavior: Record<string, unknown> = {}, extra: Record<stri
       // session facet: computed by the facet getter, as limits would
       if (init.headers?.cookie) ctx.identity.session = /sid=([^;]+)/.exec(init.headers.cookie)?.[1]
       const d = await engine.inspect(ctx)
+      // As the gateway observes it: the backend's status for what it forwards, else the status
+      // of the gateway's own answer (a refusal, a challenge, a fake).
+      const effect = toEffect(d, ctx.id)
       engine.observe(
         ctx,
-        {
-          status: d.action === 'allow' || d.action === 'log' || d.action === 'delay' ? status : 429,
-          ms: 1,
-          byGateway: false,
-        },
+        effect.kind === 'respond'
+          ? { status: effect.status, ms: 1, byGateway: true }
+          : { status, ms: 1, byGateway: false },
         d,
       )
       return d
