@@ -462,6 +462,58 @@ describe('behavior: safe for people', () => {
     expect(['allow', 'log']).toContain(elsewhere.action)
   })
 
+  // A browser build's penalty holds on the network it was earned on. Others on that build
+  // elsewhere earn their own — and must not replace it: a throttle earned on another network
+  // (a person, or the bot itself from a second address) once overwrote a bot's deceive in the
+  // one slot the build had, and the bot, judged by its decayed risk alone, got 429s.
+  it("a browser build's penalty on one network is not replaced by one earned on another", async () => {
+    const t = setup({}, { identity: { session: { cookie: 'sid' } } })
+    const { ctx } = t.engine.prepare(
+      raw('GET /api/products/1', { headers: CHROME, ip: '192.0.2.9' }),
+    )
+    await t.engine.inspect(ctx)
+    const fp = ctx.identity.fingerprint!
+    // 0.6 × 300 = 180 on the build: the bot on 198.51.100.1 is deceived, for 15 minutes.
+    await t.store.addScore(`risk:fingerprint:${fp}`, 300, 10 * 60_000, t.now())
+    const bot = { ip: '198.51.100.1' }
+    expect(rule(await t.send('GET /api/products/2', bot))).toContain('behavior.risk')
+    // Five minutes on, the build's risk has decayed to 0.6 × 212 = 127: throttle level, but
+    // the deceive penalty holds the bot.
+    t.advance(5 * 60_000)
+    const held = await t.send('GET /api/products/3', bot)
+    expect([held.action, held.decisive?.rule]).toEqual(['deceive', 'behavior.penalty.deceive'])
+    // Someone on the same build on another network is judged by that risk: throttled, and
+    // penalised there for 5 minutes.
+    const other = await t.send('GET /api/products/4', { ip: '203.0.113.60' })
+    expect([other.action, other.decisive?.rule]).toEqual(['throttle', 'behavior.risk'])
+    expect((await t.send('GET /api/products/5', { ip: '203.0.113.60' })).decisive?.rule).toBe(
+      'behavior.penalty.throttle',
+    )
+    // The bot's penalty is still its own.
+    const still = await t.send('GET /api/products/6', bot)
+    expect([still.action, still.decisive?.rule]).toEqual(['deceive', 'behavior.penalty.deceive'])
+  })
+
+  it("reads a build's penalty stored before they were kept per network (one, naming its network)", async () => {
+    const t = setup({}, { identity: { session: { cookie: 'sid' } } })
+    const { ctx } = t.engine.prepare(
+      raw('GET /api/products/1', { headers: CHROME, ip: '192.0.2.9' }),
+    )
+    await t.engine.inspect(ctx)
+    const fp = ctx.identity.fingerprint!
+    const old = { action: 'deceive', rule: 'behavior.penalty.deceive', until: t.now() + 60_000 }
+    t.store.flag(
+      `penalty:fingerprint:${fp}`,
+      JSON.stringify({ ...old, net: '198.51.100.1' }),
+      60_000,
+      t.now(),
+    )
+    expect((await t.send('GET /api/products/2', { ip: '198.51.100.1' })).decisive?.rule).toBe(
+      'behavior.penalty.deceive',
+    )
+    expect((await t.send('GET /api/products/2', { ip: '203.0.113.61' })).action).toBe('allow')
+  })
+
   it('a trap a bot sprang on a browser build is certain on its network, weak elsewhere', async () => {
     const t = setup({}, { identity: { session: { cookie: 'sid' } } })
     const { ctx } = t.engine.prepare(

@@ -717,13 +717,8 @@ export const behavior: LayerType<BehaviorSpec> = {
         // a browser build's holds on the network it was earned on: elsewhere that build is
         // judged by its risk, as anyone on it is.
         if (pen !== undefined && !weak) {
-          const p = parsePenalty(pen)
-          if (
-            p &&
-            (f !== 'fingerprint' || p.net === undefined || p.net === id.ipPrefix) &&
-            (!penalty || SEVERITY[p.action] > SEVERITY[penalty.action])
-          )
-            penalty = p
+          const p = f === 'fingerprint' ? penaltyOn(pen, id.ipPrefix, now) : parsePenalty(pen)
+          if (p && (!penalty || SEVERITY[p.action] > SEVERITY[penalty.action])) penalty = p
         }
       }
       // One budget for what is shared: a trap on a shared facet fits, with that facet's risk,
@@ -800,10 +795,13 @@ export const behavior: LayerType<BehaviorSpec> = {
             // Nor on a crowd's fingerprint (it would hold everyone on that browser build), nor
             // on an account claim (it would lock the account's owner out).
             if ((f === 'fingerprint' && crowdFp) || f === 'claim') return
-            // A browser build's penalty names the network it was earned on (see judged).
-            const value =
-              f === 'fingerprint' ? JSON.stringify({ ...penalty, net: id.ipPrefix }) : pen
-            const r = store.flag(`penalty:${f}:${v}`, value, level!.for!, now)
+            // A browser build's penalties are kept per network, each where it was earned: one
+            // earned on another network must not replace this one (see penaltyOn).
+            const [value, ttl] =
+              f === 'fingerprint'
+                ? withNetPenalty(flags[i * 2 + 1], id.ipPrefix, penalty, now)
+                : [pen, level!.for!]
+            const r = store.flag(`penalty:${f}:${v}`, value, ttl, now)
             if (r instanceof Promise) r.catch(() => {})
           })
         }
@@ -833,8 +831,6 @@ interface Penalty {
   readonly action: Verdict['action']
   readonly rule: string
   readonly until: number
-  /** On a fingerprint: the network (`ipPrefix`) the penalty was earned on. */
-  readonly net?: string
 }
 
 /**
@@ -847,11 +843,82 @@ function sameClient(flag: string, facet: string, id: Readonly<Identity>): boolea
 
 function parsePenalty(raw: string): Penalty | undefined {
   try {
-    const p = JSON.parse(raw) as Penalty
-    return typeof p.action === 'string' && p.action in SEVERITY ? p : undefined
+    return asPenalty(JSON.parse(raw))
   } catch {
     return undefined
   }
+}
+
+function asPenalty(v: unknown): Penalty | undefined {
+  const p = v as Penalty | null
+  return typeof p?.action === 'string' && p.action in SEVERITY && typeof p.until === 'number'
+    ? p
+    : undefined
+}
+
+/** Networks a browser build keeps penalties on: the latest to earn one. */
+const MAX_PENALTY_NETS = 8
+
+/**
+ * A browser build's penalties by the network (`ipPrefix`) each was earned on; `*` for one
+ * stored before penalties were kept per network without naming one (it holds anywhere).
+ * One build is many people, and bots on its stock headers elsewhere earn penalties of their
+ * own: with one penalty per build, the latest earned anywhere replaced the others — a throttle
+ * earned on one network lifted a bot's deceive on another.
+ */
+function netPenalties(raw: string | undefined): Map<string, Penalty> {
+  const out = new Map<string, Penalty>()
+  if (raw === undefined) return out
+  try {
+    const v = JSON.parse(raw) as { nets?: Record<string, unknown>; net?: string }
+    if (v && typeof v.nets === 'object' && v.nets !== null) {
+      for (const [net, p] of Object.entries(v.nets)) {
+        const ok = asPenalty(p)
+        if (ok) out.set(net, ok)
+      }
+    } else {
+      const one = asPenalty(v)
+      if (one) out.set(typeof v.net === 'string' ? v.net : '*', one)
+    }
+  } catch {
+    // A value that does not parse holds nothing.
+  }
+  return out
+}
+
+/** The last parsed build penalties (a flood repeats the same stored value). */
+let lastNetRaw: string | undefined
+let lastNets: Map<string, Penalty> = new Map()
+
+/** A browser build's penalty on network `net`, if one is in force there. */
+function penaltyOn(raw: string, net: string, now: number): Penalty | undefined {
+  if (raw !== lastNetRaw) {
+    lastNets = netPenalties(raw)
+    lastNetRaw = raw
+  }
+  const p = lastNets.get(net) ?? lastNets.get('*')
+  return p !== undefined && p.until > now ? p : undefined
+}
+
+/**
+ * The build's stored penalties with `penalty` set for `net` (expired ones dropped; of more
+ * than {@link MAX_PENALTY_NETS} networks, those ending last are kept), and how long to keep
+ * the value: until the last of them ends.
+ */
+function withNetPenalty(
+  raw: string | undefined,
+  net: string,
+  penalty: Penalty,
+  now: number,
+): [string, number] {
+  const nets = netPenalties(raw)
+  nets.set(net, penalty)
+  const kept = [...nets].filter(([, p]) => p.until > now)
+  kept.sort((a, b) => b[1].until - a[1].until)
+  kept.length = Math.min(kept.length, MAX_PENALTY_NETS)
+  let until = now
+  for (const [, p] of kept) if (p.until > until) until = p.until
+  return [JSON.stringify({ nets: Object.fromEntries(kept) }), until - now]
 }
 
 /** A route parameter's sweep key, `template#param`: a handful per config, built once each. */
