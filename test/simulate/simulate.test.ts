@@ -103,9 +103,10 @@ describe('runSimulation against the demo', () => {
   })
 
   it('refuses the adaptive scraper too, among the other bots', () => {
-    // Beside bots that share its stock header sets the links between its identities can break
-    // (a crowd's fingerprint carries no penalty): what holds is that it is refused. The relay
-    // itself is asserted on the scraper alone, below.
+    // Beside bots that share its stock header sets, what this mixed run asserts is that it is
+    // refused; the relay chain is asserted on the scraper alone, below, where nothing else
+    // touches its header sets (another bot's penalty on a shared build once replaced its own:
+    // test/layers/behavior.test.ts, penalties per network).
     const s = row('adaptive-scraping')
     expect(s.denied).toBeGreaterThan(0)
     expect(s.reachedUpstream!).toBeLessThan(s.sent)

@@ -856,7 +856,7 @@ function asPenalty(v: unknown): Penalty | undefined {
     : undefined
 }
 
-/** Networks a browser build keeps penalties on: the latest to earn one. */
+/** Networks a browser build keeps penalties on at most (those that end last). */
 const MAX_PENALTY_NETS = 8
 
 /**
