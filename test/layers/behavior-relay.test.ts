@@ -172,6 +172,18 @@ describe('behavior: relay (a new identity taking over from a refused one)', () =
     expect([relayed(early), relayed(on2)]).toEqual([false, true])
   })
 
+  it('remembers a later refusal again once window / perClient has passed (a refilling share)', async () => {
+    const t = setup({ relay: { perClient: 2 } }, sweepLimit)
+    await firstIdentity(t) // refused on 4: remembered (1)
+    for (const id of [5, 6]) await t.send(`GET /api/products/${id}`, anon('198.51.100.1'))
+    // 5 remembered (2), 6 not. Two and a half minutes on (5m / 2), within the window, the
+    // client sweeps again and is refused on 10: remembered, where a count per window was spent.
+    t.advance(150_000)
+    for (const id of [7, 8, 9, 10]) await t.send(`GET /api/products/${id}`, anon('198.51.100.1'))
+    await t.send('GET /api/products/10', anon('203.0.113.14', SAFARI))
+    expect(relayed(await t.send('GET /api/products/11', anon('203.0.113.14', SAFARI)))).toBe(true)
+  })
+
   it('reads ids from the OpenAPI document when the gateway routes are coarse (/*)', async () => {
     // No templated gateway route at all: the contract layer's operation names the id.
     const t = setup(

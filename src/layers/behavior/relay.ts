@@ -58,8 +58,8 @@ export class Relays {
   /** Requests seen per identity (capped), to know a new one. */
   readonly #seen = new OrderedMap<string, number>()
   readonly #suspects = new OrderedMap<string, Suspect>()
-  /** Refusals remembered per refused client in the current window. */
-  readonly #remembered = new OrderedMap<string, { n: number; since: number }>()
+  /** Per refused client: the refusals it may still have remembered now, and when that was. */
+  readonly #remembered = new OrderedMap<string, { tokens: number; at: number }>()
 
   constructor(spec: BehaviorSpec) {
     this.#spec = spec
@@ -145,18 +145,26 @@ export class Relays {
 
   /**
    * A refusal of `self` on a templated route: the handoff to remember, or undefined when this
-   * client already has `perClient` remembered in the window.
+   * client has had its share remembered. The share is a bucket of `perClient` that refills at
+   * `perClient` a `window`: a flood is not all kept, and a client refused many times in a row
+   * (a trapped bot answered with chaos 403s) still has a later refusal remembered, once
+   * `window / perClient` has passed, where a fixed count per window kept only its first few.
    */
   refused(self: string, score: number, stride: number, now: number): string | undefined {
     if (this.#spec.signals.relay <= 0) return undefined
-    let r = this.#remembered.get(self)
-    if (!r || now - r.since > this.#spec.relay.window) r = { n: 0, since: now }
-    if (r.n >= this.#spec.relay.perClient) return undefined
-    r.n++
+    const { perClient, window } = this.#spec.relay
+    const r = this.#remembered.get(self)
+    const tokens =
+      r === undefined
+        ? perClient
+        : Math.min(perClient, r.tokens + (Math.max(0, now - r.at) * perClient) / window)
+    const kept = tokens >= 1
     this.#remembered.delete(self)
     if (this.#remembered.size >= this.#spec.maxTracked) this.#remembered.deleteOldest()
-    this.#remembered.set(self, r)
-    return JSON.stringify({ from: self, score: Math.round(score * 10) / 10, stride })
+    this.#remembered.set(self, { tokens: kept ? tokens - 1 : tokens, at: now })
+    return kept
+      ? JSON.stringify({ from: self, score: Math.round(score * 10) / 10, stride })
+      : undefined
   }
 }
 

@@ -176,7 +176,10 @@ export const BehaviorSpec = z.strictObject({
        * one (identities are session, account, API key or fingerprint: not the IP).
        */
       fresh: z.number().int().min(1).max(100).default(1),
-      /** Refused requests remembered per refused client and `window` (a flood is not all kept). */
+      /**
+       * Refused requests remembered per refused client at once, then one more each
+       * `window / perClient` (a flood is not all kept; a later refusal still is).
+       */
       perClient: z.number().int().min(1).max(100).default(4),
       /** Most of the refused client's risk that its relay inherits. */
       maxInherited: z.number().min(0).max(10_000).default(300),
