@@ -93,6 +93,12 @@ interface Pending {
   claimed: Claim[] | undefined
   /** The client's key for relays (its most specific facet that survives an IP change). */
   readonly self: string
+  /** What its requests are counted under for relays: `self`, or `self` on a young device. */
+  readonly who: string
+  /** Being given its first device cookie (a new client, whatever its headers). */
+  readonly newDevice: boolean
+  /** Where the relay handoff is in the flag lookups; -1 when none was looked up. */
+  handoffAt: number
   /** The templated route this request's ids are read from ({@link idRoute}). */
   readonly ids: IdRoute
   /** Where the claimed facets' standings are in the flag lookups, and which facets they are. */
@@ -183,16 +189,22 @@ export const behavior: LayerType<BehaviorSpec> = {
     }
     const halfLife = spec.halfLife
 
-    const keysOf = {} as Record<Scored, KeyCache<FacetKeys>>
+    // A facet's value with its store keys, made once per value: the same client sends the same
+    // values request after request, and the tuple is read, never changed.
+    const facetOf = {} as Record<Scored, KeyCache<Facet>>
     for (const f of [...SCORED, 'claim'] as const)
-      keysOf[f] = new KeyCache(([v]) => ({
-        // A trap flag on an account is read by whoever names it.
-        flag: flagKey((f === 'claim' ? 'account' : f) as FlagFacet, v!),
-        penalty: `penalty:${f}:${v}`,
-        risk: `risk:${f}:${v}`,
-        crowd: `crowd:${f}:${v}`,
-        born: `born:${f}:${v}`,
-      }))
+      facetOf[f] = new KeyCache(([v]) => [
+        f,
+        v!,
+        {
+          // A trap flag on an account is read by whoever names it.
+          flag: flagKey((f === 'claim' ? 'account' : f) as FlagFacet, v!),
+          penalty: `penalty:${f}:${v}`,
+          risk: `risk:${f}:${v}`,
+          crowd: `crowd:${f}:${v}`,
+          born: `born:${f}:${v}`,
+        },
+      ])
 
     const crowd = spec.crowd
     /** Per voucher: the fingerprint it was last counted for, and until when. */
@@ -212,7 +224,7 @@ export const behavior: LayerType<BehaviorSpec> = {
       if (seen !== undefined && seen.fp === fp && seen.until > now) return
       if (vouched.size >= spec.maxTracked) vouched.clear()
       vouched.set(voucher, { fp, until: now + VOUCH_EVERY })
-      const keys = keysOf.fingerprint.one(fp)
+      const keys = facetOf.fingerprint.one(fp)[2]
       const mark = (n: number) => {
         if (n < crowd.clients) return
         const r = store.flag(keys.crowd, '1', crowd.window, now)
@@ -251,7 +263,7 @@ export const behavior: LayerType<BehaviorSpec> = {
       return out
     }
     function add(out: Facet[], as: Scored, v: string) {
-      if (weights[as] > 0) out.push([as, v, keysOf[as].one(v)])
+      if (weights[as] > 0) out.push(facetOf[as].one(v))
     }
 
     return {
@@ -296,6 +308,13 @@ export const behavior: LayerType<BehaviorSpec> = {
         const flows = guarded.all(ctx.method, ctx.pathKey)
         const steps = firstSteps.all(ctx.method, ctx.pathKey)
         const self = relayKey(id, tracked)
+        // Being given its first device cookie: a new client (a refresh keeps the id).
+        const newDevice = ctx.deviceCookie !== undefined && id.device === undefined
+        // A young device's requests are counted per header set (see relay.ts).
+        const who =
+          id.device === undefined || id.deviceTrusted === true
+            ? self
+            : CLIENT_KEYS.fd.two(self, id.device)
         const pending: Pending = {
           facets: fs,
           tracker,
@@ -304,6 +323,9 @@ export const behavior: LayerType<BehaviorSpec> = {
           guarded: flows,
           claimed: undefined,
           self,
+          who,
+          newDevice,
+          handoffAt: -1,
           ids,
           bornAt: 0,
           claims: undefined,
@@ -313,13 +335,6 @@ export const behavior: LayerType<BehaviorSpec> = {
         ctx.locals.set(PENDING, pending)
         // A new identity (or one suspected of taking over) on a templated route: was this
         // exact request refused to someone else a moment ago?
-        // Being given its first device cookie: a new client (a refresh keeps the id).
-        const newDevice = ctx.deviceCookie !== undefined && id.device === undefined
-        // A young device's requests are counted per header set (see relay.ts).
-        const who =
-          id.device === undefined || id.deviceTrusted === true
-            ? self
-            : CLIENT_KEYS.fd.two(self, id.device)
         const handoffKey = relays.arrive(self, who, ids !== undefined, newDevice)
           ? `relay:${ctx.method} ${ctx.pathKey}`
           : undefined
@@ -357,34 +372,13 @@ export const behavior: LayerType<BehaviorSpec> = {
             lookups.push(fs[i]![2].born)
             ;(pending.claims ??= []).push(i)
           }
-        if (handoffKey) lookups.push(handoffKey)
+        if (handoffKey) pending.handoffAt = lookups.push(handoffKey) - 1
         const flagged = store.flagged(lookups, now)
         const scores = store.scores(scoreKeys, halfLife, now)
-        const judge = (fl: readonly (string | undefined)[], sc: readonly number[]) => {
-          const inherited = handoffKey
-            ? relays.judge(
-                self,
-                who,
-                newDevice,
-                ctx.pathKey,
-                ids!.template,
-                firstNumeric(ids)?.id,
-                fl[lookups.length - 1],
-                now,
-              )
-            : -1
-          if (inherited >= 0) {
-            fired.push('relay')
-            pending.inherited = inherited
-          }
-          return decide(ctx, now, pending, states, flows, fl, flowAt, crowdAt, sc)
-        }
+        // No closure here: one over this function's locals would cost a context per request.
         if (flagged instanceof Promise || scores instanceof Promise)
-          return Promise.all([flagged, scores]).then(
-            ([fl, sc]) => judge(fl, sc),
-            () => undefined,
-          )
-        return judge(flagged, scores)
+          return judgeLater(flagged, scores, ctx, now, pending, states, flows, flowAt, crowdAt)
+        return judge(ctx, now, pending, states, flows, flagged, flowAt, crowdAt, scores)
       },
       observe: function behaviorObserve(ctx: RequestContext, outcome: Outcome, decision: Decision) {
         const p = (ctx.local(PENDING) as Pending | undefined) ?? refusedEarly(ctx, decision)
@@ -514,12 +508,64 @@ export const behavior: LayerType<BehaviorSpec> = {
         guarded: [],
         claimed: undefined,
         self: relayKey(id, tracked),
+        who: '',
+        newDevice: false,
+        handoffAt: -1,
         ids: idRoute(ctx),
         bornAt: 0,
         claims: undefined,
         score: 0,
         inherited: 0,
       }
+    }
+
+    /** The relay handoff looked up, if any, then the decision. */
+    function judge(
+      ctx: RequestContext,
+      now: number,
+      p: Pending,
+      states: readonly ('headers' | 'toolAgent')[],
+      flows: readonly FlowRuleSpec[],
+      flags: readonly (string | undefined)[],
+      flowAt: number,
+      crowdAt: number,
+      scores: readonly number[],
+    ): MaybePromise<Verdict | Verdict[] | undefined> {
+      if (p.handoffAt >= 0) {
+        const inherited = relays.judge(
+          p.self,
+          p.who,
+          p.newDevice,
+          ctx.pathKey,
+          p.ids!.template,
+          firstNumeric(p.ids)?.id,
+          flags[p.handoffAt],
+          now,
+        )
+        if (inherited >= 0) {
+          p.fired.push('relay')
+          p.inherited = inherited
+        }
+      }
+      return decide(ctx, now, p, states, flows, flags, flowAt, crowdAt, scores)
+    }
+
+    /** {@link judge} once the store has answered (Redis). */
+    function judgeLater(
+      flagged: MaybePromise<readonly (string | undefined)[]>,
+      scores: MaybePromise<readonly number[]>,
+      ctx: RequestContext,
+      now: number,
+      p: Pending,
+      states: readonly ('headers' | 'toolAgent')[],
+      flows: readonly FlowRuleSpec[],
+      flowAt: number,
+      crowdAt: number,
+    ): Promise<Verdict | Verdict[] | undefined> {
+      return Promise.all([flagged, scores]).then(
+        ([fl, sc]) => judge(ctx, now, p, states, flows, fl, flowAt, crowdAt, sc),
+        () => undefined,
+      )
     }
 
     function decide(
