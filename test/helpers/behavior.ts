@@ -7,6 +7,7 @@ import { createEngine } from '../../src/engine/engine.js'
 import { toEffect } from '../../src/engine/effect.js'
 import type { Decision } from '../../src/engine/types.js'
 import { MemoryStore } from '../../src/store/memory.js'
+import type { Store } from '../../src/store/store.js'
 import { config, raw, type RawInit } from './engine.js'
 
 export const T0 = 1_800_000_000_000
@@ -20,10 +21,14 @@ export const CHROME = {
   'sec-fetch-site': 'same-origin',
 }
 
-export function setup(behavior: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+/** `store`: the memory store by default; the Redis suites pass theirs. */
+export function setup<S extends Store = MemoryStore>(
+  behavior: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+  store: S = new MemoryStore() as unknown as S,
+) {
   let now = T0
   const clock = { now: () => now }
-  const store = new MemoryStore()
   const engine = createEngine(
     config({
       upstreams: { app: { url: 'http://127.0.0.1:9' } },
