@@ -76,3 +76,50 @@ export const sid = (s: string, ip = '203.0.113.10'): RawInit => ({
   ip,
 })
 export const rule = (d: Decision) => d.verdicts.map((v) => v.rule)
+
+/** Products by fingerprint: 3 distinct ids a minute, then 429 (the relay suites' limit). */
+export const sweepLimit = {
+  limits: {
+    rules: [
+      {
+        id: 'product-sweep',
+        paths: ['/api/products/:id'],
+        key: ['fingerprint'],
+        count: 'distinct',
+        distinct: 'param:id',
+        limit: 3,
+        window: '60s',
+      },
+    ],
+  },
+}
+
+/**
+ * A browser build's penalty on one network, then one earned on another by someone on the same
+ * build: the first must still hold. Run on each store (the stored value is merged, not
+ * replaced); a failed expectation throws.
+ */
+export async function penaltyKeptPerNetwork(t: ReturnType<typeof setup>): Promise<void> {
+  const { ctx } = t.engine.prepare(raw('GET /api/products/1', { headers: CHROME, ip: '192.0.2.9' }))
+  await t.engine.inspect(ctx)
+  const fp = ctx.identity.fingerprint!
+  // 0.6 × 300 = 180 on the build: the bot on 198.51.100.1 is deceived, for 15 minutes.
+  await t.store.addScore(`risk:fingerprint:${fp}`, 300, 10 * 60_000, t.now())
+  const bot = { ip: '198.51.100.1' }
+  expect((await t.send('GET /api/products/2', bot)).action).toBe('deceive')
+  // Five minutes on, the build's risk has decayed to 0.6 × 212 = 127: throttle level, but
+  // the deceive penalty holds the bot.
+  t.advance(5 * 60_000)
+  const held = await t.send('GET /api/products/3', bot)
+  expect([held.action, held.decisive?.rule]).toEqual(['deceive', 'behavior.penalty.deceive'])
+  // Someone on the same build on another network is judged by that risk: throttled, and
+  // penalised there for 5 minutes.
+  const other = await t.send('GET /api/products/4', { ip: '203.0.113.60' })
+  expect([other.action, other.decisive?.rule]).toEqual(['throttle', 'behavior.risk'])
+  expect((await t.send('GET /api/products/5', { ip: '203.0.113.60' })).decisive?.rule).toBe(
+    'behavior.penalty.throttle',
+  )
+  // The bot's penalty is still its own.
+  const still = await t.send('GET /api/products/6', bot)
+  expect([still.action, still.decisive?.rule]).toEqual(['deceive', 'behavior.penalty.deceive'])
+}

@@ -8,8 +8,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Decision } from '../../src/engine/types.js'
 import { RedisStore } from '../../src/store/redis.js'
-import { CHROME, setup } from '../helpers/behavior.js'
-import { raw } from '../helpers/engine.js'
+import { penaltyKeptPerNetwork, setup, sweepLimit } from '../helpers/behavior.js'
 import { describeRedis, startRedis, type RedisServer } from '../helpers/redis.js'
 
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
@@ -39,24 +38,7 @@ describeRedis('behavior on Redis', () => {
   }
 
   it('links a new identity that retries the refused request and goes on (relay)', async () => {
-    const t = await onRedis(
-      {},
-      {
-        limits: {
-          rules: [
-            {
-              id: 'product-sweep',
-              paths: ['/api/products/:id'],
-              key: ['fingerprint'],
-              count: 'distinct',
-              distinct: 'param:id',
-              limit: 3,
-              window: '60s',
-            },
-          ],
-        },
-      },
-    )
+    const t = await onRedis({}, sweepLimit)
     let d: Decision | undefined
     for (const id of [1, 2, 3, 4]) {
       d = await t.send(`GET /api/products/${id}`, { ip: '198.51.100.1' })
@@ -70,22 +52,6 @@ describeRedis('behavior on Redis', () => {
   })
 
   it("keeps a browser build's penalty on one network when another network earns one", async () => {
-    const t = await onRedis({}, {})
-    const { ctx } = t.engine.prepare(
-      raw('GET /api/products/1', { headers: CHROME, ip: '192.0.2.9' }),
-    )
-    await t.engine.inspect(ctx)
-    const fp = ctx.identity.fingerprint!
-    // 0.6 × 300 = 180: the bot on 198.51.100.1 is deceived, with a 15-minute penalty.
-    await t.store.addScore(`risk:fingerprint:${fp}`, 300, 10 * 60_000, t.now())
-    const bot = { ip: '198.51.100.1' }
-    expect((await t.send('GET /api/products/2', bot)).action).toBe('deceive')
-    // Five minutes on the build's risk gives throttle; elsewhere someone on it is throttled
-    // and penalised for it.
-    t.advance(5 * 60_000)
-    const other = await t.send('GET /api/products/4', { ip: '203.0.113.60' })
-    expect([other.action, other.decisive?.rule]).toEqual(['throttle', 'behavior.risk'])
-    const still = await t.send('GET /api/products/6', bot)
-    expect([still.action, still.decisive?.rule]).toEqual(['deceive', 'behavior.penalty.deceive'])
+    await penaltyKeptPerNetwork(await onRedis({}, {}))
   })
 })

@@ -7,29 +7,12 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { Decision } from '../../src/engine/types.js'
-import { CHROME, setup } from '../helpers/behavior.js'
+import { CHROME, setup, sweepLimit } from '../helpers/behavior.js'
 import { raw, type RawInit } from '../helpers/engine.js'
 
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
 const SAFARI =
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15'
-
-/** Products by fingerprint: 3 distinct ids a minute, then 429. */
-const sweepLimit = {
-  limits: {
-    rules: [
-      {
-        id: 'product-sweep',
-        paths: ['/api/products/:id'],
-        key: ['fingerprint'],
-        count: 'distinct',
-        distinct: 'param:id',
-        limit: 3,
-        window: '60s',
-      },
-    ],
-  },
-}
 
 const anon = (ip: string, ua?: string): RawInit => ({
   ip,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Decision } from '../../src/engine/types.js'
 import { flagIdentity, flagKey } from '../../src/identity/flags.js'
-import { CHROME, rule, setup, sid } from '../helpers/behavior.js'
+import { CHROME, penaltyKeptPerNetwork, rule, setup, sid } from '../helpers/behavior.js'
 import { raw } from '../helpers/engine.js'
 import { toEffect } from '../../src/engine/effect.js'
 import { deviceCookies } from '../../src/identity/device.js'
@@ -467,31 +467,7 @@ describe('behavior: safe for people', () => {
   // (a person, or the bot itself from a second address) once overwrote a bot's deceive in the
   // one slot the build had, and the bot, judged by its decayed risk alone, got 429s.
   it("a browser build's penalty on one network is not replaced by one earned on another", async () => {
-    const t = setup({}, { identity: { session: { cookie: 'sid' } } })
-    const { ctx } = t.engine.prepare(
-      raw('GET /api/products/1', { headers: CHROME, ip: '192.0.2.9' }),
-    )
-    await t.engine.inspect(ctx)
-    const fp = ctx.identity.fingerprint!
-    // 0.6 × 300 = 180 on the build: the bot on 198.51.100.1 is deceived, for 15 minutes.
-    await t.store.addScore(`risk:fingerprint:${fp}`, 300, 10 * 60_000, t.now())
-    const bot = { ip: '198.51.100.1' }
-    expect(rule(await t.send('GET /api/products/2', bot))).toContain('behavior.risk')
-    // Five minutes on, the build's risk has decayed to 0.6 × 212 = 127: throttle level, but
-    // the deceive penalty holds the bot.
-    t.advance(5 * 60_000)
-    const held = await t.send('GET /api/products/3', bot)
-    expect([held.action, held.decisive?.rule]).toEqual(['deceive', 'behavior.penalty.deceive'])
-    // Someone on the same build on another network is judged by that risk: throttled, and
-    // penalised there for 5 minutes.
-    const other = await t.send('GET /api/products/4', { ip: '203.0.113.60' })
-    expect([other.action, other.decisive?.rule]).toEqual(['throttle', 'behavior.risk'])
-    expect((await t.send('GET /api/products/5', { ip: '203.0.113.60' })).decisive?.rule).toBe(
-      'behavior.penalty.throttle',
-    )
-    // The bot's penalty is still its own.
-    const still = await t.send('GET /api/products/6', bot)
-    expect([still.action, still.decisive?.rule]).toEqual(['deceive', 'behavior.penalty.deceive'])
+    await penaltyKeptPerNetwork(setup({}, { identity: { session: { cookie: 'sid' } } }))
   })
 
   it("reads a build's penalty stored before they were kept per network (one, naming its network)", async () => {

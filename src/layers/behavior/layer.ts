@@ -378,7 +378,7 @@ export const behavior: LayerType<BehaviorSpec> = {
         // No closure here: one over this function's locals would cost a context per request.
         if (flagged instanceof Promise || scores instanceof Promise)
           return judgeLater(flagged, scores, ctx, now, pending, states, flows, flowAt, crowdAt)
-        return judge(ctx, now, pending, states, flows, flagged, flowAt, crowdAt, scores)
+        return decide(ctx, now, pending, states, flows, flagged, flowAt, crowdAt, scores)
       },
       observe: function behaviorObserve(ctx: RequestContext, outcome: Outcome, decision: Decision) {
         const p = (ctx.local(PENDING) as Pending | undefined) ?? refusedEarly(ctx, decision)
@@ -519,8 +519,25 @@ export const behavior: LayerType<BehaviorSpec> = {
       }
     }
 
-    /** The relay handoff looked up, if any, then the decision. */
-    function judge(
+    /** {@link decide} once the store has answered (Redis). */
+    function judgeLater(
+      flagged: MaybePromise<readonly (string | undefined)[]>,
+      scores: MaybePromise<readonly number[]>,
+      ctx: RequestContext,
+      now: number,
+      p: Pending,
+      states: readonly ('headers' | 'toolAgent')[],
+      flows: readonly FlowRuleSpec[],
+      flowAt: number,
+      crowdAt: number,
+    ): Promise<Verdict | Verdict[] | undefined> {
+      return Promise.all([flagged, scores]).then(
+        ([fl, sc]) => decide(ctx, now, p, states, flows, fl, flowAt, crowdAt, sc),
+        () => undefined,
+      )
+    }
+
+    function decide(
       ctx: RequestContext,
       now: number,
       p: Pending,
@@ -531,6 +548,7 @@ export const behavior: LayerType<BehaviorSpec> = {
       crowdAt: number,
       scores: readonly number[],
     ): MaybePromise<Verdict | Verdict[] | undefined> {
+      // A new identity taking over from a refused one: the handoff looked up with the flags.
       if (p.handoffAt >= 0) {
         const inherited = relays.judge(
           p.self,
@@ -547,38 +565,6 @@ export const behavior: LayerType<BehaviorSpec> = {
           p.inherited = inherited
         }
       }
-      return decide(ctx, now, p, states, flows, flags, flowAt, crowdAt, scores)
-    }
-
-    /** {@link judge} once the store has answered (Redis). */
-    function judgeLater(
-      flagged: MaybePromise<readonly (string | undefined)[]>,
-      scores: MaybePromise<readonly number[]>,
-      ctx: RequestContext,
-      now: number,
-      p: Pending,
-      states: readonly ('headers' | 'toolAgent')[],
-      flows: readonly FlowRuleSpec[],
-      flowAt: number,
-      crowdAt: number,
-    ): Promise<Verdict | Verdict[] | undefined> {
-      return Promise.all([flagged, scores]).then(
-        ([fl, sc]) => judge(ctx, now, p, states, flows, fl, flowAt, crowdAt, sc),
-        () => undefined,
-      )
-    }
-
-    function decide(
-      ctx: RequestContext,
-      now: number,
-      p: Pending,
-      states: readonly ('headers' | 'toolAgent')[],
-      flows: readonly FlowRuleSpec[],
-      flags: readonly (string | undefined)[],
-      flowAt: number,
-      crowdAt: number,
-      scores: readonly number[],
-    ): MaybePromise<Verdict | Verdict[] | undefined> {
       const out: Verdict[] = []
       // Flows: the guarded step needs a completed first step by any of the `by` facets. A
       // `once` flow's step is taken from the store here, atomically, so requests sent side by
