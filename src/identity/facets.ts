@@ -201,8 +201,16 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
       }
       if (same && k === names.length) return (id.fingerprint = last.fp)
     }
+    // One walk gives the text and, for the connection's memo, the names and values it read.
+    const names: string[] = []
+    const values: unknown[] = []
     let text = ''
-    for (const name in headers) if (fpSet.has(name)) text += name + ','
+    for (const name in headers)
+      if (fpSet.has(name)) {
+        text += name + ','
+        names.push(name)
+        values.push(headers[name])
+      }
     for (let i = 0; i < fpHeaders.length; i++) text += '\n' + (headers[fpHeaders[i]!] ?? '')
     // Clients send the same headers request after request: hash each distinct text once.
     // Only texts of ordinary length are kept, so the cache stays small whatever clients send.
@@ -214,16 +222,7 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
         fpCache.set(text, fp)
       }
     }
-    if (conn !== undefined) {
-      const names: string[] = []
-      const values: unknown[] = []
-      for (const name in headers)
-        if (fpSet.has(name)) {
-          names.push(name)
-          values.push(headers[name])
-        }
-      fpLast.set(conn, { names, values, fp })
-    }
+    if (conn !== undefined) fpLast.set(conn, { names, values, fp })
     return (id.fingerprint = fp)
   }
 

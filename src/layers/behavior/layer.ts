@@ -948,9 +948,8 @@ function withNetPenalty(
   const kept = [...nets].filter(([, p]) => p.until > now)
   kept.sort((a, b) => b[1].until - a[1].until)
   kept.length = Math.min(kept.length, MAX_PENALTY_NETS)
-  let until = now
-  for (const [, p] of kept) if (p.until > until) until = p.until
-  return [JSON.stringify({ nets: Object.fromEntries(kept) }), until - now]
+  // Latest end first; `penalty` itself is in force, so there is one.
+  return [JSON.stringify({ nets: Object.fromEntries(kept) }), kept[0]![1].until - now]
 }
 
 /** A route parameter's sweep key, `template#param`: a handful per config, built once each. */
