@@ -11,6 +11,7 @@ import { Pool, util, type Dispatcher } from 'undici'
 import type { UpstreamConfig } from '../config/schema.js'
 import { errorBody, NO_HEADERS } from '../engine/effect.js'
 import type { HeaderMap } from '../engine/types.js'
+import { withoutCookie } from '../request/cookie.js'
 import { digitsValue } from '../request/digits.js'
 
 const { headerNameToString } = util
@@ -58,7 +59,9 @@ export function createPool(u: UpstreamConfig): Pool {
  * Builds the upstream header list: the client's headers minus hop-by-hop ones, minus those named
  * in `drop` (client-IP claims from an untrusted client), minus those a layer sets, plus the
  * layers' headers; underscore spellings of those and of `guarded` ones (headers the policy
- * reads) are dropped too. The caller appends the forwarding headers to the returned array.
+ * reads) are dropped too. `ownCookie`, Bulwark's device cookie, is taken out of the `Cookie`
+ * header (the header goes when nothing else is left). The caller appends the forwarding headers
+ * to the returned array.
  */
 export function upstreamHeaders(
   rawHeaders: readonly string[],
@@ -66,6 +69,7 @@ export function upstreamHeaders(
   bufferedLength: number | undefined,
   fromLayers?: Readonly<Record<string, string>>,
   guarded?: ReadonlySet<string>,
+  ownCookie?: string,
 ): string[] {
   const out: string[] = []
   let connectionTokens: Set<string> | undefined
@@ -86,7 +90,13 @@ export function upstreamHeaders(
       if (drop.has(hyphen) || guarded?.has(hyphen) || fromLayers?.[hyphen] !== undefined) continue
     }
     if (bufferedLength !== undefined && name === 'content-length') continue
-    out.push(name, rawHeaders[i + 1]!)
+    let value = rawHeaders[i + 1]!
+    // `includes` first: a Cookie header without Bulwark's cookie is forwarded as it is.
+    if (ownCookie !== undefined && name === 'cookie' && value.includes(ownCookie)) {
+      value = withoutCookie(value, ownCookie)
+      if (value === '') continue
+    }
+    out.push(name, value)
   }
   if (connectionTokens) {
     // RFC 9110 §7.6.1: headers named in Connection are hop-by-hop too.

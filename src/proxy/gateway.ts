@@ -79,6 +79,8 @@ interface Runtime {
   readonly trustedDrop: ReadonlySet<string>
   /** Headers the policy reads or sets: never forwarded under an underscore spelling. */
   readonly guarded: ReadonlySet<string>
+  /** The device cookie's name: Bulwark's own, taken out of the `Cookie` header sent upstream. */
+  readonly ownCookie: string | undefined
   /** `server.forwardedHeaders`: which X-Forwarded-* the gateway sets. */
   readonly forwardFor: boolean
   readonly forwardProto: boolean
@@ -128,6 +130,7 @@ function compile(config: Config, clock: Clock, opts: GatewayOptions, previous?: 
     ]),
     trustedDrop: new Set<string>(['x-forwarded-for', ...OVERRIDE_HEADERS, idHeader]),
     guarded: policyHeaders(config),
+    ownCookie: config.identity.device?.cookie,
     forwardFor: config.server.forwardedHeaders.includes('x-forwarded-for'),
     forwardProto: config.server.forwardedHeaders.includes('x-forwarded-proto'),
     forwardHost: config.server.forwardedHeaders.includes('x-forwarded-host'),
@@ -526,6 +529,7 @@ class Exchange extends UpstreamExchange implements RawRequest {
       buffered?.length,
       ctx.upstreamHeaders,
       r.guarded,
+      r.ownCookie,
     )
     addForwardingHeaders(headers, this.#req, ctx, this.requestIdHeader, r)
     this.dispatch(pool, {

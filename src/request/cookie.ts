@@ -48,3 +48,27 @@ function eachValue(header: string, name: string, each: (value: string) => void) 
     start = end + 1
   }
 }
+
+/**
+ * `header` without any `name=…` pair, the others as sent; '' when none is left. For Bulwark's
+ * own cookie, which the backend has no use for and must not see (a signed device cookie in a
+ * backend's request log is a trusted device for whoever reads the log).
+ * @example
+ * withoutCookie('a=1; bw_device=x; b=2', 'bw_device') // 'a=1; b=2'
+ */
+export function withoutCookie(header: string, name: string): string {
+  let out = ''
+  let start = 0
+  while (start < header.length) {
+    let end = header.indexOf(';', start)
+    if (end < 0) end = header.length
+    const eq = header.indexOf('=', start)
+    const pairName = eq > start && eq < end ? header.slice(start, eq) : header.slice(start, end)
+    if (pairName.trim() !== name) {
+      const pair = header.slice(start, end).trim()
+      if (pair !== '') out = out === '' ? pair : `${out}; ${pair}`
+    }
+    start = end + 1
+  }
+  return out
+}

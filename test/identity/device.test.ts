@@ -404,6 +404,35 @@ describe('the gateway carries the device cookie', () => {
     }
   })
 
+  it('but never hands it to the upstream: the Cookie header goes on without it', async () => {
+    upstream = await startUpstream()
+    gw = await startGw({
+      upstreams: { app: { url: upstream.url } },
+      routes: [{ path: '/*', upstream: 'app' }],
+      identity: { device: { secret: SECRET }, session: { cookie: 'sid' } },
+      limits: { rules: [{ id: 'per-session', key: ['session'], limit: 100, window: '1m' }] },
+    })
+    const first = await fetch(`${gw.url}/first`)
+    await first.text()
+    const device = pair(first.headers.getSetCookie()[0]!)!
+    const send = async (path: string, cookie: string) => {
+      const res = await fetch(`${gw.url}${path}`, { headers: { cookie } })
+      await res.text()
+      expect(res.status).toBe(200)
+      // Accepted (no new cookie): the gateway read it before taking it out.
+      expect(res.headers.getSetCookie()).toEqual([])
+      return upstream!.received.at(-1)!
+    }
+    const mixed = await send('/mixed', `sid=s1; ${device}; theme=dark`)
+    expect(mixed.headers.cookie).toBe('sid=s1; theme=dark')
+    const alone = await send('/alone', device)
+    expect(alone.headers.cookie).toBeUndefined()
+    expect(alone.rawHeaders.map((h) => h.toLowerCase())).not.toContain('cookie')
+    // A cookie whose value merely mentions the name is the backend's, as sent.
+    const lookalike = await send('/lookalike', `note=bw_device; ${device}`)
+    expect(lookalike.headers.cookie).toBe('note=bw_device')
+  })
+
   it('not at all when identity.device is not configured', async () => {
     upstream = await startUpstream()
     gw = await startGw({
