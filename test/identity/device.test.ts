@@ -412,11 +412,12 @@ describe('the gateway carries the device cookie', () => {
       identity: { device: { secret: SECRET }, session: { cookie: 'sid' } },
       limits: { rules: [{ id: 'per-session', key: ['session'], limit: 100, window: '1m' }] },
     })
-    const first = await fetch(`${gw.url}/first`)
+    const url = gw.url
+    const first = await fetch(`${url}/first`)
     await first.text()
     const device = pair(first.headers.getSetCookie()[0]!)!
     const send = async (path: string, cookie: string) => {
-      const res = await fetch(`${gw.url}${path}`, { headers: { cookie } })
+      const res = await fetch(`${url}${path}`, { headers: { cookie } })
       await res.text()
       expect(res.status).toBe(200)
       // Accepted (no new cookie): the gateway read it before taking it out.

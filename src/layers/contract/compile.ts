@@ -187,7 +187,7 @@ function versionOf(doc: Obj, set: DocumentSet, here: Where): OpenApiVersion {
 }
 
 /** The path of the first server URL (`https://shop.example/api` → `/api`), or ''. */
-function basePathOf(doc: Obj): string {
+export function basePathOf(doc: Obj): string {
   const servers = doc.servers
   if (!Array.isArray(servers) || !isObj(servers[0])) return ''
   const url = servers[0].url

@@ -1,0 +1,200 @@
+/**
+ * What an OpenAPI document says about an API, read for `bulwark init`: each operation's method,
+ * path (base path included), path parameters, request body fields and documented statuses —
+ * and which operations sign people in, sign them up or reset passwords, by their paths,
+ * operation ids and body fields. Loaded with the contract layer's loader (`$ref`s across files
+ * resolved, files outside the document's directory refused), so what init reads is what the
+ * contract will enforce.
+ */
+import { basePathOf } from '../layers/contract/compile.js'
+import {
+  follow,
+  loadDocuments,
+  type DocumentSet,
+  type Where,
+} from '../layers/contract/documents.js'
+import { under } from '../layers/contract/to-json-schema.js'
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const
+
+type Obj = Record<string, unknown>
+
+export interface ApiOperation {
+  readonly method: string
+  /** As documented, base path included: `/v1/accounts/{accountId}`. */
+  readonly template: string
+  /** As a Bulwark route pattern: `/v1/accounts/:accountId`. */
+  readonly pattern: string
+  /** Path parameter names, as they appear in {@link pattern}. */
+  readonly params: readonly string[]
+  /** Top-level request body fields (JSON, form or multipart), `allOf` members merged. */
+  readonly bodyFields: readonly string[]
+  /** Documented response statuses (`200`, `401`, `4XX`, `default`). */
+  readonly statuses: readonly string[]
+  readonly operationId: string | undefined
+}
+
+export interface ApiShape {
+  readonly operations: readonly ApiOperation[]
+  /** The first literal path segment most operations share (`/v1`), or '' for none. */
+  readonly prefix: string
+}
+
+/**
+ * @example
+ * const api = readApiShape('openapi.yaml', process.cwd())
+ * api.operations.find((o) => o.method === 'POST')?.bodyFields // ['username', 'password']
+ */
+export function readApiShape(file: string, baseDir: string): ApiShape {
+  const set = loadDocuments([file], baseDir)
+  const operations: ApiOperation[] = []
+  for (const root of set.roots) {
+    const doc = root.value as Obj
+    const here: Where = { file: root, at: [] }
+    const base = basePathOf(doc)
+    const paths = isObj(doc.paths) ? doc.paths : {}
+    for (const [path, rawItem] of Object.entries(paths)) {
+      const { value: item } = follow(set, rawItem, under(here, 'paths', path))
+      if (!isObj(item)) continue
+      const template = (base + path).replace(/\/{2,}/g, '/')
+      const { pattern, params } = toPattern(template)
+      for (const m of METHODS) {
+        const op = item[m]
+        if (!isObj(op)) continue
+        const ow = under(here, 'paths', path, m)
+        operations.push({
+          method: m.toUpperCase(),
+          template,
+          pattern,
+          params,
+          bodyFields: bodyFields(set, op, ow),
+          statuses: isObj(op.responses) ? Object.keys(op.responses) : [],
+          operationId: typeof op.operationId === 'string' ? op.operationId : undefined,
+        })
+      }
+    }
+  }
+  return { operations, prefix: commonPrefix(operations) }
+}
+
+/** `{account-id}` → `:account_id`: route parameter names are word characters. */
+function toPattern(template: string): { pattern: string; params: string[] } {
+  const params: string[] = []
+  const pattern = template
+    .split('/')
+    .map((seg) => {
+      const m = /^\{([^}]+)\}$/.exec(seg)
+      if (!m) return seg.includes('{') ? seg.replace(/\{[^}]*\}/g, '*') : seg
+      let name = m[1]!.replace(/\W/g, '_')
+      if (!/^[A-Za-z_]/.test(name)) name = `p_${name}`
+      params.push(name)
+      return `:${name}`
+    })
+    .join('/')
+  return { pattern, params }
+}
+
+/** The operation's request body fields, from its JSON, form or multipart schema. */
+function bodyFields(set: DocumentSet, op: Obj, where: Where): string[] {
+  const body = follow(set, op.requestBody, under(where, 'requestBody'))
+  if (!isObj(body.value) || !isObj(body.value.content)) return []
+  const out = new Set<string>()
+  for (const [type, media] of Object.entries(body.value.content)) {
+    if (!/json|form/i.test(type) || !isObj(media)) continue
+    collectFields(set, media.schema, under(body.where, 'content', type, 'schema'), out, 0)
+  }
+  return [...out]
+}
+
+function collectFields(
+  set: DocumentSet,
+  raw: unknown,
+  where: Where,
+  out: Set<string>,
+  depth: number,
+) {
+  if (depth > 8) return
+  const { value: schema, where: w } = follow(set, raw, where)
+  if (!isObj(schema)) return
+  if (isObj(schema.properties)) for (const k of Object.keys(schema.properties)) out.add(k)
+  for (const key of ['allOf', 'oneOf', 'anyOf'] as const) {
+    const list = schema[key]
+    if (Array.isArray(list))
+      list.forEach((s, i) => collectFields(set, s, under(w, key, i), out, depth + 1))
+  }
+}
+
+function commonPrefix(ops: readonly ApiOperation[]): string {
+  const counts = new Map<string, number>()
+  for (const o of ops) {
+    const first = o.template.split('/')[1]
+    if (first && !first.includes('{')) counts.set(first, (counts.get(first) ?? 0) + 1)
+  }
+  let best = ''
+  let n = 0
+  for (const [seg, c] of counts) if (c > n) [best, n] = [seg, c]
+  // A shared prefix is one most operations have; a flat API (`/login`, `/users`) has none.
+  return n * 2 > ops.length && ops.length > 1 ? `/${best}` : ''
+}
+
+/** Body fields that name the account a sign-in is for, most likely first. */
+const ACCOUNT_FIELDS = [
+  'username',
+  'email',
+  'login',
+  'user',
+  'user_name',
+  'userName',
+  'account',
+  'phone',
+  'emailAddress',
+  'email_address',
+  'identifier',
+]
+
+/** The body field naming the account, if the operation has one. */
+export function accountField(op: ApiOperation): string | undefined {
+  const lower = new Map(op.bodyFields.map((f) => [f.toLowerCase(), f]))
+  for (const f of ACCOUNT_FIELDS) {
+    const found = lower.get(f.toLowerCase())
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+/** The path's literal segments, lower case: `/v1/auth/{x}/token` → `['v1', 'auth', 'token']`. */
+function words(op: ApiOperation): string[] {
+  return op.template
+    .toLowerCase()
+    .split('/')
+    .filter((s) => s !== '' && !s.includes('{'))
+}
+
+const SIGN_IN = /^(log-?in|sign-?in|sign_in|log_in|sessions?|token|tokens|authenticate|auth)$/
+const SIGN_IN_ID =
+  /(login|log_in|logIn|signin|sign_in|signIn|authenticate|createsession|createtoken|issuetoken)/i
+const SIGN_UP = /^(sign-?up|sign_up|register|registration|registrations|signups?)$/
+const SIGN_UP_ID = /(signup|sign_up|signUp|register)/i
+const RESET = /(password|reset|forgot|recover)/
+
+export type OperationKind = 'sign-in' | 'sign-up' | 'password-reset' | undefined
+
+/**
+ * What an operation is for, by its last path words and operation id: `POST /v1/auth/token`
+ * signs in, `POST /register` signs up, `POST /password-reset/request` resets. Only POSTs with an
+ * account field in their body count: those are what stuffing and brute force aim at.
+ */
+export function operationKind(op: ApiOperation): OperationKind {
+  if (op.method !== 'POST' || accountField(op) === undefined) return undefined
+  const w = words(op)
+  const last = w.at(-1) ?? ''
+  const id = op.operationId ?? ''
+  if (w.some((x) => RESET.test(x)) || /password|reset|forgot/i.test(id)) return 'password-reset'
+  if (SIGN_UP.test(last) || SIGN_UP_ID.test(id)) return 'sign-up'
+  if (SIGN_IN.test(last) || SIGN_IN_ID.test(id)) return 'sign-in'
+  return undefined
+}
+
+function isObj(v: unknown): v is Obj {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}

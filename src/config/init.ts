@@ -1,0 +1,494 @@
+/**
+ * `bulwark init`: a starting config for an API, from its OpenAPI document. Every layer on,
+ * with the rules the README and the demo explain, aimed at this API's own operations: its
+ * sign-in, sign-up and password-reset operations (found by path, operation id and an account
+ * field in the body) get the per-account, per-device and new-device login limits; every read
+ * by id gets a sweep limit on that id; the document itself is the contract (undocumented
+ * paths and tampered parameters refused); honeypots sit where scanners look and the API has
+ * nothing; behaviour scores what is left. The text is YAML with a comment on each part, and is
+ * checked — schema, contract and config lint — before it is written.
+ * @see ../../README.md#starting-from-your-openapi-document
+ */
+import { dirname, relative, resolve } from 'node:path'
+import { Document, isMap, isScalar, isSeq, type Scalar, type YAMLMap } from 'yaml'
+import { accountField, operationKind, readApiShape, type ApiOperation } from './api-shape.js'
+
+export interface InitOptions {
+  /** The API's OpenAPI document (3.0 / 3.1, YAML or JSON). */
+  readonly openapi: string
+  /** Where the config will be written: the document's path is written relative to it. */
+  readonly out: string
+  /** The backend's URL. */
+  readonly upstream: string
+  /** `enforce` (default) or `monitor`: watch what it would do first. */
+  readonly mode?: 'enforce' | 'monitor'
+  /** Browser origins allowed to call the API (CORS); none: no CORS block. */
+  readonly origins?: readonly string[]
+  /** The gateway's port (default: the config's default, 8080). */
+  readonly port?: number
+}
+
+export interface InitResult {
+  readonly text: string
+  /** What the user must check or set, one line each. */
+  readonly notes: readonly string[]
+  /** What was found: for the command's summary line. */
+  readonly found: {
+    readonly operations: number
+    readonly signIn: readonly string[]
+    readonly signUp: readonly string[]
+    readonly reset: readonly string[]
+    readonly sweeps: number
+  }
+}
+
+/** The secrets the config reads from the environment (set them before `serve`). */
+export const INIT_SECRETS = ['BULWARK_DEVICE_SECRET', 'BULWARK_CHALLENGE_SECRET'] as const
+
+type Obj = Record<string, unknown>
+
+/**
+ * @throws {ConfigError} when the OpenAPI document cannot be read (named with file and pointer).
+ * @example
+ * const { text, notes } = initConfig({ openapi: 'openapi.yaml', out: 'bulwark.yaml', upstream: 'http://127.0.0.1:3000' })
+ */
+export function initConfig(opts: InitOptions): InitResult {
+  const outDir = dirname(resolve(opts.out))
+  const api = readApiShape(resolve(opts.openapi), outDir)
+  const notes: string[] = []
+  const ops = api.operations
+  const of = (kind: ReturnType<typeof operationKind>) =>
+    ops.filter((o) => operationKind(o) === kind)
+  const signIn = of('sign-in')
+  const signUp = of('sign-up')
+  const reset = of('password-reset')
+  const comments: [path: (string | number)[], text: string][] = []
+  const rules: Obj[] = []
+  const ruleComments: string[] = []
+  const rule = (comment: string, r: Obj) => {
+    ruleComments.push(comment)
+    rules.push(r)
+  }
+
+  // Accounts: where each sign-in, sign-up and reset names its account.
+  const byField = new Map<string, string[]>()
+  for (const o of [...signIn, ...signUp, ...reset]) {
+    const f = accountField(o)!
+    const list = byField.get(f) ?? []
+    if (!list.includes(o.pattern)) list.push(o.pattern)
+    byField.set(f, list)
+  }
+  const account = [...byField].map(([body, paths]) => ({ body, paths }))
+
+  const signInPaths = unique(signIn.map((o) => o.pattern))
+  if (signInPaths.length > 0) {
+    const failed = failureStatuses(signIn)
+    const where = { paths: signInPaths, methods: ['POST'] }
+    rule(
+      '5 sign-in attempts per account per minute, from any number of IPs; the devices the account signed in from before are spared (`device: unknown`), so an attacker locks out other devices, not the owner. Counts attempts the API answered.',
+      {
+        id: 'login-per-account',
+        ...where,
+        key: ['account'],
+        device: 'unknown',
+        count: 'outcomes',
+        outcomes: ['2xx', '3xx', '4xx', '5xx'],
+        limit: 5,
+        window: '60s',
+      },
+    )
+    rule(`Failed sign-ins (${failed.join(', ')}) per IP, counted after the API answered.`, {
+      id: 'failed-logins-per-ip',
+      ...where,
+      key: ['ip'],
+      count: 'outcomes',
+      outcomes: failed,
+      limit: 10,
+      window: '10m',
+    })
+    rule('Failed sign-ins per account across IPs (a distributed attack on one account).', {
+      id: 'failed-logins-per-account',
+      ...where,
+      key: ['account'],
+      device: 'unknown',
+      count: 'outcomes',
+      outcomes: failed,
+      limit: 8,
+      window: '15m',
+    })
+    rule(
+      'Credential stuffing: many accounts from one browser build on one network (room for an office of 30).',
+      {
+        id: 'accounts-per-device-network',
+        ...where,
+        key: ['fingerprint', 'ipPrefix'],
+        count: 'distinct',
+        distinct: 'account',
+        limit: 30,
+        window: '10m',
+      },
+    )
+    rule(
+      'Credential stuffing from rotating IPs and headers: every attempt comes from a new device. Past 10 failures among new devices, each new device solves a proof-of-work puzzle per sign-in (`challenge:`); devices known for identity.device.trustAfter never see one. Clients that cannot answer puzzles (server-to-server): give them API keys and leave them out with a rule of their own.',
+      {
+        id: 'failed-logins-new-devices',
+        ...where,
+        key: ['route'],
+        device: 'untrusted',
+        count: 'outcomes',
+        outcomes: failed,
+        limit: 10,
+        window: '10m',
+        action: 'challenge',
+      },
+    )
+    rule(
+      'A client that keeps its cookie is one device whatever IPs it uses: strict limits are safe.',
+      {
+        id: 'failed-logins-per-device',
+        ...where,
+        key: ['device'],
+        count: 'outcomes',
+        outcomes: failed,
+        limit: 10,
+        window: '10m',
+      },
+    )
+    rule('Many accounts tried from one device.', {
+      id: 'accounts-per-device',
+      ...where,
+      key: ['device'],
+      count: 'distinct',
+      distinct: 'account',
+      limit: 5,
+      window: '10m',
+    })
+  } else
+    notes.push(
+      'no sign-in operation found (a POST whose path ends in login, signin, session(s), token or auth, or whose operationId says so, with a username/email field in its body): add identity.account and the login limits by hand (README "limits")',
+    )
+
+  const signUpPaths = unique(signUp.map((o) => o.pattern))
+  if (signUpPaths.length > 0) {
+    rule('Sign-ups per network: fake accounts are made by the batch.', {
+      id: 'signups-per-network',
+      paths: signUpPaths,
+      methods: ['POST'],
+      key: ['ipPrefix'],
+      limit: 10,
+      window: '1h',
+    })
+    rule('Sign-ups per device.', {
+      id: 'signups-per-device',
+      paths: signUpPaths,
+      methods: ['POST'],
+      key: ['device'],
+      limit: 3,
+      window: '1h',
+    })
+  }
+
+  const resetPaths = unique(reset.map((o) => o.pattern))
+  if (resetPaths.length > 0) {
+    rule(
+      'Password resets per account (a reset flood is an annoyance weapon, and a guess at codes).',
+      {
+        id: 'resets-per-account',
+        paths: resetPaths,
+        methods: ['POST'],
+        key: ['account'],
+        limit: 3,
+        window: '15m',
+      },
+    )
+    rule('Password resets per network, whichever accounts.', {
+      id: 'resets-per-network',
+      paths: resetPaths,
+      methods: ['POST'],
+      key: ['ipPrefix'],
+      limit: 20,
+      window: '15m',
+    })
+  }
+
+  // Sweeps: every read by id, grouped by the id's name (its last path parameter).
+  const sweeps = new Map<string, string[]>()
+  for (const o of ops) {
+    if (o.method !== 'GET' || o.params.length === 0) continue
+    const p = o.params.at(-1)!
+    const list = sweeps.get(p) ?? []
+    if (!list.includes(o.pattern)) list.push(o.pattern)
+    sweeps.set(p, list)
+  }
+  for (const [param, paths] of sweeps) {
+    const id = slug(param)
+    rule(
+      `No sweeping through ${param} values, whatever IPs the sweeper uses: distinct ${param}s per device.`,
+      {
+        id: `sweep-${id}`,
+        paths,
+        methods: ['GET'],
+        key: ['device'],
+        count: 'distinct',
+        distinct: `param:${param}`,
+        limit: 30,
+        window: '60s',
+      },
+    )
+    rule(
+      'The same among clients without a device cookie, per browser build: strict, and a puzzle rather than a refusal. API clients that read many ids without cookies: key a rule of their own on apiKey.',
+      {
+        id: `sweep-${id}-cookieless`,
+        paths,
+        methods: ['GET'],
+        key: ['fingerprint'],
+        device: 'missing',
+        count: 'distinct',
+        distinct: `param:${param}`,
+        limit: 10,
+        window: '60s',
+        action: 'challenge',
+      },
+    )
+  }
+  rule('A global per-IP ceiling, generous enough for an office behind one NAT.', {
+    id: 'ip-ceiling',
+    key: ['ip'],
+    limit: 1200,
+    window: '60s',
+    algorithm: 'gcra',
+    burst: 200,
+  })
+
+  const noFakes = unique([...signInPaths, ...signUpPaths, ...resetPaths])
+  const honeypots = honeypotsFor(api.prefix, ops)
+  const contractPath = relative(outDir, resolve(opts.openapi)) || resolve(opts.openapi)
+  const config: Obj = {
+    version: 1,
+    mode: opts.mode ?? 'enforce',
+    ...(opts.port !== undefined ? { server: { port: opts.port } } : {}),
+    upstreams: { api: { url: opts.upstream } },
+    routes: [{ path: '/*', upstream: 'api' }],
+    identity: {
+      ...(account.length > 0 ? { account } : {}),
+      device: { secret: '${BULWARK_DEVICE_SECRET}' },
+    },
+    challenge: { secret: '${BULWARK_CHALLENGE_SECRET}' },
+    limits: { headers: 'denied', rules },
+    contract: {
+      openapi:
+        contractPath.startsWith('.') || contractPath.startsWith('/')
+          ? contractPath
+          : `./${contractPath}`,
+      undocumented: 'flag',
+      validate: { unknownQuery: 'refuse' },
+    },
+    ...(opts.origins?.length
+      ? {
+          cors: {
+            rules: [
+              {
+                id: 'front-end',
+                origins: [...opts.origins],
+                methods: unique(ops.map((o) => o.method)),
+                headers: ['content-type', 'authorization', 'bulwark-pow'],
+                exposeHeaders: ['x-request-id'],
+                credentials: true,
+                maxAge: '10m',
+              },
+            ],
+          },
+        }
+      : {}),
+    behavior: {
+      halfLife: '10m',
+      ...(noFakes.length > 0 ? { deceive: { except: noFakes, instead: 'throttle' } } : {}),
+    },
+    deception: {
+      flagTtl: '1h',
+      honeypots,
+      headers: ['x-debug-mode'],
+    },
+  }
+
+  comments.push(
+    [
+      ['identity'],
+      ' Who a request is: the account it names, and a signed cookie per browser or app (`device`).',
+    ],
+    [
+      ['identity', 'device', 'secret'],
+      ' 32+ characters, the same on every instance: openssl rand -base64 32',
+    ],
+    [
+      ['challenge'],
+      ' The proof-of-work puzzle a `challenge` action asks for (README "Challenges (proof of work)"): a browser page answers it with fetchWithChallenge from bulwark/challenge.',
+    ],
+    [
+      ['limits'],
+      ' Limits keyed on what a bot cannot rotate cheaply. RateLimit headers only on refusals.',
+    ],
+    [
+      ['contract'],
+      " The API's own contract: undocumented paths answered 404 (and the client flagged), tampered parameters and bodies refused with 400, at the edge. unknownQuery: refuse also refuses query parameters the document does not declare (`?limit=1&debug=1`): declare them, or set allow.",
+    ],
+    [
+      ['behavior'],
+      ' Bot signals and a decaying risk score per client: log at 40, delay at 70, throttle 5m at 100, deceive 15m at 150, block 30m at 250 (the defaults). Business flows go here too, e.g.\n flows: [{ id: pay-needs-basket, paths: [/v1/payments], methods: [POST],\n          after: { paths: [/v1/basket], methods: [POST] }, within: 30m, by: [session, account] }]\n See docs/behavior.md. On sign-in, sign-up and password reset a deceive is a 429: a person is never handed a fake session.',
+    ],
+    [
+      ['deception'],
+      ' Traps no person touches: paths the API does not have and scanners try, and a header only tools send. A hit gets a realistic fake after a delay and flags the client for an hour (docs/deception.md).',
+    ],
+  )
+  if (opts.origins?.length)
+    comments.push([
+      ['cors'],
+      ' Browsers on these origins may call the API with cookies; nobody else may read its answers.',
+    ])
+  else
+    notes.push(
+      "no CORS block: browsers on other origins cannot read the API's answers unless the backend itself allows them; pass --origin https://app.example for a browser front end",
+    )
+  notes.push(
+    `set ${INIT_SECRETS.join(' and ')} before serve (openssl rand -base64 32 each, the same on every instance)`,
+  )
+
+  const doc = new Document(config, { aliasDuplicateObjects: false })
+  doc.commentBefore = [
+    ` Written by \`bulwark init\` from ${relative(process.cwd(), resolve(opts.openapi)) || opts.openapi}: ${ops.length} operations;`,
+    ` sign-in: ${list(signInPaths)}; sign-up: ${list(signUpPaths)}; password reset: ${list(resetPaths)}.`,
+    ` mode: ${opts.mode ?? 'enforce'}. Check it (bulwark check -c FILE), run \`bulwark replay\` on real access logs`,
+    ' before enforcing in production, and tune limits to your traffic (README "Configuration reference").',
+  ].join('\n')
+  for (const [path, text] of comments) {
+    const key = keyNode(doc, path)
+    if (key) key.commentBefore = wrap(text)
+  }
+  const seq = doc.getIn(['limits', 'rules'], true)
+  if (isSeq(seq))
+    seq.items.forEach((item, i) => {
+      ;(item as YAMLMap).commentBefore = wrap(` ${ruleComments[i]}`)
+      flowLists(item)
+    })
+  for (const p of [
+    ['identity', 'account'],
+    ['deception', 'honeypots'],
+    ['cors', 'rules'],
+  ]) {
+    const s = doc.getIn(p, true)
+    if (isSeq(s)) s.items.forEach(flowLists)
+  }
+  const traps = doc.getIn(['deception', 'honeypots'], true)
+  if (isSeq(traps))
+    for (const t of traps.items) {
+      const delay = isMap(t)
+        ? t.items.find((p) => isScalar(p.key) && p.key.value === 'delay')
+        : undefined
+      if (delay && isMap(delay.value)) delay.value.flow = true
+    }
+  for (const p of [['contract', 'validate'], ['behavior', 'deceive'], ['routes']]) {
+    const n = doc.getIn(p, true)
+    if (isMap(n)) flowLists(n)
+    if (isSeq(n)) n.items.forEach((x) => isMap(x) && ((x as YAMLMap).flow = true))
+  }
+  const text = doc.toString({ lineWidth: 0, flowCollectionPadding: false })
+  return {
+    text,
+    notes,
+    found: {
+      operations: ops.length,
+      signIn: signInPaths,
+      signUp: signUpPaths,
+      reset: resetPaths,
+      sweeps: sweeps.size,
+    },
+  }
+}
+
+/** Statuses a failed sign-in gets: the 401/403 the operation documents, else both. */
+function failureStatuses(ops: readonly ApiOperation[]): number[] {
+  const documented = new Set(ops.flatMap((o) => o.statuses))
+  const out = [401, 403].filter((s) => documented.has(String(s)))
+  return out.length > 0 ? out : [401, 403]
+}
+
+/**
+ * Honeypots where scanners look and the API has nothing: an admin console and a config
+ * endpoint under the API's prefix, plus `/.env` and `/.git/config` at the root — each only if
+ * no documented path matches it (a trap on a real route would fake a real answer).
+ */
+function honeypotsFor(prefix: string, ops: readonly ApiOperation[]): Obj[] {
+  const documented = ops.map((o) => o.template.toLowerCase())
+  const free = (path: string) =>
+    !documented.some((t) => t === path || t.startsWith(`${path}/`) || path.startsWith(`${t}/`))
+  const candidates: Obj[] = [
+    {
+      id: 'admin-console',
+      paths: [`${prefix}/admin/dashboard`],
+      fake: 'admin-login',
+      delay: { min: '1s', max: '3s' },
+    },
+    {
+      id: 'config-update',
+      paths: [`${prefix}/system/config_update`],
+      fake: 'config-update',
+      delay: { min: '2s', max: '5s' },
+    },
+    {
+      id: 'internal-debug',
+      paths: [`${prefix}/internal/debug`],
+      fake: 'config-update',
+      delay: { min: '1s', max: '3s' },
+    },
+    { id: 'env', paths: ['/.env'], fake: 'env', delay: '1500ms' },
+    { id: 'git-config', paths: ['/.git/config'], fake: 'env', delay: '1500ms' },
+  ]
+  return candidates.filter((h) => free((h.paths as string[])[0]!.toLowerCase()))
+}
+
+/** The key node of the map entry at `path`, which a comment before the entry belongs to. */
+function keyNode(doc: Document, path: readonly (string | number)[]): Scalar | undefined {
+  const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true)
+  if (!isMap(parent)) return undefined
+  const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === path.at(-1))
+  return pair && isScalar(pair.key) ? pair.key : undefined
+}
+
+/** A comment's lines wrapped at 100 columns (each line of a YAML comment starts with `#`). */
+function wrap(text: string): string {
+  const out: string[] = []
+  for (const line of text.split('\n')) {
+    let rest = line
+    while (rest.length > 98) {
+      const cut = rest.lastIndexOf(' ', 98)
+      if (cut <= 1) break
+      out.push(rest.slice(0, cut))
+      rest = ` ${rest.slice(cut + 1)}`
+    }
+    out.push(rest)
+  }
+  return out.join('\n')
+}
+
+function flowLists(node: unknown): void {
+  if (!isMap(node)) return
+  for (const pair of node.items) if (isSeq(pair.value)) pair.value.flow = true
+}
+
+function unique<T>(xs: readonly T[]): T[] {
+  return [...new Set(xs)]
+}
+
+function list(xs: readonly string[]): string {
+  return xs.length > 0 ? xs.join(', ') : 'none found'
+}
+
+function slug(s: string): string {
+  return (
+    s
+      .replace(/[^A-Za-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .toLowerCase() || 'id'
+  )
+}

@@ -1,0 +1,302 @@
+/**
+ * `bulwark init` (src/config/init.ts, src/cli/init.ts): a config written from an OpenAPI
+ * document of an API that is not the demo shop — a bank with its sign-in at `/v1/auth/token`
+ * (an `email` field behind a `$ref`), a base path from `servers`, ids with dashes in their
+ * names — and that config, as written, in front of that API: people pass, and brute force,
+ * sweeps, undocumented paths, tampered parameters and scanners do not.
+ */
+import { execFile } from 'node:child_process'
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadGatewayConfig, parseGatewayConfig } from '../../src/config/gateway-config.js'
+import { INIT_SECRETS, initConfig } from '../../src/config/init.js'
+import { createEngine } from '../../src/engine/engine.js'
+import { startGateway, type Gateway } from '../../src/proxy/gateway.js'
+import { MemoryStore } from '../../src/store/memory.js'
+import { startUpstream, type Upstream } from '../proxy/helpers.js'
+
+const FIXTURE = resolve(import.meta.dirname, '../fixtures/openapi/bank.yaml')
+const BIN = resolve(import.meta.dirname, '../../bin/bulwark.js')
+const ENV = Object.fromEntries(INIT_SECRETS.map((s) => [s, `${s.toLowerCase()}-`.padEnd(40, 'x')]))
+
+let dir: string
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bulwark-init-'))
+  await copyFile(FIXTURE, join(dir, 'bank.yaml'))
+})
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+function generate(extra: Partial<Parameters<typeof initConfig>[0]> = {}) {
+  return initConfig({
+    openapi: join(dir, 'bank.yaml'),
+    out: join(dir, 'bulwark.yaml'),
+    upstream: 'http://127.0.0.1:3000',
+    ...extra,
+  })
+}
+
+describe('initConfig reads the API from its document', () => {
+  it('finds its sign-in, sign-up and reset by path, operation id and account field', () => {
+    const { found } = generate()
+    expect(found).toEqual({
+      operations: 7,
+      signIn: ['/v1/auth/token'],
+      signUp: ['/v1/register'],
+      reset: ['/v1/password/forgot'],
+      sweeps: 2,
+    })
+  })
+
+  it('writes a config the schema, the contract and the config check accept', () => {
+    const { text } = generate()
+    const config = parseGatewayConfig(text, join(dir, 'bulwark.yaml'), ENV)
+    const engine = createEngine(config, {
+      store: new MemoryStore(),
+      configDir: dir,
+      configFile: 'bulwark.yaml',
+    })
+    void engine.close()
+    // The one warning is about the document: its successes are not described as JSON.
+    expect(engine.warnings).toHaveLength(1)
+    expect(engine.warnings[0]).toMatch(/describe no JSON success response/)
+    expect(config.identity.account).toEqual([
+      {
+        body: 'email',
+        paths: ['/v1/auth/token', '/v1/register', '/v1/password/forgot'],
+      },
+    ])
+    const rules = config.limits!.rules
+    const sweep = rules.filter((r) => r.id.startsWith('sweep-'))
+    expect(sweep.map((r) => [r.id, r.paths, r.distinct])).toEqual([
+      [
+        'sweep-accountid',
+        ['/v1/accounts/:accountId', '/v1/accounts/:accountId/transactions'],
+        'param:accountId',
+      ],
+      [
+        'sweep-accountid-cookieless',
+        ['/v1/accounts/:accountId', '/v1/accounts/:accountId/transactions'],
+        'param:accountId',
+      ],
+      ['sweep-statement-id', ['/v1/statements/:statement_id'], 'param:statement_id'],
+      ['sweep-statement-id-cookieless', ['/v1/statements/:statement_id'], 'param:statement_id'],
+    ])
+    // Failed sign-ins are the 401 the document gives the operation (it documents no 403).
+    expect(rules.find((r) => r.id === 'failed-logins-per-ip')!.outcomes).toEqual([401])
+    expect(config.behavior!.deceive.except).toEqual([
+      '/v1/auth/token',
+      '/v1/register',
+      '/v1/password/forgot',
+    ])
+    // Honeypots go under the API's prefix, never on a documented path.
+    expect(config.deception!.honeypots.map((h) => h.paths[0])).toContain('/v1/admin/dashboard')
+    expect(config.contract!.openapi).toBe('./bank.yaml')
+  })
+
+  it('leaves a trap out where the API has a path, and writes CORS only for given origins', () => {
+    const { text } = generate({ origins: ['https://app.bank.example'] })
+    const config = parseGatewayConfig(text, 'x.yaml', ENV)
+    expect(config.cors!.rules[0]!.origins).toEqual(['https://app.bank.example'])
+    expect(parseGatewayConfig(generate().text, 'x.yaml', ENV).cors).toBeUndefined()
+  })
+
+  it('says what it could not find', async () => {
+    const flat = join(dir, 'flat.yaml')
+    await writeFile(
+      flat,
+      'openapi: 3.0.3\ninfo: { title: t, version: "1" }\npaths:\n  /items/{id}:\n    get: { responses: { "200": { description: ok } } }\n',
+    )
+    const r = initConfig({
+      openapi: flat,
+      out: join(dir, 'flat-bulwark.yaml'),
+      upstream: 'http://x',
+    })
+    expect(r.found.signIn).toEqual([])
+    expect(r.notes.join('\n')).toMatch(/no sign-in operation found/)
+    const config = parseGatewayConfig(r.text, 'x.yaml', ENV)
+    expect(config.identity.account).toEqual([])
+    expect(config.limits!.rules.map((x) => x.id)).toEqual([
+      'sweep-id',
+      'sweep-id-cookieless',
+      'ip-ceiling',
+    ])
+  })
+})
+
+describe('the written config in front of the API', () => {
+  let upstream: Upstream
+  let gw: Gateway
+
+  beforeAll(async () => {
+    upstream = await startUpstream({
+      '/v1/auth/token': (req, res) => {
+        let body = ''
+        req.on('data', (c: Buffer) => (body += c))
+        req.on('end', () => {
+          const ok = (JSON.parse(body) as { password?: string }).password === 'right'
+          res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' })
+          res.end(ok ? '{"token":"t"}' : '{"error":"wrong email or password"}')
+        })
+      },
+    })
+    const file = join(dir, 'served.yaml')
+    const { text } = initConfig({
+      openapi: join(dir, 'bank.yaml'),
+      out: file,
+      upstream: upstream.url,
+    })
+    // Behind a trusted proxy, so that each client of the test has an address of its own.
+    await writeFile(file, `${text}server:\n  trustedProxies: ['127.0.0.1/32']\n`)
+    const config = await loadGatewayConfig(file, ENV)
+    gw = await startGateway(config, {
+      port: 0,
+      host: '127.0.0.1',
+      configDir: dir,
+      configFile: file,
+    })
+  })
+
+  afterAll(async () => {
+    await gw?.close()
+    await upstream?.close()
+  })
+
+  /** A client at `ip`; `keep` keeps its device cookie, as a browser does. */
+  function client(ip: string, keep = true) {
+    let cookie: string | undefined
+    return async (method: string, path: string, body?: string, type = 'application/json') => {
+      const headers: Record<string, string> = { 'x-forwarded-for': ip, 'user-agent': `t/${ip}` }
+      if (cookie) headers.cookie = cookie
+      if (body !== undefined) headers['content-type'] = type
+      const res = await fetch(`${gw.url}${path}`, { method, headers, body })
+      const set = res.headers.getSetCookie()[0]
+      if (keep && set) cookie = set.slice(0, set.indexOf(';'))
+      return { status: res.status, text: await res.text() }
+    }
+  }
+  const seen = (path: string) => upstream.received.some((r) => r.url === path)
+
+  it('lets a person sign in, read an account and transfer', async () => {
+    const person = client('198.51.100.1')
+    expect((await person('GET', '/v1/accounts/7')).status).toBe(200)
+    const signIn = await person(
+      'POST',
+      '/v1/auth/token',
+      '{"email":"ann@x.example","password":"right"}',
+    )
+    expect(signIn.status).toBe(200)
+    expect((await person('GET', '/v1/accounts/7/transactions?limit=20')).status).toBe(200)
+    // (The test upstream answers every path it has no handler for with 200 and an echo.)
+    expect((await person('POST', '/v1/transfers', '{"from":7,"to":8,"amount":25}')).status).toBe(
+      200,
+    )
+    expect(seen('/v1/transfers')).toBe(true)
+  })
+
+  it('refuses brute force on one account, however its name is spelled', async () => {
+    const spellings = [
+      'victim@x.example',
+      'Victim@X.example',
+      ' victim@x.example',
+      'ＶＩＣＴＩＭ@x.example',
+    ]
+    const statuses: number[] = []
+    for (let i = 0; i < 8; i++) {
+      const attacker = client(`203.0.113.${i + 1}`, false)
+      const email = spellings[i % spellings.length]
+      statuses.push(
+        (await attacker('POST', '/v1/auth/token', JSON.stringify({ email, password: `guess${i}` })))
+          .status,
+      )
+    }
+    // Five attempts reach the API (login-per-account), from eight addresses; then 429.
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401])
+    expect(statuses.slice(5)).toEqual([429, 429, 429])
+  })
+
+  it('refuses tampered parameters and bodies at the edge', async () => {
+    const c = client('198.51.100.20')
+    const before = upstream.received.length
+    expect((await c('GET', '/v1/accounts/abc')).status).toBe(400)
+    expect((await c('GET', '/v1/accounts/7/transactions?limit=1&limit=9999')).status).toBe(400)
+    expect((await c('GET', '/v1/accounts/7/transactions?debug=1')).status).toBe(400)
+    expect((await c('POST', '/v1/transfers', '{"from":7,"to":8,"amount":25,"fee":0}')).status).toBe(
+      400,
+    )
+    expect(
+      (await c('POST', '/v1/transfers', '{"from":7,"to":8,"amount":5,"amount":-100}')).status,
+    ).toBe(400)
+    expect(upstream.received.length).toBe(before)
+  })
+
+  it('stops a sweep through account ids by a client that keeps its cookie', async () => {
+    const sweeper = client('198.51.100.30')
+    const statuses: number[] = []
+    for (let id = 1; id <= 34; id++)
+      statuses.push((await sweeper('GET', `/v1/accounts/${id}`)).status)
+    // The first read came before its device cookie (an id no device counts), then 30 per device.
+    expect(statuses.slice(0, 31).every((s) => s === 200)).toBe(true)
+    expect(statuses.slice(31)).toEqual([429, 429, 429])
+  })
+
+  it('answers an undocumented path like a missing one, without forwarding it', async () => {
+    const scanner = client('198.51.100.40')
+    expect((await scanner('GET', '/v1/debug/env')).status).toBe(404)
+    expect(seen('/v1/debug/env')).toBe(false)
+  })
+
+  it('answers a scanner on a trap with a fake, never forwarded', async () => {
+    const scanner = client('198.51.100.50')
+    const env = await scanner('GET', '/.env')
+    expect(env.status).toBe(200)
+    expect(env.text).toMatch(/=/)
+    expect(seen('/.env')).toBe(false)
+  }, 10_000)
+})
+
+describe('bulwark init (the built CLI)', () => {
+  function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((done) => {
+      execFile(process.execPath, [BIN, 'init', ...args], { cwd: dir }, (err, stdout, stderr) => {
+        done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr })
+      })
+    })
+  }
+
+  it('writes the file, says what it found, and will not overwrite it without --force', async () => {
+    const first = await run(
+      '--openapi',
+      'bank.yaml',
+      '-o',
+      'cli.yaml',
+      '--upstream',
+      'http://127.0.0.1:9',
+    )
+    expect(first.code).toBe(0)
+    expect(first.stdout).toMatch(/cli\.yaml: written — 7 operations; sign-in: \/v1\/auth\/token/)
+    expect(first.stdout).toMatch(/note: set BULWARK_DEVICE_SECRET and BULWARK_CHALLENGE_SECRET/)
+    const text = await readFile(join(dir, 'cli.yaml'), 'utf8')
+    expect(text).toMatch(/^# Written by `bulwark init` from bank\.yaml/)
+    const again = await run('--openapi', 'bank.yaml', '-o', 'cli.yaml')
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/cli\.yaml exists; pass --force/)
+    expect(await readFile(join(dir, 'cli.yaml'), 'utf8')).toBe(text)
+  })
+
+  it('names the problem in a broken document and writes nothing', async () => {
+    await writeFile(
+      join(dir, 'broken.yaml'),
+      'openapi: 3.0.3\npaths:\n  /a:\n    get: { $ref: "#/nowhere" }\n',
+    )
+    const r = await run('--openapi', 'broken.yaml', '-o', 'never.yaml')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/broken\.yaml/)
+    await expect(readFile(join(dir, 'never.yaml'), 'utf8')).rejects.toThrow()
+  })
+})
