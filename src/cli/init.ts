@@ -25,6 +25,9 @@ export function initCommand(): Command {
       [],
     )
     .option('--port <n>', 'the port the gateway listens on (default 8080)', port)
+    .option('--issuer <url>', 'the token issuer (iss): secured operations get auth rules')
+    .option('--audience <aud>', "the tokens' audience (aud), with --issuer")
+    .option('--jwks <url>', "the issuer's JWKS URL (default: <issuer>/.well-known/jwks.json)")
     .option('--monitor', 'mode: monitor — log what would be refused, refuse nothing')
     .option('--force', 'overwrite the file if it exists')
     .action(
@@ -36,7 +39,17 @@ export function initCommand(): Command {
         port?: number
         monitor?: boolean
         force?: boolean
+        issuer?: string
+        audience?: string
+        jwks?: string
       }) => {
+        if ((opts.issuer === undefined) !== (opts.audience === undefined)) {
+          console.error(
+            'bulwark init: --issuer and --audience go together (tokens are checked for both)',
+          )
+          process.exitCode = 1
+          return
+        }
         if (existsSync(opts.out) && !opts.force) {
           console.error(
             `bulwark init: ${opts.out} exists; pass --force to overwrite it, or -o another file`,
@@ -61,6 +74,9 @@ export function initCommand(): Command {
             mode: opts.monitor ? 'monitor' : 'enforce',
             origins: opts.origin,
             ...(opts.port !== undefined ? { port: opts.port } : {}),
+            ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
+            ...(opts.audience !== undefined ? { audience: opts.audience } : {}),
+            ...(opts.jwks !== undefined ? { jwksUri: opts.jwks } : {}),
           })
           // The promise: what init writes, `bulwark check` accepts (with the secrets set).
           const env = { ...process.env }
@@ -71,7 +87,7 @@ export function initCommand(): Command {
           await writeFile(opts.out, r.text)
           const f = r.found
           console.log(
-            `${opts.out}: written — ${f.operations} operations; sign-in: ${f.signIn.join(', ') || 'none found'}; sign-up: ${f.signUp.join(', ') || 'none found'}; password reset: ${f.reset.join(', ') || 'none found'}; ${f.sweeps} id sweep limit(s); mode ${opts.monitor ? 'monitor' : 'enforce'}`,
+            `${opts.out}: written — ${f.operations} operations; sign-in: ${f.signIn.join(', ') || 'none found'}; sign-up: ${f.signUp.join(', ') || 'none found'}; password reset: ${f.reset.join(', ') || 'none found'}; ${f.sweeps} id sweep limit(s); ${f.authRules} auth rule(s); mode ${opts.monitor ? 'monitor' : 'enforce'}`,
           )
           for (const n of [
             ...r.notes,

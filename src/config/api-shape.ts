@@ -32,12 +32,21 @@ export interface ApiOperation {
   /** Documented response statuses (`200`, `401`, `4XX`, `default`). */
   readonly statuses: readonly string[]
   readonly operationId: string | undefined
+  /**
+   * What the document requires of a caller: undefined when nothing (or an alternative that is
+   * `{}`); else the scopes of its least demanding alternative (none: any valid token).
+   */
+  readonly security: { readonly scopes: readonly string[]; readonly optional?: true } | undefined
 }
 
 export interface ApiShape {
   readonly operations: readonly ApiOperation[]
   /** The first literal path segment most operations share (`/v1`), or '' for none. */
   readonly prefix: string
+  /** The header of an `apiKey` security scheme (`in: header`), lower case, if there is one. */
+  readonly apiKeyHeader: string | undefined
+  /** Whether a scheme takes bearer tokens (`http` bearer, `oauth2`, `openIdConnect`). */
+  readonly bearer: boolean
 }
 
 /**
@@ -48,10 +57,32 @@ export interface ApiShape {
 export function readApiShape(file: string, baseDir: string): ApiShape {
   const set = loadDocuments([file], baseDir)
   const operations: ApiOperation[] = []
+  let apiKeyHeader: string | undefined
+  let bearer = false
   for (const root of set.roots) {
     const doc = root.value as Obj
     const here: Where = { file: root, at: [] }
     const base = basePathOf(doc)
+    const components = follow(set, doc.components, under(here, 'components')).value
+    const schemes = isObj(components)
+      ? follow(set, components.securitySchemes, here).value
+      : undefined
+    const apiKeySchemes = new Set<string>()
+    if (isObj(schemes))
+      for (const [name, raw] of Object.entries(schemes)) {
+        const scheme = follow(set, raw, under(here, 'components', 'securitySchemes', name)).value
+        if (!isObj(scheme)) continue
+        if (scheme.type === 'apiKey' && scheme.in === 'header' && typeof scheme.name === 'string') {
+          apiKeyHeader ??= scheme.name.toLowerCase()
+          apiKeySchemes.add(name)
+        }
+        if (
+          (scheme.type === 'http' && String(scheme.scheme).toLowerCase() === 'bearer') ||
+          scheme.type === 'oauth2' ||
+          scheme.type === 'openIdConnect'
+        )
+          bearer = true
+      }
     const paths = isObj(doc.paths) ? doc.paths : {}
     for (const [path, rawItem] of Object.entries(paths)) {
       const { value: item } = follow(set, rawItem, under(here, 'paths', path))
@@ -70,11 +101,35 @@ export function readApiShape(file: string, baseDir: string): ApiShape {
           bodyFields: bodyFields(set, op, ow),
           statuses: isObj(op.responses) ? Object.keys(op.responses) : [],
           operationId: typeof op.operationId === 'string' ? op.operationId : undefined,
+          security: securityOf(op.security ?? doc.security, apiKeySchemes),
         })
       }
     }
   }
-  return { operations, prefix: commonPrefix(operations) }
+  return { operations, prefix: commonPrefix(operations), apiKeyHeader, bearer }
+}
+
+/**
+ * An operation's security requirements (alternatives, any one of which will do): undefined when
+ * there are none or one is empty (`{}`: optional); `optional` when one is an API key (the
+ * backend checks keys: a token may be left out, but a bad one is still refused); else the
+ * scopes of the least demanding alternative.
+ */
+function securityOf(
+  security: unknown,
+  apiKeySchemes: ReadonlySet<string>,
+): ApiOperation['security'] {
+  if (!Array.isArray(security) || security.length === 0) return undefined
+  let best: string[] | undefined
+  for (const alt of security) {
+    if (!isObj(alt) || Object.keys(alt).length === 0) return undefined
+    if (Object.keys(alt).some((k) => apiKeySchemes.has(k))) return { scopes: [], optional: true }
+    const scopes = [
+      ...new Set(Object.values(alt).flatMap((v) => (Array.isArray(v) ? v.map(String) : []))),
+    ]
+    if (best === undefined || scopes.length < best.length) best = scopes
+  }
+  return best === undefined ? undefined : { scopes: best.sort() }
 }
 
 /** `{account-id}` → `:account_id`: route parameter names are word characters. */

@@ -26,6 +26,15 @@ export interface InitOptions {
   readonly origins?: readonly string[]
   /** The gateway's port (default: the config's default, 8080). */
   readonly port?: number
+  /**
+   * The token issuer (`iss`): with it, the operations the document secures get `auth` rules —
+   * a valid token, and the scopes the document lists — checked before the backend is reached.
+   */
+  readonly issuer?: string
+  /** The tokens' audience (`aud`); needed with `issuer`. */
+  readonly audience?: string
+  /** The issuer's JWKS URL (default: `<issuer>/.well-known/jwks.json`). */
+  readonly jwksUri?: string
 }
 
 export interface InitResult {
@@ -39,6 +48,8 @@ export interface InitResult {
     readonly signUp: readonly string[]
     readonly reset: readonly string[]
     readonly sweeps: number
+    /** Auth rules written (0 without an issuer). */
+    readonly authRules: number
   }
 }
 
@@ -251,6 +262,22 @@ export function initConfig(opts: InitOptions): InitResult {
       },
     )
   }
+  // Key guessing, on the operations an API key opens (anyone without a proven key counts there).
+  const keyed = unique(ops.filter((o) => o.security?.optional).map((o) => o.pattern))
+  if (api.apiKeyHeader !== undefined && keyed.length > 0)
+    rule(
+      `Key guessing: wrong ${api.apiKeyHeader} keys counted route by route, whatever IPs they come from, sparing keys that have worked (\`apiKey: unproven\`): the rule holds guessers, never a working integration. Requests without a key count too: keep it on the routes keys open.`,
+      {
+        id: 'bad-keys-route',
+        paths: keyed,
+        key: ['route'],
+        apiKey: 'unproven',
+        count: 'outcomes',
+        outcomes: [401, 403],
+        limit: 50,
+        window: '10m',
+      },
+    )
   rule('A global per-IP ceiling, generous enough for an office behind one NAT.', {
     id: 'ip-ceiling',
     key: ['ip'],
@@ -259,6 +286,51 @@ export function initConfig(opts: InitOptions): InitResult {
     algorithm: 'gcra',
     burst: 200,
   })
+
+  // Tokens: the operations the document secures, grouped by method and the scopes they need.
+  const secured = ops.filter((o) => o.security !== undefined)
+  const authRules: Obj[] = []
+  if (opts.issuer !== undefined && secured.length > 0) {
+    const groups = new Map<
+      string,
+      { method: string; scopes: readonly string[]; optional: boolean; paths: string[] }
+    >()
+    for (const o of secured) {
+      const { scopes, optional = false } = o.security!
+      const k = `${o.method} ${optional ? '?' : scopes.join(' ')}`
+      const g = groups.get(k) ?? { method: o.method, scopes, optional, paths: [] }
+      if (!g.paths.includes(o.pattern)) g.paths.push(o.pattern)
+      groups.set(k, g)
+    }
+    const ids = new Set<string>()
+    for (const g of groups.values()) {
+      const base = g.optional
+        ? 'token-optional'
+        : g.scopes.length > 0
+          ? `scope-${slug(g.scopes.join('-'))}`
+          : 'signed-in'
+      let id = `${base}-${g.method.toLowerCase()}`
+      for (let n = 2; ids.has(id); n++) id = `${base}-${g.method.toLowerCase()}-${n}`
+      ids.add(id)
+      authRules.push({
+        id,
+        paths: g.paths,
+        methods: [g.method],
+        ...(g.optional
+          ? { require: { authenticated: false } }
+          : g.scopes.length > 0
+            ? { require: { scopes: [...g.scopes] } }
+            : {}),
+      })
+    }
+  } else if (secured.length > 0)
+    notes.push(
+      `the document secures ${secured.length} operation(s) but no token issuer was given: pass --issuer and --audience (and --jwks) to check tokens and scopes at the edge, or leave it to the backend knowingly`,
+    )
+  if (opts.issuer !== undefined && opts.jwksUri === undefined)
+    notes.push(
+      `auth.issuers[0].jwksUri is a guess (${jwksOf(opts.issuer)}): set it to your issuer's jwks_uri (its /.well-known/openid-configuration names it)`,
+    )
 
   const noFakes = unique([...signInPaths, ...signUpPaths, ...resetPaths])
   const honeypots = honeypotsFor(api.prefix, ops)
@@ -271,6 +343,7 @@ export function initConfig(opts: InitOptions): InitResult {
     routes: [{ path: '/*', upstream: 'api' }],
     identity: {
       ...(account.length > 0 ? { account } : {}),
+      ...(api.apiKeyHeader !== undefined ? { apiKey: { header: api.apiKeyHeader } } : {}),
       device: { secret: '${BULWARK_DEVICE_SECRET}' },
     },
     challenge: { secret: '${BULWARK_CHALLENGE_SECRET}' },
@@ -297,6 +370,20 @@ export function initConfig(opts: InitOptions): InitResult {
                 maxAge: '10m',
               },
             ],
+          },
+        }
+      : {}),
+    ...(opts.issuer !== undefined
+      ? {
+          auth: {
+            issuers: [
+              {
+                issuer: opts.issuer,
+                audience: opts.audience ?? '',
+                jwksUri: opts.jwksUri ?? jwksOf(opts.issuer),
+              },
+            ],
+            rules: authRules,
           },
         }
       : {}),
@@ -341,6 +428,11 @@ export function initConfig(opts: InitOptions): InitResult {
       ' Traps no person touches: paths the API does not have and scanners try, and a header only tools send. A hit gets a realistic fake after a delay and flags the client for an hour (docs/deception.md).',
     ],
   )
+  if (opts.issuer !== undefined)
+    comments.push([
+      ['auth'],
+      " Tokens checked at the edge: the operations the document secures need a valid token from this issuer, with the scopes their `security` lists (a token is optional where an API key will also do, but a bad one is refused); a bad token or a missing scope never reaches the backend. The token's sub becomes the account limits count on.",
+    ])
   if (opts.origins?.length)
     comments.push([
       ['cors'],
@@ -375,10 +467,19 @@ export function initConfig(opts: InitOptions): InitResult {
     ['identity', 'account'],
     ['deception', 'honeypots'],
     ['cors', 'rules'],
+    ['auth', 'rules'],
   ]) {
     const s = doc.getIn(p, true)
     if (isSeq(s)) s.items.forEach(flowLists)
   }
+  const guards = doc.getIn(['auth', 'rules'], true)
+  if (isSeq(guards))
+    for (const g of guards.items) {
+      const req = isMap(g)
+        ? g.items.find((p) => isScalar(p.key) && p.key.value === 'require')
+        : undefined
+      if (req && isMap(req.value)) req.value.flow = true
+    }
   const traps = doc.getIn(['deception', 'honeypots'], true)
   if (isSeq(traps))
     for (const t of traps.items) {
@@ -402,6 +503,7 @@ export function initConfig(opts: InitOptions): InitResult {
       signUp: signUpPaths,
       reset: resetPaths,
       sweeps: sweeps.size,
+      authRules: authRules.length,
     },
   }
 }
@@ -474,6 +576,11 @@ function wrap(text: string): string {
 function flowLists(node: unknown): void {
   if (!isMap(node)) return
   for (const pair of node.items) if (isSeq(pair.value)) pair.value.flow = true
+}
+
+/** The usual JWKS location of an issuer. */
+function jwksOf(issuer: string): string {
+  return `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`
 }
 
 function unique<T>(xs: readonly T[]): T[] {

@@ -15,6 +15,7 @@ import { INIT_SECRETS, initConfig } from '../../src/config/init.js'
 import { createEngine } from '../../src/engine/engine.js'
 import { startGateway, type Gateway } from '../../src/proxy/gateway.js'
 import { MemoryStore } from '../../src/store/memory.js'
+import { sign, startJwksServer, testKey, type JwksServer, type TestKey } from '../helpers/oidc.js'
 import { startUpstream, type Upstream } from '../proxy/helpers.js'
 
 const FIXTURE = resolve(import.meta.dirname, '../fixtures/openapi/bank.yaml')
@@ -45,11 +46,12 @@ describe('initConfig reads the API from its document', () => {
   it('finds its sign-in, sign-up and reset by path, operation id and account field', () => {
     const { found } = generate()
     expect(found).toEqual({
-      operations: 7,
+      operations: 9,
       signIn: ['/v1/auth/token'],
       signUp: ['/v1/register'],
       reset: ['/v1/password/forgot'],
       sweeps: 2,
+      authRules: 0,
     })
   })
 
@@ -62,9 +64,11 @@ describe('initConfig reads the API from its document', () => {
       configFile: 'bulwark.yaml',
     })
     void engine.close()
-    // The one warning is about the document: its successes are not described as JSON.
-    expect(engine.warnings).toHaveLength(1)
+    // Both warnings are about what init could not do alone: its successes are not described
+    // as JSON (fakes are generic), and no issuer was given for the operations it secures.
+    expect(engine.warnings).toHaveLength(2)
     expect(engine.warnings[0]).toMatch(/describe no JSON success response/)
+    expect(engine.warnings[1]).toMatch(/secures 6 operation\(s\).*no auth block/)
     expect(config.identity.account).toEqual([
       {
         body: 'email',
@@ -97,6 +101,52 @@ describe('initConfig reads the API from its document', () => {
     // Honeypots go under the API's prefix, never on a documented path.
     expect(config.deception!.honeypots.map((h) => h.paths[0])).toContain('/v1/admin/dashboard')
     expect(config.contract!.openapi).toBe('./bank.yaml')
+    // The partners' key scheme is the apiKey facet, and key guessing is counted where keys open.
+    expect(config.identity.apiKey).toEqual({ header: 'x-partner-key' })
+    expect(rules.find((r) => r.id === 'bad-keys-route')!.paths).toEqual(['/v1/partners/report'])
+  })
+
+  it('turns the security the document declares into auth rules, given an issuer', () => {
+    const r = generate({ issuer: 'https://idp.bank.example/', audience: 'bank-api' })
+    const config = parseGatewayConfig(r.text, join(dir, 'bulwark.yaml'), ENV)
+    const engine = createEngine(config, { store: new MemoryStore(), configDir: dir })
+    void engine.close()
+    // Every secured operation is covered: the only warning left is the one about fakes.
+    expect(engine.warnings).toHaveLength(1)
+    expect(config.auth!.issuers[0]!.jwksUri).toBe('https://idp.bank.example/.well-known/jwks.json')
+    expect(r.notes.join('\n')).toMatch(/jwksUri is a guess/)
+    expect(config.auth!.rules.map((x) => [x.id, x.paths, x.methods, x.require])).toEqual([
+      [
+        'scope-accounts-read-get',
+        ['/v1/accounts/:accountId', '/v1/accounts/:accountId/transactions'],
+        ['GET'],
+        { authenticated: true, scopes: ['accounts:read'], claims: {} },
+      ],
+      [
+        'signed-in-get',
+        ['/v1/statements/:statement_id'],
+        ['GET'],
+        { authenticated: true, scopes: [], claims: {} },
+      ],
+      [
+        'scope-accounts-read-transfers-write-post',
+        ['/v1/transfers'],
+        ['POST'],
+        { authenticated: true, scopes: ['accounts:read', 'transfers:write'], claims: {} },
+      ],
+      [
+        'scope-admin-get',
+        ['/v1/admin/users'],
+        ['GET'],
+        { authenticated: true, scopes: ['admin'], claims: {} },
+      ],
+      [
+        'token-optional-get',
+        ['/v1/partners/report'],
+        ['GET'],
+        { authenticated: false, scopes: [], claims: {} },
+      ],
+    ])
   })
 
   it('leaves a trap out where the API has a path, and writes CORS only for given origins', () => {
@@ -121,6 +171,7 @@ describe('initConfig reads the API from its document', () => {
     expect(r.notes.join('\n')).toMatch(/no sign-in operation found/)
     const config = parseGatewayConfig(r.text, 'x.yaml', ENV)
     expect(config.identity.account).toEqual([])
+    expect(r.found.authRules).toBe(0)
     expect(config.limits!.rules.map((x) => x.id)).toEqual([
       'sweep-id',
       'sweep-id-cookieless',
@@ -260,6 +311,75 @@ describe('the written config in front of the API', () => {
   }, 10_000)
 })
 
+describe('the written config checks tokens at the edge', () => {
+  let upstream: Upstream
+  let jwks: JwksServer
+  let gw: Gateway
+  let key: TestKey
+  const ISSUER = 'https://idp.bank.example/'
+
+  beforeAll(async () => {
+    upstream = await startUpstream()
+    key = await testKey('RS256', 'bank-1')
+    jwks = await startJwksServer([key.jwk])
+    const file = join(dir, 'with-auth.yaml')
+    const { text } = initConfig({
+      openapi: join(dir, 'bank.yaml'),
+      out: file,
+      upstream: upstream.url,
+      issuer: ISSUER,
+      audience: 'bank-api',
+      jwksUri: jwks.url,
+    })
+    await writeFile(file, text)
+    gw = await startGateway(await loadGatewayConfig(file, ENV), {
+      port: 0,
+      host: '127.0.0.1',
+      configDir: dir,
+      configFile: file,
+    })
+  })
+
+  afterAll(async () => {
+    await gw?.close()
+    await upstream?.close()
+    await jwks?.close()
+  })
+
+  async function call(path: string, token?: string, method = 'GET', body?: string) {
+    const headers: Record<string, string> = {}
+    if (token) headers.authorization = `Bearer ${token}`
+    if (body) headers['content-type'] = 'application/json'
+    const res = await fetch(`${gw.url}${path}`, { method, headers, body })
+    await res.text()
+    return res.status
+  }
+  const token = (scope: string, k = key) => sign(k, ISSUER, { aud: 'bank-api', scope })
+
+  it('needs a token where the document says so, and the scopes it lists', async () => {
+    const reader = await token('accounts:read')
+    expect(await call('/v1/accounts/7')).toBe(401)
+    expect(await call('/v1/accounts/7', reader)).toBe(200)
+    // A low-privilege token against the admin route, and against a transfer.
+    expect(await call('/v1/admin/users', reader)).toBe(403)
+    expect(await call('/v1/transfers', reader, 'POST', '{"from":7,"to":8,"amount":5}')).toBe(403)
+    expect(await call('/v1/admin/users', await token('admin'))).toBe(200)
+    const mover = await token('accounts:read transfers:write')
+    expect(await call('/v1/transfers', mover, 'POST', '{"from":7,"to":8,"amount":5}')).toBe(200)
+    expect(upstream.received.filter((r) => r.url === '/v1/admin/users')).toHaveLength(1)
+  })
+
+  it('lets the public operations and key clients through without one, and refuses a forged one', async () => {
+    const forged = await token('admin', await testKey('RS256', 'bank-1'))
+    expect(await call('/v1/partners/report')).toBe(200)
+    expect(await call('/v1/partners/report', forged)).toBe(401)
+    expect(await call('/v1/admin/users', forged)).toBe(401)
+    expect(
+      await call('/v1/register', undefined, 'POST', '{"email":"new@x.example","password":"p"}'),
+    ).toBe(200)
+  })
+})
+
 describe('bulwark init (the built CLI)', () => {
   function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((done) => {
@@ -279,7 +399,7 @@ describe('bulwark init (the built CLI)', () => {
       'http://127.0.0.1:9',
     )
     expect(first.code).toBe(0)
-    expect(first.stdout).toMatch(/cli\.yaml: written — 7 operations; sign-in: \/v1\/auth\/token/)
+    expect(first.stdout).toMatch(/cli\.yaml: written — 9 operations; sign-in: \/v1\/auth\/token/)
     expect(first.stdout).toMatch(/note: set BULWARK_DEVICE_SECRET and BULWARK_CHALLENGE_SECRET/)
     const text = await readFile(join(dir, 'cli.yaml'), 'utf8')
     expect(text).toMatch(/^# Written by `bulwark init` from bank\.yaml/)
