@@ -65,6 +65,20 @@ describe('behavior: relay (a new identity taking over from a refused one)', () =
     expect(moved.verdicts.map((v) => v.rule)).not.toContain('behavior.penalty.deceive')
   })
 
+  it('one that takes over with a session cookie of its own is followed from its first request', async () => {
+    const t = setup({}, sweepLimit)
+    await firstIdentity(t)
+    t.advance(2_000)
+    // A session is a client's key from its second request on (its first is kept under the
+    // fingerprint): the suspect made on the retry must go on under the session.
+    const as = (ip: string) => ({ ip, headers: { 'user-agent': FIREFOX, cookie: 'sid=bbbb1111' } })
+    const retry = await t.send('GET /api/products/4', as('203.0.113.78'))
+    expect(relayed(retry)).toBe(false)
+    const onward = await t.send('GET /api/products/5', as('203.0.113.78'))
+    expect(relayed(onward)).toBe(true)
+    expect(onward.action).toBe('deceive')
+  })
+
   it('a proof-of-work puzzle is no refusal to take over from: its answer retries the very request', async () => {
     const rule = { ...sweepLimit.limits.rules[0], action: 'challenge' }
     const t = setup(

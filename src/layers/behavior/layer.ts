@@ -335,7 +335,13 @@ export const behavior: LayerType<BehaviorSpec> = {
         ctx.locals.set(PENDING, pending)
         // A new identity (or one suspected of taking over) on a templated route: was this
         // exact request refused to someone else a moment ago?
-        const handoffKey = relays.arrive(self, who, ids !== undefined, newDevice)
+        const handoffKey = relays.arrive(
+          self,
+          who,
+          ids !== undefined,
+          newDevice,
+          self === tracked ? CLIENT_KEYS.f.one(id.fingerprint ?? '') : self,
+        )
           ? `relay:${ctx.method} ${ctx.pathKey}`
           : undefined
 

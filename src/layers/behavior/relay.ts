@@ -69,9 +69,10 @@ export class Relays {
    * Counts a request of `who` (`self`, or `self` on a young device); true when this request
    * must be looked up as a possible relay (a templated route, and a new identity or a suspect).
    * `fresh`: the request is being given its first device cookie — a new client, though its
-   * copied headers (`self`) were seen before.
+   * copied headers (`self`) were seen before. `anon`: the client's fingerprint key, where a
+   * session or API key's first request was kept.
    */
-  arrive(self: string, who: string, templated: boolean, fresh: boolean): boolean {
+  arrive(self: string, who: string, templated: boolean, fresh: boolean, anon = self): boolean {
     if (this.#spec.signals.relay <= 0) return false
     let n = this.#seen.get(who)
     if (n === undefined) {
@@ -80,7 +81,18 @@ export class Relays {
     }
     if (n < 1_000) n++
     this.#seen.touch(who, n)
-    const s = this.#suspects.get(self)
+    let s = this.#suspects.get(self)
+    if (s === undefined && anon !== self) {
+      // A session or API key is a client's key only from its second request (its first is
+      // kept under the fingerprint: see trackKey): a suspect made on that first request goes
+      // on under the key, or a bot sending a new session cookie with each identity is never
+      // confirmed.
+      s = this.#suspects.get(anon)
+      if (s !== undefined) {
+        this.#suspects.delete(anon)
+        this.#suspects.set(self, s)
+      }
+    }
     if (s !== undefined) s.left--
     return templated && (fresh || n <= this.#spec.relay.fresh || s !== undefined)
   }
