@@ -251,7 +251,17 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
         // Read (and its signature checked) when the request arrived: src/identity/device.ts.
         return (ctx) => ctx.identity.device
       case 'session': {
-        const name = spec.session?.cookie ?? 'session'
+        const s = spec.session
+        if (s !== undefined && 'header' in s) {
+          const name = s.header
+          return (ctx) => {
+            if (ctx.identity.session !== undefined) return ctx.identity.session
+            const v = oneHeader(ctx, name)
+            if (v instanceof Refusal) return v
+            return v ? (ctx.identity.session = digest(credential(name, v))) : undefined
+          }
+        }
+        const name = s?.cookie ?? 'session'
         return (ctx) => {
           if (ctx.identity.session !== undefined) return ctx.identity.session
           const v = cookie(ctx, name)
@@ -264,7 +274,7 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
           if (ctx.identity.apiKey !== undefined) return ctx.identity.apiKey
           const v = oneHeader(ctx, name)
           if (v instanceof Refusal) return v
-          return v ? (ctx.identity.apiKey = digest(v)) : undefined
+          return v ? (ctx.identity.apiKey = digest(credential(name, v))) : undefined
         }
       }
     }
@@ -308,3 +318,18 @@ export function identityFacets(spec: IdentitySpec, foldCase = true) {
 }
 
 export type IdentityFacets = ReturnType<typeof identityFacets>
+
+/**
+ * A credential header's value as one identity: in `authorization` (and `proxy-authorization`)
+ * the scheme is case-insensitive (RFC 9110 §11.1) and the space after it any length, so
+ * `Bearer T`, `bearer T` and `BEARER  T` are one token to the backend and must be one here, or
+ * each spelling is a fresh limit (red team 10: 64 spellings of one stolen token, 64 budgets).
+ * The credentials themselves are kept as sent; other headers are opaque values.
+ * @example
+ * credential('authorization', 'BEARER  abc') // 'bearer abc'
+ */
+export function credential(header: string, value: string): string {
+  if (header !== 'authorization' && header !== 'proxy-authorization') return value
+  const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]+(.*)$/.exec(value)
+  return m ? `${m[1]!.toLowerCase()} ${m[2]}` : value
+}

@@ -81,7 +81,16 @@ export type DeviceSpec = z.output<typeof DeviceSpec>
 /** `identity:` — where the facets that limits can key on come from. */
 export const IdentitySpec = z.strictObject({
   account: z.array(AccountSource).default([]),
-  session: z.strictObject({ cookie: z.string().min(1) }).optional(),
+  /**
+   * Where a session is read: a cookie, or a header (a mobile app's session token, an opaque
+   * bearer token in `authorization`: its scheme is case-folded, `Bearer T` and `bearer T` are one).
+   */
+  session: z
+    .union([
+      z.strictObject({ cookie: z.string().min(1) }),
+      z.strictObject({ header: z.string().min(1).toLowerCase() }),
+    ])
+    .optional(),
   apiKey: z.strictObject({ header: z.string().min(1).toLowerCase() }).optional(),
   fingerprint: z
     .strictObject({ headers: z.array(z.string().toLowerCase()).min(1) })

@@ -75,3 +75,62 @@ describe('secret facets: session and apiKey', () => {
     expect(facetValues({ ip: '192.0.2.1' })).toEqual({ ip: ['192.0.2.1'] })
   })
 })
+
+describe('a credential in the Authorization header', () => {
+  /** One request with each of `values` in the facet's header; the decisive rule of each. */
+  async function rules(identity: Record<string, unknown>, key: string, values: string[]) {
+    const engine = createEngine(
+      config({
+        upstreams: { app: { url: 'http://127.0.0.1:9' } },
+        routes: [{ path: '/*', upstream: 'app' }],
+        identity,
+        limits: { rules: [{ id: 'per-token', key: [key], limit: 3, window: '60s' }] },
+      }),
+      { store: new MemoryStore() },
+    )
+    const out: (string | undefined)[] = []
+    for (const v of values) {
+      const name = (identity[key] as { header: string }).header
+      const { ctx } = engine.prepare(raw('GET /api/orders', { headers: { [name]: v } }))
+      out.push((await engine.inspect(ctx)).decisive?.rule)
+    }
+    await engine.close()
+    return out
+  }
+  const SPELLINGS = ['Bearer tok-1', 'bearer tok-1', 'BEARER  tok-1', 'bEaReR\ttok-1']
+
+  it('is one identity however its scheme is spelled (apiKey)', async () => {
+    expect(await rules({ apiKey: { header: 'authorization' } }, 'apiKey', SPELLINGS)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      'limits.per-token',
+    ])
+  })
+
+  it('is one identity however its scheme is spelled (session from a header)', async () => {
+    expect(await rules({ session: { header: 'authorization' } }, 'session', SPELLINGS)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      'limits.per-token',
+    ])
+  })
+
+  it('keeps the token itself, and other headers, exactly as sent', async () => {
+    const tokens = ['Bearer tok-1', 'Bearer TOK-1', 'Bearer tok-2', 'Bearer Tok-1']
+    expect(await rules({ apiKey: { header: 'authorization' } }, 'apiKey', tokens)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ])
+    const keys = ['abc', 'ABC', 'Abc', 'aBc']
+    expect(await rules({ apiKey: { header: 'x-api-key' } }, 'apiKey', keys)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ])
+  })
+})
