@@ -252,19 +252,33 @@ export function lintConfig(
       ? compileRoutes([{ paths: config.contract.exempt, value: true }], fold)
       : undefined
     const exempted = (pattern: string) => exempt?.best('GET', sample(pattern, fold)) !== undefined
-    const check = (where: string, paths: readonly string[]) =>
+    const check = (where: string, paths: readonly string[], effect = 'turns the rule off') =>
       paths.forEach((p, j) => {
         if (!described(p) && !exempted(p))
           warnings.push(
-            `${where}[${j}] ${JSON.stringify(p)} matches no documented operation: a typo turns the rule off (documented paths include ${listed(contract!.templates)})`,
+            `${where}[${j}] ${JSON.stringify(p)} matches no documented operation: a typo ${effect} (documented paths include ${listed(contract!.templates)})`,
           )
+      })
+    // A route of the gateway's own that the contract does not describe is refused (and with
+    // `flag`, its callers flagged as bots): a health check, a legacy path.
+    const refusing = config.contract?.undocumented
+    if (refusing !== undefined && refusing !== 'monitor')
+      config.routes.forEach((r, i) => {
+        if (r.path.includes('*') || described(r.path) || exempted(r.path)) return
+        warnings.push(
+          `routes[${i}].path ${JSON.stringify(r.path)} is not in the contract: with contract.undocumented: ${refusing} its requests are answered 404${refusing === 'flag' ? ' and their clients flagged as bots' : ''} (document it, or add it to contract.exempt)`,
+        )
       })
     config.limits?.rules.forEach((r, i) => check(`limits.rules[${i}].paths`, r.paths))
     // An auth rule whose path is a typo leaves the real route without a token check.
     config.auth?.rules.forEach((r, i) => check(`auth.rules[${i}].paths`, r.paths))
     config.behavior?.flows.forEach((f, i) => {
       check(`behavior.flows[${i}].paths`, f.paths)
-      check(`behavior.flows[${i}].after.paths`, f.after.paths)
+      check(
+        `behavior.flows[${i}].after.paths`,
+        f.after.paths,
+        `means the first step is never seen: every request to the flow's paths breaks it${f.action === 'block' ? ' and is refused' : ''}`,
+      )
     })
     config.behavior?.velocity.forEach((v, i) => check(`behavior.velocity[${i}].paths`, v.paths))
     config.deception?.honeypots.forEach((h, i) =>

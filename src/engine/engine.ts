@@ -89,6 +89,7 @@ export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
     foldCase: config.server.pathCase !== 'sensitive',
     localMaxKeys: config.store.maxKeys,
     puzzles: config.challenge !== undefined,
+    noFakes: config.behavior?.deceive.except ?? [],
     ...(opts.configDir !== undefined ? { configDir: opts.configDir } : {}),
   }
   const layers: Layer[] = []

@@ -271,4 +271,9 @@ export interface LayerDeps {
    * request answered with one was not served, and its solved retry is the one to count.
    */
   readonly puzzles?: boolean
+  /**
+   * Route patterns where no layer answers with a fake success (`behavior.deceive.except`: sign-in
+   * and sign-up): a person misjudged there gets a refusal to retry, never a fake session.
+   */
+  readonly noFakes?: readonly string[]
 }

@@ -100,6 +100,49 @@ describe('config checks: warnings against the contract', () => {
     await e.close()
   })
 
+  it('warns about a gateway route the contract refuses, and says what a flow typo does', async () => {
+    const e = compile({
+      routes: [
+        { path: '/health', upstream: 'app' },
+        { path: '/items/:id', upstream: 'app' },
+        { path: '/*', upstream: 'app' },
+      ],
+      contract: { ...CONTRACT, undocumented: 'flag' },
+      behavior: {
+        flows: [
+          {
+            id: 'buy',
+            paths: ['/search'],
+            after: { paths: ['/itmes/:id'] },
+            within: '10m',
+            by: ['ip'],
+            action: 'block',
+          },
+        ],
+      },
+    })
+    // (The flow also makes the document's unshaped successes matter: that warning is beside.)
+    expect(e.warnings.filter((w) => /^(routes|behavior)/.test(w))).toEqual([
+      expect.stringMatching(
+        /^routes\[0\]\.path "\/health" is not in the contract: with contract\.undocumented: flag its requests are answered 404 and their clients flagged as bots/,
+      ),
+      expect.stringMatching(
+        /^behavior\.flows\[0\]\.after\.paths\[0\] "\/itmes\/:id" matches no documented operation: a typo means the first step is never seen: every request to the flow's paths breaks it and is refused/,
+      ),
+    ])
+    await e.close()
+    // Exempt, it is the gateway's own on purpose.
+    const exempt = compile({
+      routes: [
+        { path: '/health', upstream: 'app' },
+        { path: '/*', upstream: 'app' },
+      ],
+      contract: { ...CONTRACT, undocumented: 'flag', exempt: ['/health'] },
+    })
+    expect(exempt.warnings.filter((w) => w.startsWith('routes'))).toEqual([])
+    await exempt.close()
+  })
+
   it('warns about operations the document secures that no auth rule covers', async () => {
     const contract = { openapi: 'test/fixtures/openapi/secured.yaml' }
     const partial = compile({

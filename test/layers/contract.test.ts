@@ -145,6 +145,20 @@ describe('contract: undocumented requests', () => {
     expect(t.store.flagged([flagKey('ip', '198.51.100.5')], T0)).toEqual([undefined])
   })
 
+  it('flag: what a browser asks for by itself (its icon) is answered 404 but flags nobody', async () => {
+    const t = setup({ ...base, undocumented: 'flag' })
+    for (const path of ['/favicon.ico', '/apple-touch-icon-120x120-precomposed.png']) {
+      const d = await t.send(`GET ${path}`, { ip: '198.51.100.7' })
+      expect(d.verdict).toMatchObject({ status: 404, monitor: false })
+      expect(d.verdict?.data?.flagged).toBeUndefined()
+      expect(d.verdict?.data?.weight).toBe(0)
+    }
+    expect(t.store.flagged([flagKey('ip', '198.51.100.7')], T0)).toEqual([undefined])
+    // Not a way around the flag: the same client's next undocumented request is flagged.
+    const d = await t.send('GET /favicon.ico.bak', { ip: '198.51.100.7' })
+    expect(d.verdict?.data?.flagged).toContain(flagKey('ip', '198.51.100.7'))
+  })
+
   it('flagFacets narrows what an undocumented request flags (not the office NAT)', async () => {
     const t = setup({ ...base, undocumented: 'flag', flagFacets: ['fingerprint', 'device'] })
     const d = await t.send('GET /api/internal/export', {

@@ -18,12 +18,17 @@ const T0 = 1_800_000_000_000
 const WEIGHTS = { '403': 20, '404': 30, '500': 15, '200': 35 }
 const DELAY = { min: 200, max: 2_500 }
 
-function setup(deception: Record<string, unknown> = {}, store: Store = new MemoryStore()) {
+function setup(
+  deception: Record<string, unknown> = {},
+  store: Store = new MemoryStore(),
+  extra: Record<string, unknown> = {},
+) {
   let now = T0
   const engine = createEngine(
     config({
       upstreams: { app: { url: 'http://127.0.0.1:9' } },
       routes: [{ path: '/*', upstream: 'app' }],
+      ...extra,
       deception: {
         seed: 7,
         canaries: { secret: 'chaos-test-canary-secret' },
@@ -147,6 +152,27 @@ describe('chaos: flagged clients only', () => {
     const got = shares(counts, N)
     for (const [status, weight] of Object.entries(WEIGHTS))
       expect(Math.abs(got[status]! - weight / 100), status).toBeLessThan(0.03)
+  })
+
+  it('never fakes a success on the routes behavior.deceive.except names (sign-in)', async () => {
+    const signIn = { behavior: { deceive: { except: ['/api/login'] } } }
+    const t = setup({ chaos: { weights: { '200': 1, '403': 1 } } }, new MemoryStore(), signIn)
+    await t.inspect('GET /.env', client(1))
+    const at = async (line: string) => {
+      const statuses = new Set<number>()
+      for (let i = 0; i < 60; i++)
+        statuses.add((await t.inspect(line, client(1))).decisive!.status!)
+      return [...statuses].sort()
+    }
+    expect(await at('POST /api/login')).toEqual([403])
+    expect(await at('GET /api/products/1')).toEqual([200, 403])
+    // Only fake successes configured: the real answer there.
+    const only = setup({ chaos: { weights: { '200': 1 } } }, new MemoryStore(), signIn)
+    await only.inspect('GET /.env', client(2))
+    const real = await only.inspect('POST /api/login', client(2))
+    expect(real.action).not.toBe('deceive')
+    expect(real.verdicts.map((v) => v.rule)).not.toContain('deception.chaos')
+    expect((await only.inspect('GET /api/x', client(2))).decisive?.status).toBe(200)
   })
 
   it('never touches a client that is not flagged, even while others are', async () => {

@@ -63,7 +63,10 @@ export const contract: LayerType<ContractSpec> = {
       const headers: Record<string, string> = {}
       if (answer.body !== undefined) headers['content-type'] = answer.contentType
       if (entry) headers.allow = entry.allow
-      const flagged = flagging ? flag(ctx, reason) : undefined
+      // What a browser asks for on its own (an icon, DevTools' probe) is no client's doing:
+      // answered like any undocumented path, but neither flagged nor a signal.
+      const own = browserMade(method, ctx.pathKey)
+      const flagged = flagging && !own ? flag(ctx, reason) : undefined
       return {
         action: 'block',
         rule: 'contract.undocumented',
@@ -74,7 +77,7 @@ export const contract: LayerType<ContractSpec> = {
         ...(answer.body !== undefined ? { body: answer.body } : {}),
         data: {
           signal: 'undocumented',
-          weight: spec.signals.undocumented,
+          weight: own ? 0 : spec.signals.undocumented,
           method,
           path: ctx.path,
           ...(flagged ? { flagged } : {}),
@@ -182,4 +185,16 @@ export interface ContractLayer extends Layer {
    * trap's fake (deception runs before the contract) to be shaped like the route's success.
    */
   describe(ctx: RequestContext): void
+}
+
+/**
+ * Requests browsers make by themselves, whatever page or API they are on: the site icon (and
+ * Apple's touch icons), and Chrome DevTools' project probe. A person's browser sends them, so
+ * they say nothing about the client.
+ */
+const BROWSER_MADE =
+  /^\/(?:favicon\.ico|apple-touch-icon(?:-\d+x\d+)?(?:-precomposed)?\.png|\.well-known\/appspecific\/com\.chrome\.devtools\.json)$/
+
+function browserMade(method: string, pathKey: string): boolean {
+  return (method === 'GET' || method === 'HEAD') && BROWSER_MADE.test(pathKey.toLowerCase())
 }

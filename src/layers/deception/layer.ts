@@ -120,6 +120,19 @@ export const deception: LayerType<DeceptionSpec> = {
       : undefined
 
     const chaos = spec.chaos.enabled ? compileChaos(spec.chaos, random) : undefined
+    // Where no fake success may be served (sign-in, sign-up: behavior.deceive.except), chaos
+    // draws from its error answers only: a person flagged with a bot's network and browser build
+    // gets a failure to retry there, never a fake session.
+    const errorWeights = Object.fromEntries(
+      Object.entries(spec.chaos.weights).filter(([k]) => k !== 'forward' && !k.startsWith('2')),
+    )
+    const noFakes = deps.noFakes?.length
+      ? compileRoutes([{ paths: deps.noFakes, value: true }], deps.foldCase ?? true)
+      : undefined
+    const chaosNoFake =
+      chaos && noFakes && Object.values(errorWeights).some((w) => w > 0)
+        ? compileChaos({ ...spec.chaos, weights: errorWeights }, random)
+        : undefined
     const chaosMonitor = modeOf(spec.chaos.mode)
     const chaosExempt = spec.chaos.exempt.length
       ? compileRoutes([{ paths: spec.chaos.exempt, value: true }], true)
@@ -158,7 +171,13 @@ export const deception: LayerType<DeceptionSpec> = {
       const raw = chaosFlag(keys, values, ctx.identity)
       if (raw === undefined) return undefined
       const f = parseFlagValue(raw)
-      return chaosVerdict(chaos!(now), 'rule' in f ? f.rule : f.reason, chaosMonitor)
+      let draw = chaos!(now)
+      if (!draw.forward && draw.status < 300 && noFakes?.all(ctx.method, ctx.pathKey).length) {
+        // No error answer configured: the real one.
+        if (chaosNoFake === undefined) return undefined
+        draw = chaosNoFake(now)
+      }
+      return chaosVerdict(draw, 'rule' in f ? f.rule : f.reason, chaosMonitor)
     }
 
     /**
