@@ -202,12 +202,12 @@ export function initConfig(opts: InitOptions): InitResult {
   const resetPaths = unique(reset.map((o) => o.pattern))
   if (resetPaths.length > 0) {
     rule(
-      'Password resets per account (a reset flood is an annoyance weapon, and a guess at codes).',
+      'Password resets per account and network: a reset flood (mail bombing, guessing codes) from one network is held, and requests from elsewhere never lock the owner out of their own reset (a rule per account alone would: three anonymous requests and the owner waits).',
       {
-        id: 'resets-per-account',
+        id: 'resets-per-account-network',
         paths: resetPaths,
         methods: ['POST'],
-        key: ['account'],
+        key: ['account', 'ipPrefix'],
         limit: 3,
         window: '15m',
       },
@@ -218,6 +218,14 @@ export function initConfig(opts: InitOptions): InitResult {
       methods: ['POST'],
       key: ['ipPrefix'],
       limit: 20,
+      window: '15m',
+    })
+    rule('Password resets per device, whichever accounts and networks.', {
+      id: 'resets-per-device',
+      paths: resetPaths,
+      methods: ['POST'],
+      key: ['device'],
+      limit: 10,
       window: '15m',
     })
   }

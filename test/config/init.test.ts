@@ -271,6 +271,21 @@ describe('the written config in front of the API', () => {
     expect(statuses.slice(5)).toEqual([429, 429, 429])
   })
 
+  it('holds a reset flood from one network without locking the owner out of hers', async () => {
+    const form = 'application/x-www-form-urlencoded'
+    const flood = client('203.0.113.90', false)
+    const statuses: number[] = []
+    for (let i = 0; i < 5; i++)
+      statuses.push(
+        (await flood('POST', '/v1/password/forgot', 'email=Carol%40x.example', form)).status,
+      )
+    expect(statuses).toEqual([200, 200, 200, 429, 429])
+    const carol = client('198.51.100.60')
+    expect((await carol('POST', '/v1/password/forgot', 'email=carol@x.example', form)).status).toBe(
+      200,
+    )
+  })
+
   it('refuses tampered parameters and bodies at the edge', async () => {
     const c = client('198.51.100.20')
     const before = upstream.received.length
