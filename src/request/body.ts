@@ -46,6 +46,14 @@ export async function parseBody(body: RequestBody): Promise<BodyFields> {
       ok: false,
       reason: `a body with Content-Encoding ${body.encoding} cannot be inspected: send it uncompressed`,
     }
+  // JSON is UTF-8 (RFC 8259 §8.1) and the gateway reads forms as UTF-8: a body declared in
+  // another charset (utf-16, shift_jis) could be decoded otherwise by the backend.
+  const charset = charsetOf(body.rawContentType)
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii')
+    return {
+      ok: false,
+      reason: `a body in charset ${charset} cannot be inspected as the backend may read it: send UTF-8 (charset=utf-8, or none)`,
+    }
   switch (body.contentType) {
     case 'application/json':
     case 'application/merge-patch+json':
@@ -61,6 +69,13 @@ export async function parseBody(body: RequestBody): Promise<BodyFields> {
       if (body.contentType.endsWith('+json')) return parseJson(body.bytes)
       return { ok: false, reason: `a ${body.contentType} body cannot be inspected` }
   }
+}
+
+/** The `charset` parameter of a Content-Type, lower case; undefined when there is none. */
+function charsetOf(type: string | undefined): string | undefined {
+  if (type === undefined || type.indexOf(';') < 0) return undefined
+  const m = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(type)
+  return m ? (m[1] ?? m[2] ?? '').toLowerCase() : undefined
 }
 
 function parseJson(bytes: Buffer): BodyFields {

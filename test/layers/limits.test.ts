@@ -137,6 +137,27 @@ describe('limits: requests per account', () => {
       status: 400,
       reason: 'JSON body starts with a byte-order mark (RFC 8259 §8.1)',
     })
+    // Declared in another charset: the backend may decode it otherwise than as UTF-8.
+    for (const type of [
+      'application/json; charset=utf-16',
+      'application/x-www-form-urlencoded;charset="Shift_JIS"',
+    ]) {
+      const other = await t.send('POST /api/login', {
+        body: type.includes('json') ? '{"username":"a"}' : 'username=a',
+        headers: { 'content-type': type },
+      })
+      expect(other.decisive?.status).toBe(400)
+      expect(other.decisive?.reason).toMatch(
+        /^a body in charset (utf-16|shift_jis) cannot be inspected/,
+      )
+    }
+    for (const type of ['application/json; charset=UTF-8', 'application/json;charset="utf-8"']) {
+      const utf8 = await t.send('POST /api/login', {
+        body: '{"username":"a"}',
+        headers: { 'content-type': type },
+      })
+      expect(utf8.decisive).toBeUndefined()
+    }
   })
 
   it('does not read bodies on routes no account source names', async () => {
