@@ -55,6 +55,11 @@ export interface Verdict {
   readonly body?: string
   /** Extra numbers for events and the dashboard (counts, limits, keys). */
   readonly data?: Readonly<Record<string, unknown>>
+  /**
+   * Carries headers only, says nothing about the client (CORS stripping the backend's CORS
+   * headers from a same-origin answer): left out of events' reasons.
+   */
+  readonly quiet?: boolean
 }
 
 export interface Decision {

@@ -27,13 +27,16 @@ export interface DecisionEvent {
 }
 
 export function toEvent(ctx: RequestContext, decision: Decision, outcome: Outcome): DecisionEvent {
-  const reasons = decision.verdicts.map((v) => ({
-    rule: v.rule,
-    action: v.action,
-    reason: v.reason,
-    monitor: v.monitor,
-    ...(v.data ? { data: v.data } : {}),
-  }))
+  const reasons = []
+  for (const v of decision.verdicts)
+    if (v.quiet !== true)
+      reasons.push({
+        rule: v.rule,
+        action: v.action,
+        reason: v.reason,
+        monitor: v.monitor,
+        ...(v.data ? { data: v.data } : {}),
+      })
   return {
     requestId: ctx.id,
     receivedAt: ctx.receivedAt,

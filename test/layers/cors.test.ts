@@ -7,6 +7,7 @@ import { toEffect } from '../../src/engine/effect.js'
 import { createEngine } from '../../src/engine/engine.js'
 import { originMatcher } from '../../src/layers/cors/origins.js'
 import { startGateway, type Gateway } from '../../src/proxy/gateway.js'
+import { toEvent } from '../../src/telemetry/event.js'
 import { MemoryStore } from '../../src/store/memory.js'
 import { config, HS_ISSUER, raw, type RawInit } from '../helpers/engine.js'
 
@@ -35,7 +36,7 @@ function setup(extra: Record<string, unknown> = {}, rules: unknown[] = [RULE]) {
   return async (line: string, init: RawInit = {}) => {
     const { ctx } = engine.prepare(raw(line, init))
     const decision = await engine.inspect(ctx)
-    return { decision, effect: toEffect(decision, ctx.id), verdict: decision.verdicts[0] }
+    return { ctx, decision, effect: toEffect(decision, ctx.id), verdict: decision.verdicts[0] }
   }
 }
 
@@ -174,6 +175,11 @@ describe('cors: actual requests', () => {
       expect(
         (d.effect as { headers: Record<string, string> }).headers['access-control-allow-origin'],
       ).toBe('')
+      // Headers only: nothing an event should list among its reasons.
+      expect(d.decision.verdicts).toHaveLength(1)
+      expect(toEvent(d.ctx, d.decision, { status: 200, ms: 1, byGateway: false }).reasons).toEqual(
+        [],
+      )
     }
   })
 

@@ -63,6 +63,7 @@ export const cors: LayerType<CorsSpec> = {
           reason: 'not a cross-origin request: no CORS headers',
           monitor,
           headers: NONE,
+          quiet: true,
         }),
         allowMethods: r.methods.join(', '),
         maxAge: String(Math.floor(r.maxAge / 1000)),
