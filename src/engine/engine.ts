@@ -115,7 +115,12 @@ export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
     if (body?.tooLarge) return refuse(TOO_LARGE)
     if (body?.unreadable) return refuse(UNREADABLE)
     const d = combine(verdicts)
-    if (d.action === 'deceive' && d.decisive?.body === undefined) return withFake(ctx, d)
+    if (d.action === 'deceive') {
+      if (d.decisive?.body === undefined) return withFake(ctx, d)
+      // A chaos success: shaped like the route's documented one where the contract knows it
+      // (its own generic bodies are kept elsewhere), so a bot comparing cannot tell.
+      if (d.decisive.data?.reshape === true) return reshaped(ctx, d)
+    }
     return pow !== undefined && d.action === 'challenge' ? pow.settle(ctx, d) : d
   }
 
@@ -135,6 +140,16 @@ export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
       headers: v.headers ? { ...f.headers, ...v.headers } : f.headers,
       body: f.body,
     }
+    const verdicts = d.verdicts.map((x) => (x === v ? decisive : x))
+    return { ...d, verdicts, decisive }
+  }
+
+  function reshaped(ctx: RequestContext, d: Decision): Decision {
+    if (ctx.documented === undefined) contract?.describe(ctx)
+    if (ctx.documented?.fake === undefined) return d
+    const v = d.decisive!
+    const f = fakeSuccess(ctx, clock.now())
+    const decisive: Verdict = { ...v, status: f.status, headers: f.headers, body: f.body }
     const verdicts = d.verdicts.map((x) => (x === v ? decisive : x))
     return { ...d, verdicts, decisive }
   }

@@ -175,6 +175,25 @@ describe('chaos: flagged clients only', () => {
     expect((await only.inspect('GET /api/x', client(2))).decisive?.status).toBe(200)
   })
 
+  it("shapes a fake success like the route's documented one, keeps its own bodies elsewhere", async () => {
+    const contract = {
+      contract: { openapi: 'examples/shop/openapi.yaml', undocumented: 'monitor' },
+    }
+    const t = setup({ chaos: { weights: { '200': 1 } } }, new MemoryStore(), contract)
+    await t.inspect('GET /.env', client(3))
+    for (let i = 1; i < 20; i++) {
+      const d = await t.inspect(`GET /api/products/${i}`, client(3))
+      expect(d.decisive).toMatchObject({ rule: 'deception.chaos', status: 200 })
+      const product = JSON.parse(d.decisive!.body!) as Record<string, unknown>
+      // The shop's Product: an id, a name of its pattern, a price in its range.
+      expect(Object.keys(product)).toEqual(expect.arrayContaining(['id', 'name', 'price']))
+      expect(product.name).toMatch(/^(Red|Blue|Green|Black|White|Oak|Steel|Linen|Wool|Glass) /)
+    }
+    // An undocumented route keeps chaos's own (generic) successes.
+    const other = await t.inspect('GET /api/nowhere', client(3))
+    expect(other.decisive?.body).not.toMatch(/"price"/)
+  })
+
   it('never touches a client that is not flagged, even while others are', async () => {
     const t = setup({ chaos: { weights: { '500': 1 } } })
     await t.inspect('GET /.env', client(1))

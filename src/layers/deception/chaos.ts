@@ -143,6 +143,7 @@ export function chaosVerdict(draw: ChaosDraw, flaggedBy: string, monitor: boolea
     headers: draw.headers,
     body: draw.body,
     delayMs: draw.delayMs,
-    data,
+    // A fake success is reshaped like the route's documented one where the contract has it.
+    data: draw.status < 300 ? { ...data, reshape: true } : data,
   }
 }
