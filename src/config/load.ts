@@ -8,6 +8,7 @@
  * (`ERR_CONFIG_PARSE`), interpolate `${NAME}` (`ERR_CONFIG_ENV`), validate (`ERR_CONFIG_INVALID`).
  * @see ../../docs/errors.md
  */
+import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import {
   isAlias,
@@ -98,6 +99,38 @@ export function parseConfig<T>(
     throw new ConfigError('ERR_CONFIG_INVALID', byLine(issues))
   }
   return deepFreeze(result.data)
+}
+
+/**
+ * Issues found after loading (the engine's config checks know key paths, not lines) with the
+ * line of each path in the config file filled in; as they are when the file cannot be read or
+ * is not YAML (a config given as an object has no file).
+ */
+export function withLines(issues: readonly ConfigIssue[], file: string | undefined): ConfigIssue[] {
+  if (file === undefined || issues.every((i) => i.line !== undefined || i.path === ''))
+    return [...issues]
+  let src: Source
+  try {
+    src = parse(readFileSync(file, 'utf8'), file)
+  } catch {
+    return [...issues]
+  }
+  return issues.map((i) => {
+    if (i.line !== undefined || i.path === '') return i
+    const line = valueLine(src, parsePath(i.path))
+    return line === undefined ? i : { ...i, line }
+  })
+}
+
+/** `limits.rules[2].window` → ['limits', 'rules', 2, 'window'] (the inverse of formatPath). */
+function parsePath(text: string): Path {
+  const out: (string | number)[] = []
+  for (const m of text.matchAll(/(?:^|\.)([A-Za-z_][\w-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g)) {
+    if (m[1] !== undefined) out.push(m[1])
+    else if (m[2] !== undefined) out.push(Number(m[2]))
+    else out.push(JSON.parse(m[3]!) as string)
+  }
+  return out
 }
 
 // ——— Parsing ——————————————————————————————————————————————————————————————————————————————

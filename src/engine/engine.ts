@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/schema.js'
 import { lintConfig } from '../config/lint.js'
+import { withLines } from '../config/load.js'
 import { ConfigError } from '../errors.js'
 import type { ContractLayer } from '../layers/contract/layer.js'
 import { layerTypes } from '../layers/registry.js'
@@ -103,7 +104,7 @@ export function createEngine(config: Config, opts: EngineOptions = {}): Engine {
   if (lint.errors.length) {
     for (const l of layers) void l.close?.()
     if (ownStore) void store.close()
-    throw new ConfigError('ERR_CONFIG_INVALID', lint.errors)
+    throw new ConfigError('ERR_CONFIG_INVALID', withLines(lint.errors, opts.configFile))
   }
 
   // With `challenge:`, an enforced challenge asks for proof of work instead of a plain 401.

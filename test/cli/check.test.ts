@@ -174,7 +174,7 @@ describe.concurrent('bulwark check', () => {
       code: 1,
       stdout: '',
       stderr:
-        "ERR_CONFIG_INVALID\nnever.yaml limits.rules[0].distinct: param:itemId is never set: no path of this rule, no route names :itemId, so the rule counts nothing (name it in the rule's paths, e.g. /items/:itemId)\n",
+        "ERR_CONFIG_INVALID\nnever.yaml:5 limits.rules[0].distinct: param:itemId is never set: no path of this rule, no route names :itemId, so the rule counts nothing (name it in the rule's paths, e.g. /items/:itemId)\n",
     })
     const openapi = resolve(import.meta.dirname, '../fixtures/openapi/keywords.yaml')
     const typo = await file(

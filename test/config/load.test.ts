@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
 import { z } from 'zod'
 import { deepFreeze } from '../../src/config/freeze.js'
-import { loadConfig, parseConfig } from '../../src/config/load.js'
+import { loadConfig, parseConfig, withLines } from '../../src/config/load.js'
 import { duration, size } from '../../src/config/units.js'
 import { ConfigError, type BulwarkErrorCode } from '../../src/errors.js'
 
@@ -649,5 +649,44 @@ describe('loadConfig', () => {
       code: 'ERR_CONFIG_UNREADABLE',
       message: `${dir} cannot read file (EISDIR: illegal operation on a directory)`,
     })
+  })
+})
+
+describe('withLines: lines for problems found after loading', () => {
+  test('fills in the line of each key path, quoted keys too; leaves what it cannot find', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dir = await mkdtemp(join(tmpdir(), 'bulwark-lines-'))
+    const file = join(dir, 'c.yaml')
+    await writeFile(
+      file,
+      [
+        'limits:',
+        '  rules:',
+        '    - id: a',
+        '    - id: b',
+        '      window: 1m',
+        'x:',
+        '  "/a b": 1',
+        '',
+      ].join('\n'),
+    )
+    const issues = withLines(
+      [
+        { file, path: 'limits.rules[1].window', message: 'm' },
+        { file, path: 'x["/a b"]', message: 'm' },
+        { file, path: 'limits.rules[7]', message: 'm' },
+        { file, path: '', message: 'm' },
+        { file, path: 'x', line: 99, message: 'm' },
+      ],
+      file,
+    )
+    expect(issues.map((i) => i.line)).toEqual([5, 7, 2, undefined, 99])
+    // A file that cannot be read (a config given as an object): the issues as they were.
+    expect(
+      withLines([{ file, path: 'x', message: 'm' }], join(dir, 'missing.yaml'))[0]!.line,
+    ).toBeUndefined()
+    await rm(dir, { recursive: true, force: true })
   })
 })
