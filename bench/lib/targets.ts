@@ -202,6 +202,9 @@ async function benchRedis(ctx: TargetContext): Promise<{ url: string } | { reaso
   return { reason: `redis-server on port ${port} did not answer PING within 10 s` }
 }
 
+/** The demo config's policy blocks (the rest — server, upstreams, routes, identity — stays). */
+const LAYER_BLOCKS = ['access', 'cors', 'contract', 'auth', 'limits', 'behavior', 'deception']
+
 /**
  * A target running `examples/shop/bulwark.yaml` rewritten for the bench (see
  * {@link rewriteConfig}), with its rate limits optionally opened up.
@@ -211,6 +214,7 @@ function demoTarget(
   description: string,
   open: boolean,
   keepsCookie = false,
+  only?: readonly string[],
 ): TargetSpec {
   return {
     name,
@@ -219,6 +223,9 @@ function demoTarget(
       const source = join(ctx.rootDir, 'examples', 'shop', 'bulwark.yaml')
       if (!existsSync(source)) return { kind: 'skip', reason: 'examples/shop/bulwark.yaml missing' }
       const config = rewriteConfig(parse(readFileSync(source, 'utf8')), ctx, dirname(source))
+      if (only !== undefined)
+        for (const layer of LAYER_BLOCKS)
+          if (!only.includes(layer)) delete (config as Record<string, unknown>)[layer]
       if (open) openLimits(config)
       const file = join(ctx.tmpDir, `${name}.yaml`)
       writeFileSync(file, stringify(config))
@@ -335,6 +342,13 @@ export const TARGETS: readonly TargetSpec[] = [
     'bulwark-demo-open',
     'the demo config with every limit raised to 1e9: all policies evaluated, all traffic allowed; the client discards cookies, so every request is a first visit given a new device cookie',
     true,
+  ),
+  demoTarget(
+    'bulwark-demo-behavior',
+    "issue 6's policy: the demo config's limits and behaviour (flows, signals, risk) with its identity, every limit raised as in bulwark-demo-open, for a client that keeps its device cookie; the contract, auth, CORS and deception blocks left out (each has its own benchmark)",
+    true,
+    true,
+    ['limits', 'behavior'],
   ),
   demoTarget(
     'bulwark-demo-browser',

@@ -27,12 +27,14 @@ export function checkCommand(): Command {
           `${opts.config}: ok (${config.routes.length} routes, ${Object.keys(config.upstreams).length} upstreams, layers: ${rules.join(', ') || 'none'}; mode ${config.mode})`,
         )
       } catch (err) {
-        if (err instanceof ConfigError) {
-          console.error(`${err.code}\n${err.message}`)
-          process.exitCode = 1
-          return
-        }
-        throw err
+        reportConfigError(err)
       }
     })
+}
+
+/** Prints a config error (code, then every problem) and sets exit code 1; rethrows anything else. */
+export function reportConfigError(err: unknown): void {
+  if (!(err instanceof ConfigError)) throw err
+  console.error(`${err.code}\n${err.message}`)
+  process.exitCode = 1
 }

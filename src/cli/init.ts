@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { parseGatewayConfig } from '../config/gateway-config.js'
 import { INIT_SECRETS, initConfig } from '../config/init.js'
 import { createEngine } from '../engine/engine.js'
-import { ConfigError } from '../errors.js'
+import { reportConfigError } from './check.js'
 import { MemoryStore } from '../store/memory.js'
 
 /**
@@ -96,12 +96,7 @@ export function initCommand(): Command {
             console.log(`note: ${n}`)
           console.log(`next: bulwark check -c ${opts.out} && bulwark serve -c ${opts.out}`)
         } catch (err) {
-          if (err instanceof ConfigError) {
-            console.error(`${err.code}\n${err.message}`)
-            process.exitCode = 1
-            return
-          }
-          throw err
+          reportConfigError(err)
         }
       },
     )

@@ -33,6 +33,16 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
+/** A gateway on a free port running the config file at `file`, as `bulwark serve` would. */
+async function serve(file: string): Promise<Gateway> {
+  return startGateway(await loadGatewayConfig(file, ENV), {
+    port: 0,
+    host: '127.0.0.1',
+    configDir: dir,
+    configFile: file,
+  })
+}
+
 function generate(extra: Partial<Parameters<typeof initConfig>[0]> = {}) {
   return initConfig({
     openapi: join(dir, 'bank.yaml'),
@@ -204,13 +214,7 @@ describe('the written config in front of the API', () => {
     })
     // Behind a trusted proxy, so that each client of the test has an address of its own.
     await writeFile(file, `${text}server:\n  trustedProxies: ['127.0.0.1/32']\n`)
-    const config = await loadGatewayConfig(file, ENV)
-    gw = await startGateway(config, {
-      port: 0,
-      host: '127.0.0.1',
-      configDir: dir,
-      configFile: file,
-    })
+    gw = await serve(file)
   })
 
   afterAll(async () => {
@@ -347,12 +351,7 @@ describe('the written config checks tokens at the edge', () => {
       jwksUri: jwks.url,
     })
     await writeFile(file, text)
-    gw = await startGateway(await loadGatewayConfig(file, ENV), {
-      port: 0,
-      host: '127.0.0.1',
-      configDir: dir,
-      configFile: file,
-    })
+    gw = await serve(file)
   })
 
   afterAll(async () => {
