@@ -45,8 +45,6 @@ export interface ApiShape {
   readonly prefix: string
   /** The header of an `apiKey` security scheme (`in: header`), lower case, if there is one. */
   readonly apiKeyHeader: string | undefined
-  /** Whether a scheme takes bearer tokens (`http` bearer, `oauth2`, `openIdConnect`). */
-  readonly bearer: boolean
 }
 
 /**
@@ -58,7 +56,6 @@ export function readApiShape(file: string, baseDir: string): ApiShape {
   const set = loadDocuments([file], baseDir)
   const operations: ApiOperation[] = []
   let apiKeyHeader: string | undefined
-  let bearer = false
   for (const root of set.roots) {
     const doc = root.value as Obj
     const here: Where = { file: root, at: [] }
@@ -76,12 +73,6 @@ export function readApiShape(file: string, baseDir: string): ApiShape {
           apiKeyHeader ??= scheme.name.toLowerCase()
           apiKeySchemes.add(name)
         }
-        if (
-          (scheme.type === 'http' && String(scheme.scheme).toLowerCase() === 'bearer') ||
-          scheme.type === 'oauth2' ||
-          scheme.type === 'openIdConnect'
-        )
-          bearer = true
       }
     const paths = isObj(doc.paths) ? doc.paths : {}
     for (const [path, rawItem] of Object.entries(paths)) {
@@ -106,7 +97,7 @@ export function readApiShape(file: string, baseDir: string): ApiShape {
       }
     }
   }
-  return { operations, prefix: commonPrefix(operations), apiKeyHeader, bearer }
+  return { operations, prefix: commonPrefix(operations), apiKeyHeader }
 }
 
 /**
@@ -138,9 +129,10 @@ function toPattern(template: string): { pattern: string; params: string[] } {
   const pattern = template
     .split('/')
     .map((seg) => {
-      const m = /^\{([^}]+)\}$/.exec(seg)
-      if (!m) return seg.includes('{') ? seg.replace(/\{[^}]*\}/g, '*') : seg
-      let name = m[1]!.replace(/\W/g, '_')
+      if (!seg.includes('{')) return seg
+      // `{id}` is a parameter; so is `{name}.{ext}` (a route parameter is a whole segment).
+      const names = [...seg.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!)
+      let name = names.join('_').replace(/\W/g, '_') || 'p'
       if (!/^[A-Za-z_]/.test(name)) name = `p_${name}`
       params.push(name)
       return `:${name}`

@@ -54,7 +54,11 @@ export interface InitResult {
 }
 
 /** The secrets the config reads from the environment (set them before `serve`). */
-export const INIT_SECRETS = ['BULWARK_DEVICE_SECRET', 'BULWARK_CHALLENGE_SECRET'] as const
+export const INIT_SECRETS = [
+  'BULWARK_DEVICE_SECRET',
+  'BULWARK_CHALLENGE_SECRET',
+  'BULWARK_CANARY_SECRET',
+] as const
 
 type Obj = Record<string, unknown>
 
@@ -140,7 +144,7 @@ export function initConfig(opts: InitOptions): InitResult {
       },
     )
     rule(
-      'Credential stuffing from rotating IPs and headers: every attempt comes from a new device. Past 10 failures among new devices, each new device solves a proof-of-work puzzle per sign-in (`challenge:`); devices known for identity.device.trustAfter never see one. Clients that cannot answer puzzles (server-to-server): give them API keys and leave them out with a rule of their own.',
+      'Credential stuffing from rotating IPs and headers: every attempt comes from a new device. Past 10 failures among new devices, each new device solves a proof-of-work puzzle per sign-in (`challenge:`); devices known for identity.device.trustAfter never see one. MONITOR until your sign-in page or app answers puzzles (fetchWithChallenge from bulwark/challenge; README "Challenges"): a client that does not shows the puzzle\'s 401 as a wrong password, and ordinary typos on a busy site pass 10 in 10 minutes. Raise the limit to your traffic, then remove `mode`.',
       {
         id: 'failed-logins-new-devices',
         ...where,
@@ -151,7 +155,11 @@ export function initConfig(opts: InitOptions): InitResult {
         limit: 10,
         window: '10m',
         action: 'challenge',
+        mode: 'monitor',
       },
+    )
+    notes.push(
+      'failed-logins-new-devices (stuffing from rotating IPs) is written in monitor mode: it asks new devices for a proof-of-work puzzle, which your sign-in page or app must answer (fetchWithChallenge) — enforce it once it does',
     )
     rule(
       'A client that keeps its cookie is one device whatever IPs it uses: strict limits are safe.',
@@ -200,6 +208,22 @@ export function initConfig(opts: InitOptions): InitResult {
   }
 
   const resetPaths = unique(reset.map((o) => o.pattern))
+  // The step that takes a code (a reset confirmation): wrong codes add up per account.
+  const confirmPaths = unique(reset.filter(takesCode).map((o) => o.pattern))
+  if (confirmPaths.length > 0)
+    rule(
+      "Wrong reset codes per account, from any number of networks: a 6-digit code is a million guesses spread over rotating IPs. While it refuses, the owner's own confirmation waits too: keep the window to the code's lifetime.",
+      {
+        id: 'reset-codes-per-account',
+        paths: confirmPaths,
+        methods: ['POST'],
+        key: ['account'],
+        count: 'outcomes',
+        outcomes: ['4xx'],
+        limit: 5,
+        window: '15m',
+      },
+    )
   if (resetPaths.length > 0) {
     rule(
       'Password resets per account and network: a reset flood (mail bombing, guessing codes) from one network is held, and requests from elsewhere never lock the owner out of their own reset (a rule per account alone would: three anonymous requests and the owner waits).',
@@ -220,6 +244,17 @@ export function initConfig(opts: InitOptions): InitResult {
       limit: 20,
       window: '15m',
     })
+    rule(
+      'A ceiling per account across networks, against mail bombing from rotating IPs (it can keep the owner from asking for an hour while an attack goes on: that is its price).',
+      {
+        id: 'resets-per-account',
+        paths: resetPaths,
+        methods: ['POST'],
+        key: ['account'],
+        limit: 10,
+        window: '1h',
+      },
+    )
     rule('Password resets per device, whichever accounts and networks.', {
       id: 'resets-per-device',
       paths: resetPaths,
@@ -229,6 +264,10 @@ export function initConfig(opts: InitOptions): InitResult {
       window: '15m',
     })
   }
+
+  // Operations that take a token: its Authorization header is the client's session, so a
+  // token is one client however it rotates IPs, headers and cookies (opaque tokens included).
+  const bearerSession = ops.some((o) => o.security !== undefined && !o.security.optional)
 
   // Sweeps: every read by id, grouped by the id's name (its last path parameter).
   const sweeps = new Map<string, string[]>()
@@ -255,20 +294,44 @@ export function initConfig(opts: InitOptions): InitResult {
       },
     )
     rule(
-      'The same among clients without a device cookie, per browser build: strict, and a puzzle rather than a refusal. API clients that read many ids without cookies: key a rule of their own on apiKey.',
+      'The same among clients without a device cookie (apps, scripts), per client type on a network: app users elsewhere keep their own budget. A sweeper that rotates IPs is held by the per-token rule below, relays (a refusal it retries elsewhere links the two) and its risk.',
       {
         id: `sweep-${id}-cookieless`,
         paths,
         methods: ['GET'],
-        key: ['fingerprint'],
+        key: ['fingerprint', 'ipPrefix'],
         device: 'missing',
         count: 'distinct',
         distinct: `param:${param}`,
-        limit: 10,
+        limit: 20,
         window: '60s',
-        action: 'challenge',
       },
     )
+    if (bearerSession)
+      rule(
+        `Per token: one stolen token reads at most 30 ${param}s a minute, whatever IPs, headers and cookies it comes with.`,
+        {
+          id: `sweep-${id}-per-token`,
+          paths,
+          methods: ['GET'],
+          key: ['session'],
+          count: 'distinct',
+          distinct: `param:${param}`,
+          limit: 30,
+          window: '60s',
+        },
+      )
+    if (opts.issuer !== undefined)
+      rule(`Per signed-in account (the token's sub): at most 30 ${param}s a minute.`, {
+        id: `sweep-${id}-per-account`,
+        paths,
+        methods: ['GET'],
+        key: ['account'],
+        count: 'distinct',
+        distinct: `param:${param}`,
+        limit: 30,
+        window: '60s',
+      })
   }
   // Key guessing, on the operations an API key opens (anyone without a proven key counts there).
   const keyed = unique(ops.filter((o) => o.security?.optional).map((o) => o.pattern))
@@ -351,6 +414,7 @@ export function initConfig(opts: InitOptions): InitResult {
     routes: [{ path: '/*', upstream: 'api' }],
     identity: {
       ...(account.length > 0 ? { account } : {}),
+      ...(bearerSession ? { session: { header: 'authorization' } } : {}),
       ...(api.apiKeyHeader !== undefined ? { apiKey: { header: api.apiKeyHeader } } : {}),
       device: { secret: '${BULWARK_DEVICE_SECRET}' },
     },
@@ -361,7 +425,7 @@ export function initConfig(opts: InitOptions): InitResult {
         contractPath.startsWith('.') || contractPath.startsWith('/')
           ? contractPath
           : `./${contractPath}`,
-      undocumented: 'flag',
+      undocumented: 'block',
       validate: { unknownQuery: 'refuse' },
     },
     ...(opts.origins?.length
@@ -403,6 +467,10 @@ export function initConfig(opts: InitOptions): InitResult {
       flagTtl: '1h',
       honeypots,
       headers: ['x-debug-mode'],
+      canaries: {
+        secret: '${BULWARK_CANARY_SECRET}',
+        ...(signInPaths.length > 0 ? { detect: { bodyPaths: signInPaths } } : {}),
+      },
     },
   }
 
@@ -425,7 +493,7 @@ export function initConfig(opts: InitOptions): InitResult {
     ],
     [
       ['contract'],
-      " The API's own contract: undocumented paths answered 404 (and the client flagged), tampered parameters and bodies refused with 400, at the edge. unknownQuery: refuse also refuses query parameters the document does not declare (`?limit=1&debug=1`): declare them, or set allow.",
+      " The API's own contract: undocumented paths answered 404, tampered parameters and bodies refused with 400, at the edge. unknownQuery: refuse also refuses query parameters the document does not declare (`?limit=1&debug=1`): declare them, or set allow.",
     ],
     [
       ['behavior'],
@@ -433,7 +501,7 @@ export function initConfig(opts: InitOptions): InitResult {
     ],
     [
       ['deception'],
-      ' Traps no person touches: paths the API does not have and scanners try, and a header only tools send. A hit gets a realistic fake after a delay and flags the client for an hour (docs/deception.md).',
+      ' Traps no person touches: paths the API does not have and scanners try, and a header only tools send. A hit gets a realistic fake after a delay and flags the client for an hour (docs/deception.md). Canary credentials planted in the fakes are recognised wherever they come back (at sign-in too).',
     ],
   )
   if (opts.issuer !== undefined)
@@ -451,7 +519,7 @@ export function initConfig(opts: InitOptions): InitResult {
       "no CORS block: browsers on other origins cannot read the API's answers unless the backend itself allows them; pass --origin https://app.example for a browser front end",
     )
   notes.push(
-    `set ${INIT_SECRETS.join(' and ')} before serve (openssl rand -base64 32 each, the same on every instance)`,
+    `set ${INIT_SECRETS.join(', ')} before serve (openssl rand -base64 32 each, the same on every instance)`,
   )
 
   const doc = new Document(config, { aliasDuplicateObjects: false })
@@ -516,6 +584,14 @@ export function initConfig(opts: InitOptions): InitResult {
   }
 }
 
+/** Body fields that carry a one-time code or reset token. */
+const CODE_FIELDS = /^(code|otp|token|pin|reset_?token|reset_?code|verification_?code)$/i
+
+/** A reset step that takes a code (the confirmation, not the request). */
+function takesCode(op: ApiOperation): boolean {
+  return op.bodyFields.some((f) => CODE_FIELDS.test(f))
+}
+
 /** Statuses a failed sign-in gets: the 401/403 the operation documents, else both. */
 function failureStatuses(ops: readonly ApiOperation[]): number[] {
   const documented = new Set(ops.flatMap((o) => o.statuses))
@@ -548,7 +624,7 @@ function honeypotsFor(prefix: string, ops: readonly ApiOperation[]): Obj[] {
     {
       id: 'internal-debug',
       paths: [`${prefix}/internal/debug`],
-      fake: 'config-update',
+      fake: 'unauthorized',
       delay: { min: '1s', max: '3s' },
     },
     { id: 'env', paths: ['/.env'], fake: 'env', delay: '1500ms' },

@@ -56,10 +56,10 @@ describe('initConfig reads the API from its document', () => {
   it('finds its sign-in, sign-up and reset by path, operation id and account field', () => {
     const { found } = generate()
     expect(found).toEqual({
-      operations: 9,
+      operations: 10,
       signIn: ['/v1/auth/token'],
       signUp: ['/v1/register'],
-      reset: ['/v1/password/forgot'],
+      reset: ['/v1/password/forgot', '/v1/password/reset'],
       sweeps: 2,
       authRules: 0,
     })
@@ -79,27 +79,31 @@ describe('initConfig reads the API from its document', () => {
     expect(engine.warnings).toHaveLength(2)
     expect(engine.warnings[0]).toMatch(/describe no JSON success response/)
     expect(engine.warnings[1]).toMatch(/secures 6 operation\(s\).*no auth block/)
+    expect(config.contract!.undocumented).toBe('block')
     expect(config.identity.account).toEqual([
       {
         body: 'email',
-        paths: ['/v1/auth/token', '/v1/register', '/v1/password/forgot'],
+        paths: ['/v1/auth/token', '/v1/register', '/v1/password/forgot', '/v1/password/reset'],
       },
     ])
+    // The document's bearer security: the Authorization header is each client's session.
+    expect(config.identity.session).toEqual({ header: 'authorization' })
     const rules = config.limits!.rules
     const sweep = rules.filter((r) => r.id.startsWith('sweep-'))
-    expect(sweep.map((r) => [r.id, r.paths, r.distinct])).toEqual([
+    const accounts = ['/v1/accounts/:accountId', '/v1/accounts/:accountId/transactions']
+    const statements = ['/v1/statements/:statement_id']
+    expect(sweep.map((r) => [r.id, r.paths, r.key, r.distinct])).toEqual([
+      ['sweep-accountid', accounts, ['device'], 'param:accountId'],
+      ['sweep-accountid-cookieless', accounts, ['fingerprint', 'ipPrefix'], 'param:accountId'],
+      ['sweep-accountid-per-token', accounts, ['session'], 'param:accountId'],
+      ['sweep-statement-id', statements, ['device'], 'param:statement_id'],
       [
-        'sweep-accountid',
-        ['/v1/accounts/:accountId', '/v1/accounts/:accountId/transactions'],
-        'param:accountId',
+        'sweep-statement-id-cookieless',
+        statements,
+        ['fingerprint', 'ipPrefix'],
+        'param:statement_id',
       ],
-      [
-        'sweep-accountid-cookieless',
-        ['/v1/accounts/:accountId', '/v1/accounts/:accountId/transactions'],
-        'param:accountId',
-      ],
-      ['sweep-statement-id', ['/v1/statements/:statement_id'], 'param:statement_id'],
-      ['sweep-statement-id-cookieless', ['/v1/statements/:statement_id'], 'param:statement_id'],
+      ['sweep-statement-id-per-token', statements, ['session'], 'param:statement_id'],
     ])
     // Failed sign-ins are the 401 the document gives the operation (it documents no 403).
     expect(rules.find((r) => r.id === 'failed-logins-per-ip')!.outcomes).toEqual([401])
@@ -107,7 +111,18 @@ describe('initConfig reads the API from its document', () => {
       '/v1/auth/token',
       '/v1/register',
       '/v1/password/forgot',
+      '/v1/password/reset',
     ])
+    // Wrong codes add up per account on the step that takes one; requests per account and network.
+    expect(rules.find((r) => r.id === 'reset-codes-per-account')!.paths).toEqual([
+      '/v1/password/reset',
+    ])
+    expect(rules.find((r) => r.id === 'resets-per-account-network')!.key).toEqual([
+      'account',
+      'ipPrefix',
+    ])
+    // The stuffing puzzle waits in monitor mode until the front end answers puzzles.
+    expect(rules.find((r) => r.id === 'failed-logins-new-devices')!.mode).toBe('monitor')
     // Honeypots go under the API's prefix, never on a documented path.
     expect(config.deception!.honeypots.map((h) => h.paths[0])).toContain('/v1/admin/dashboard')
     expect(config.contract!.openapi).toBe('./bank.yaml')
@@ -196,6 +211,13 @@ describe('the written config in front of the API', () => {
 
   beforeAll(async () => {
     upstream = await startUpstream({
+      '/v1/password/reset': (req, res) => {
+        req.resume()
+        req.on('end', () => {
+          res.writeHead(400, { 'content-type': 'application/json' })
+          res.end('{"error":"wrong or expired code"}')
+        })
+      },
       '/v1/auth/token': (req, res) => {
         let body = ''
         req.on('data', (c: Buffer) => (body += c))
@@ -315,6 +337,57 @@ describe('the written config in front of the API', () => {
     expect(statuses.slice(31)).toEqual([429, 429, 429])
   })
 
+  it('holds one stolen token sweeping from rotating IPs, headers and no cookies', async () => {
+    const statuses: number[] = []
+    for (let id = 1; id <= 34; id++) {
+      // A new address and browser each time, and the scheme spelled anew: one token still.
+      const scheme = id % 2 ? 'Bearer' : 'bearer'
+      const res = await fetch(`${gw.url}/v1/accounts/${100 + id}`, {
+        headers: {
+          'x-forwarded-for': `192.0.2.${id}`,
+          'user-agent': `thief/${id}`,
+          authorization: `${scheme} stolen-token-1`,
+        },
+      })
+      await res.text()
+      statuses.push(res.status)
+    }
+    expect(statuses.slice(0, 30).every((s) => s === 200)).toBe(true)
+    expect(statuses.slice(30)).toEqual([429, 429, 429, 429])
+  })
+
+  it('lets app users without cookies, on one app build, read their own accounts', async () => {
+    const statuses: number[] = []
+    for (let u = 0; u < 8; u++)
+      for (let n = 0; n < 4; n++) {
+        const res = await fetch(`${gw.url}/v1/accounts/${500 + u * 2 + (n % 2)}`, {
+          headers: {
+            'x-forwarded-for': `198.18.${u}.9`,
+            'user-agent': 'BankApp/4.2 (iPhone; iOS 18.1)',
+            authorization: `Bearer app-user-${u}`,
+          },
+        })
+        await res.text()
+        statuses.push(res.status)
+      }
+    expect(statuses.filter((s) => s !== 200)).toEqual([])
+  })
+
+  it('counts wrong reset codes per account, from any number of networks', async () => {
+    const statuses: number[] = []
+    for (let i = 0; i < 8; i++) {
+      const guesser = client(`203.0.113.${150 + i}`, false)
+      const body = JSON.stringify({
+        email: 'dora@x.example',
+        code: String(100000 + i),
+        password: 'p',
+      })
+      statuses.push((await guesser('POST', '/v1/password/reset', body)).status)
+    }
+    // The test upstream refuses every code here: 5 wrong ones reach it, then the account is held.
+    expect(statuses).toEqual([400, 400, 400, 400, 400, 429, 429, 429])
+  })
+
   it('answers an undocumented path like a missing one, without forwarding it', async () => {
     const scanner = client('198.51.100.40')
     expect((await scanner('GET', '/v1/debug/env')).status).toBe(404)
@@ -413,8 +486,10 @@ describe('bulwark init (the built CLI)', () => {
       'http://127.0.0.1:9',
     )
     expect(first.code).toBe(0)
-    expect(first.stdout).toMatch(/cli\.yaml: written — 9 operations; sign-in: \/v1\/auth\/token/)
-    expect(first.stdout).toMatch(/note: set BULWARK_DEVICE_SECRET and BULWARK_CHALLENGE_SECRET/)
+    expect(first.stdout).toMatch(/cli\.yaml: written — 10 operations; sign-in: \/v1\/auth\/token/)
+    expect(first.stdout).toMatch(
+      /note: set BULWARK_DEVICE_SECRET, BULWARK_CHALLENGE_SECRET, BULWARK_CANARY_SECRET/,
+    )
     const text = await readFile(join(dir, 'cli.yaml'), 'utf8')
     expect(text).toMatch(/^# Written by `bulwark init` from bank\.yaml/)
     const again = await run('--openapi', 'bank.yaml', '-o', 'cli.yaml')

@@ -189,11 +189,12 @@ export interface ContractLayer extends Layer {
 
 /**
  * Requests browsers make by themselves, whatever page or API they are on: the site icon (and
- * Apple's touch icons), and Chrome DevTools' project probe. A person's browser sends them, so
+ * Apple's touch icons), password managers' `/.well-known/change-password`, and Chrome DevTools'
+ * project probe. A person's browser sends them, so
  * they say nothing about the client.
  */
 const BROWSER_MADE =
-  /^\/(?:favicon\.ico|apple-touch-icon(?:-\d+x\d+)?(?:-precomposed)?\.png|\.well-known\/appspecific\/com\.chrome\.devtools\.json)$/
+  /^\/(?:favicon\.ico|apple-touch-icon(?:-\d+x\d+)?(?:-precomposed)?\.png|\.well-known\/(?:change-password|appspecific\/com\.chrome\.devtools\.json))$/
 
 function browserMade(method: string, pathKey: string): boolean {
   return (method === 'GET' || method === 'HEAD') && BROWSER_MADE.test(pathKey.toLowerCase())
