@@ -200,10 +200,20 @@ export function lintConfig(
 
   // A fake success is shaped like the route's documented one only where the document says what
   // that looks like: elsewhere a bot comparing it with a real answer tells it at once.
-  const unshaped = contract?.unshaped ?? []
+  let unshaped = contract?.unshaped ?? []
+  const limitsDeceive = config.limits?.rules.some((r) => r.action === 'deceive') ?? false
   const deceives =
-    config.limits?.rules.some((r) => r.action === 'deceive') ||
-    config.behavior?.thresholds.some((t) => t.action === 'deceive')
+    limitsDeceive || config.behavior?.thresholds.some((t) => t.action === 'deceive')
+  // Behaviour never fakes on the routes `deceive.except` names (sign-in): no shape needed there.
+  const except = config.behavior?.deceive.except ?? []
+  if (!limitsDeceive && except.length > 0) {
+    const spared = compileRoutes([{ paths: except, value: true }], fold)
+    unshaped = unshaped.filter((op) => {
+      const [method, template] = op.split(' ') as [string, string]
+      const path = template.replace(/\{[^}]*\}/g, '1')
+      return spared.all(method, fold ? path.toLowerCase() : path).length === 0
+    })
+  }
   if (deceives && unshaped.length > 0)
     warnings.push(
       `${unshaped.length} documented operation(s) describe no JSON success response (${unshaped.slice(0, 3).join(', ')}${unshaped.length > 3 ? ', …' : ''}): a deceive there answers with the generic {"success":true} fake, which a bot comparing it with a real answer tells at once (add the success response's content schema; see docs/deception.md#fakes-shaped-like-your-api)`,

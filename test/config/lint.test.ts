@@ -218,6 +218,19 @@ describe('config checks: warnings against the contract', () => {
     expect(
       compile({ contract: CONTRACT }).warnings.some((w) => w.includes('no JSON success')),
     ).toBe(false)
+    // Behaviour never fakes where deceive.except says so: those operations need no shape…
+    const spared = { behavior: { deceive: { except: ['/*'] } } }
+    expect(
+      compile({ contract: CONTRACT, ...spared }).warnings.some((w) =>
+        w.includes('no JSON success'),
+      ),
+    ).toBe(false)
+    // …but a limit that deceives still fakes there.
+    expect(
+      compile({ contract: CONTRACT, ...spared, ...deceive }).warnings.some((w) =>
+        w.includes('no JSON success'),
+      ),
+    ).toBe(true)
   })
 
   it('has nothing to say without a contract', async () => {
