@@ -202,8 +202,7 @@ export function lintConfig(
   // that looks like: elsewhere a bot comparing it with a real answer tells it at once.
   let unshaped = contract?.unshaped ?? []
   const limitsDeceive = config.limits?.rules.some((r) => r.action === 'deceive') ?? false
-  const deceives =
-    limitsDeceive || config.behavior?.thresholds.some((t) => t.action === 'deceive')
+  const deceives = limitsDeceive || config.behavior?.thresholds.some((t) => t.action === 'deceive')
   // Behaviour never fakes on the routes `deceive.except` names (sign-in): no shape needed there.
   const except = config.behavior?.deceive.except ?? []
   if (!limitsDeceive && except.length > 0) {
