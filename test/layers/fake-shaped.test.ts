@@ -248,3 +248,50 @@ describe('deceive: fakes shaped like the documented success', () => {
     expect(own.decisive).toMatchObject({ rule: 'deception.header.x-debug', body: '{"debug":true}' })
   })
 })
+
+describe('deceive: credentials in a fake look like credentials', () => {
+  it('a token is token-shaped, its type Bearer, its lifetime a lifetime (not "north", 46)', async () => {
+    const Token = {
+      type: 'object',
+      required: ['access_token', 'token_type', 'expires_in', 'refresh_token'],
+      properties: {
+        access_token: { type: 'string' },
+        token_type: { type: 'string' },
+        expires_in: { type: 'integer' },
+        refresh_token: { type: 'string' },
+      },
+    }
+    const doc = {
+      openapi: '3.1.0',
+      info: { title: 'idp', version: '1' },
+      paths: {
+        '/oauth/token': {
+          post: {
+            requestBody: { content: { 'application/json': { schema: { type: 'object' } } } },
+            responses: {
+              '200': { description: 'a token', content: { 'application/json': { schema: Token } } },
+            },
+          },
+        },
+      },
+    }
+    const engine = withContract(doc, deceiveAll(['/oauth/*']))
+    const seen = new Set<string>()
+    for (let i = 1; i <= 5; i++) {
+      const init: RawInit = { ip: `203.0.113.${i}`, json: {} }
+      await engine.inspect(engine.prepare(raw('POST /oauth/token', init)).ctx)
+      const d = await engine.inspect(engine.prepare(raw('POST /oauth/token', init)).ctx)
+      expect(d.action).toBe('deceive')
+      const t = JSON.parse(d.decisive!.body!) as Record<string, unknown>
+      expect(t.access_token).toMatch(
+        /^eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9\.[\w-]{120}\.[\w-]{43}$/,
+      )
+      expect(t.refresh_token).toMatch(/^[\w-]{43}$/)
+      expect(t.token_type).toBe('Bearer')
+      expect([900, 1800, 3600, 7200, 86_400]).toContain(t.expires_in)
+      seen.add(t.access_token as string)
+    }
+    expect(seen.size).toBe(5)
+    await engine.close()
+  })
+})

@@ -274,6 +274,11 @@ function echoed(name: string, pathParams: readonly string[]): string | undefined
 const ID_NAME = /(^id$|_id$|Id$|^uuid$|_uuid$|Uuid$)/
 const MONEY_NAME = /(amount|price|balance|total|cost|fee|sum)/i
 const COUNT_NAME = /(count|quantity|qty|stock|size|number)$/i
+/** Lifetimes in seconds (`expires_in: 3600`), not just any number. */
+const LIFETIME_NAME = /^(expires_?in|expiresIn|ttl|max_?age|maxAge)$/i
+/** Credentials a sign-in answers with: token-shaped, never a word ("access_token": "north"). */
+const TOKEN_NAME = /(token|jwt|secret|nonce|signature|session_?id|sessionId)$/i
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
 function numberGen(schema: Obj, name: string, integer: boolean, echo: string | undefined): Gen {
   let lo = typeof schema.minimum === 'number' ? schema.minimum : undefined
@@ -282,6 +287,8 @@ function numberGen(schema: Obj, name: string, integer: boolean, echo: string | u
     lo = schema.exclusiveMinimum + (integer ? 1 : 0.01)
   if (typeof schema.exclusiveMaximum === 'number')
     hi = schema.exclusiveMaximum - (integer ? 1 : 0.01)
+  if (LIFETIME_NAME.test(name) && lo === undefined && hi === undefined)
+    return (g) => pick(g, [900, 1800, 3600, 3600, 7200, 86_400])
   const [dlo, dhi] = ID_NAME.test(name)
     ? [10_000, 9_999_999]
     : MONEY_NAME.test(name)
@@ -360,6 +367,8 @@ const WORDS = [
   'prime',
 ]
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789'
+/** `{"alg":"RS256","typ":"JWT"}`, base64url. */
+const JWT_HEAD = 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9'
 const HEX = '0123456789abcdef'
 
 function pick<T>(g: Draw, list: readonly T[]): T {
@@ -427,6 +436,13 @@ function baseString(format: string, name: string, schema: Obj): Gen {
   }
   const lower = name.toLowerCase()
   if (ID_NAME.test(name)) return (g) => chars(g, ALNUM, 16)
+  if (lower === 'token_type' || lower === 'tokentype') return () => 'Bearer'
+  if (TOKEN_NAME.test(name))
+    // Access and ID tokens are JWTs more often than not: three base64url parts, the header
+    // one a real one; other tokens an opaque 43-character string.
+    return /access|id_?token|jwt/i.test(name)
+      ? (g) => `${JWT_HEAD}.${chars(g, B64URL, 120)}.${chars(g, B64URL, 43)}`
+      : (g) => chars(g, B64URL, 43)
   if (lower === 'username' || lower === 'login' || lower === 'handle' || lower === 'user')
     return (g) => `${pick(g, FIRST).toLowerCase()}.${pick(g, LAST).toLowerCase()}`
   if (lower === 'name' || lower.endsWith('name') || lower === 'holder' || lower === 'owner')
