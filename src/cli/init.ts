@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { Command, InvalidArgumentError } from 'commander'
 import { parseGatewayConfig } from '../config/gateway-config.js'
@@ -82,8 +83,14 @@ export function initCommand(): Command {
           const env = { ...process.env }
           for (const s of INIT_SECRETS) env[s] ??= randomBytes(32).toString('base64')
           const config = parseGatewayConfig(r.text, opts.out, env)
-          const engine = createEngine(config, { store: new MemoryStore(), configFile: opts.out })
+          const engine = createEngine(config, {
+            store: new MemoryStore(),
+            configFile: opts.out,
+            // The document's path is written relative to the config's own directory.
+            configDir: dirname(resolve(opts.out)),
+          })
           await engine.close()
+          await mkdir(dirname(resolve(opts.out)), { recursive: true })
           await writeFile(opts.out, r.text)
           const f = r.found
           console.log(

@@ -498,6 +498,16 @@ describe('bulwark init (the built CLI)', () => {
     expect(await readFile(join(dir, 'cli.yaml'), 'utf8')).toBe(text)
   })
 
+  it('writes into a new directory, the document named relative to the config', async () => {
+    const r = await run('--openapi', 'bank.yaml', '-o', 'deploy/gw/bulwark.yaml')
+    expect(r.code).toBe(0)
+    const text = await readFile(join(dir, 'deploy/gw/bulwark.yaml'), 'utf8')
+    expect(text).toContain('openapi: ../../bank.yaml')
+    // …and it loads from there, as `bulwark serve` would.
+    const config = await loadGatewayConfig(join(dir, 'deploy/gw/bulwark.yaml'), ENV)
+    expect(config.contract!.openapi).toBe(join(dir, 'bank.yaml'))
+  })
+
   it('names the problem in a broken document and writes nothing', async () => {
     await writeFile(
       join(dir, 'broken.yaml'),
