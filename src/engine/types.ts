@@ -105,6 +105,11 @@ export interface Outcome {
 export interface ShapedFake {
   readonly status: number
   readonly contentType: string
+  /**
+   * Whether a field echoes the request body's: `params` must then also carry its top-level
+   * values, each under `body:<field>`.
+   */
+  readonly echoesBody?: boolean
   /** One body; `params` are the documented path parameters, echoed where a field carries one. */
   body(random: () => number, now: number, params: Readonly<Record<string, string>>): string
 }

@@ -295,3 +295,61 @@ describe('deceive: credentials in a fake look like credentials', () => {
     await engine.close()
   })
 })
+
+describe('deceive: a fake says back what the request sent', () => {
+  it("echoes the body's fields where the answer has them (a transfer's from, to, amount)", async () => {
+    const Transfer = {
+      type: 'object',
+      required: ['from', 'to', 'amount'],
+      properties: {
+        from: { type: 'integer' },
+        to: { type: 'integer' },
+        amount: { type: 'integer', minimum: 1, maximum: 100000 },
+        note: { type: 'string', maxLength: 40 },
+      },
+    }
+    const Done = {
+      type: 'object',
+      required: ['id', 'from', 'to', 'amount', 'status'],
+      properties: {
+        id: { type: 'string', format: 'uuid' },
+        from: { type: 'integer' },
+        to: { type: 'integer' },
+        amount: { type: 'integer' },
+        note: { type: 'string' },
+        status: { type: 'string', enum: ['booked'] },
+      },
+    }
+    const doc = {
+      openapi: '3.1.0',
+      info: { title: 'bank', version: '1' },
+      paths: {
+        '/v1/transfers': {
+          post: {
+            requestBody: { content: { 'application/json': { schema: Transfer } } },
+            responses: {
+              '201': { description: 'booked', content: { 'application/json': { schema: Done } } },
+            },
+          },
+        },
+      },
+    }
+    const engine = withContract(doc, deceiveAll(['/v1/*']))
+    const json = { from: 1000, to: 1001, amount: 5, note: 'rent' }
+    const init: RawInit = { ip: '203.0.113.40', json }
+    await engine.inspect(engine.prepare(raw('POST /v1/transfers', init)).ctx)
+    const d = await engine.inspect(engine.prepare(raw('POST /v1/transfers', init)).ctx)
+    expect(d.action).toBe('deceive')
+    expect(d.decisive!.status).toBe(201)
+    const answer = JSON.parse(d.decisive!.body!) as Record<string, unknown>
+    expect(answer).toMatchObject({
+      from: 1000,
+      to: 1001,
+      amount: 5,
+      note: 'rent',
+      status: 'booked',
+    })
+    expect(answer.id).toMatch(/^[0-9a-f-]{36}$/)
+    await engine.close()
+  })
+})

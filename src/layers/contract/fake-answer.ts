@@ -79,20 +79,22 @@ function build(
   if (!media || !isObj(media[1])) return undefined
   const [type, m] = media
   const example = m.example ?? firstExample(m.examples)
+  const cx: Cx = {
+    set,
+    pathParams,
+    bodyFields: requestFields(set, op, where),
+    nodes: 0,
+    echoesBody: false,
+  }
   const gen =
     m.schema !== undefined
-      ? compile(
-          { set, pathParams, nodes: 0 },
-          m.schema,
-          under(sw, 'content', type, 'schema'),
-          '',
-          0,
-        )
+      ? compile(cx, m.schema, under(sw, 'content', type, 'schema'), '', 0)
       : example !== undefined
         ? () => example
         : undefined
   if (!gen) return undefined
   const contentType = type.includes('*') ? 'application/json' : type
+  const echoesBody = cx.echoesBody
   // The same resource looks the same each time it is asked for: an answer about a path's ids
   // is drawn from a generator seeded by them (and this process's salt), dated from a fixed
   // moment. Without path parameters (a payment made), every answer is new, as a real one is.
@@ -101,6 +103,7 @@ function build(
   return {
     status,
     contentType,
+    ...(echoesBody ? { echoesBody } : {}),
     body: (random, now, params) =>
       JSON.stringify(
         keyed
@@ -157,6 +160,10 @@ function firstExample(examples: unknown): unknown {
 interface Cx {
   readonly set: DocumentSet
   readonly pathParams: readonly string[]
+  /** The request body's top-level fields: a response field of the same name echoes them. */
+  readonly bodyFields: ReadonlySet<string>
+  /** Set when a generator echoes a body field (the answer then needs the request's body). */
+  echoesBody: boolean
   /** Generators made so far: a schema that fans out recursively stops at MAX_NODES. */
   nodes: number
 }
@@ -191,7 +198,13 @@ function compile(cx: Cx, raw: unknown, where: Where, name: string, depth: number
     }
   }
   const type = typeOf(schema)
-  const echo = echoed(name, pathParams)
+  let echo = echoed(name, pathParams)
+  // A field the request sent (a transfer's `from`, `to`, `amount`): the fake says it back, as
+  // the real answer does. Path parameters win.
+  if (echo === undefined && name !== '' && cx.bodyFields.has(name)) {
+    echo = `${BODY}${name}`
+    cx.echoesBody = true
+  }
   switch (type) {
     case 'object': {
       if (depth >= MAX_DEPTH) return () => ({})
@@ -260,6 +273,28 @@ function typeOf(schema: Obj): string {
   if (schema.properties !== undefined) return 'object'
   if (schema.items !== undefined) return 'array'
   return 'string'
+}
+
+/** Prefix of a request body field's value among the params an answer is drawn with. */
+export const BODY = 'body:'
+
+/** The top-level fields of the operation's JSON request body (`allOf` parts merged). */
+function requestFields(set: DocumentSet, op: Obj, where: Where): Set<string> {
+  const out = new Set<string>()
+  const { value: body, where: bw } = follow(set, op.requestBody, under(where, 'requestBody'))
+  if (!isObj(body) || !isObj(body.content)) return out
+  for (const [type, media] of Object.entries(body.content)) {
+    if (!isJsonType(type) || !isObj(media)) continue
+    const add = (raw: unknown, w: Where, depth: number): void => {
+      const { value: schema, where: sw } = follow(set, raw, w)
+      if (!isObj(schema) || depth > 4) return
+      if (isObj(schema.properties)) for (const k of Object.keys(schema.properties)) out.add(k)
+      if (Array.isArray(schema.allOf))
+        schema.allOf.forEach((x, i) => add(x, under(sw, 'allOf', i), depth + 1))
+    }
+    add(media.schema, under(bw, 'content', type, 'schema'), 0)
+  }
+  return out
 }
 
 /** The path parameter a field carries: its own name, or `id` for a lone `…Id` parameter. */

@@ -6,6 +6,8 @@
  * @see ../../../docs/deception.md#fakes-shaped-like-your-api
  */
 import type { HeaderMap, RequestContext } from '../../engine/types.js'
+import { bodyState } from '../../engine/context.js'
+import { BODY } from '../contract/fake-answer.js'
 import { compileTemplate } from './answer.js'
 import { FAKES } from './fakes.js'
 import { cryptoRandom } from './random.js'
@@ -33,5 +35,31 @@ export function fakeSuccess(ctx: RequestContext, now: number): FakeSuccess {
     headers = Object.freeze({ 'content-type': shaped.contentType })
     if (headersByType.size < 64) headersByType.set(shaped.contentType, headers)
   }
-  return { status: shaped.status, headers, body: shaped.body(random, now, doc!.params) }
+  const params = shaped.echoesBody ? withBody(ctx, doc!.params) : doc!.params
+  return { status: shaped.status, headers, body: shaped.body(random, now, params) }
+}
+
+/**
+ * The path parameters plus the request's top-level JSON body values (`body:<field>`), for a
+ * fake that says back what was sent. Only a body already read (the gateway never reads one
+ * just for a fake) and only its strings, numbers and booleans.
+ */
+function withBody(
+  ctx: RequestContext,
+  params: Readonly<Record<string, string>>,
+): Readonly<Record<string, string>> {
+  const bytes = bodyState(ctx)?.value?.bytes
+  if (bytes === undefined || bytes.length === 0 || bytes.length > 65_536) return params
+  let value: unknown
+  try {
+    value = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    return params
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return params
+  const out: Record<string, string> = { ...params }
+  for (const [k, v] of Object.entries(value as Record<string, unknown>))
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+      out[`${BODY}${k}`] = String(v)
+  return out
 }
