@@ -11,6 +11,7 @@
  */
 import { dirname, relative, resolve } from 'node:path'
 import { Document, isMap, isScalar, isSeq, type Scalar, type YAMLMap } from 'yaml'
+import { compileRoutes } from '../request/routes.js'
 import { accountField, operationKind, readApiShape, type ApiOperation } from './api-shape.js'
 
 export interface InitOptions {
@@ -605,9 +606,14 @@ function failureStatuses(ops: readonly ApiOperation[]): number[] {
  * no documented path matches it (a trap on a real route would fake a real answer).
  */
 function honeypotsFor(prefix: string, ops: readonly ApiOperation[]): Obj[] {
-  const documented = ops.map((o) => o.template.toLowerCase())
+  // Matched as the gateway will match them: `/v1/admin/{section}` has `/v1/admin/dashboard`.
+  const documented = compileRoutes(
+    ops.map((o) => ({ paths: [o.pattern], value: true })),
+    true,
+  )
+  const below = ops.map((o) => o.pattern.toLowerCase())
   const free = (path: string) =>
-    !documented.some((t) => t === path || t.startsWith(`${path}/`) || path.startsWith(`${t}/`))
+    documented.best('GET', path) === undefined && !below.some((t) => t.startsWith(`${path}/`))
   const candidates: Obj[] = [
     {
       id: 'admin-console',

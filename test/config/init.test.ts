@@ -181,6 +181,33 @@ describe('initConfig reads the API from its document', () => {
     expect(parseGatewayConfig(generate().text, 'x.yaml', ENV).cors).toBeUndefined()
   })
 
+  it('never sets a trap on a path a documented template matches', async () => {
+    const sections = join(dir, 'sections.yaml')
+    await writeFile(
+      sections,
+      [
+        'openapi: 3.0.3',
+        'info: { title: t, version: "1" }',
+        'servers: [{ url: /v1 }]',
+        'paths:',
+        '  /admin/{section}:',
+        '    get: { responses: { "200": { description: ok } } }',
+        '  /items/{id}:',
+        '    get: { responses: { "200": { description: ok } } }',
+        '',
+      ].join('\n'),
+    )
+    const r = initConfig({ openapi: sections, out: join(dir, 's.yaml'), upstream: 'http://x' })
+    const traps = parseGatewayConfig(r.text, 'x.yaml', ENV).deception!.honeypots
+    // `/v1/admin/dashboard` is a section the API serves: no trap there.
+    expect(traps.map((h) => h.paths[0])).toEqual([
+      '/v1/system/config_update',
+      '/v1/internal/debug',
+      '/.env',
+      '/.git/config',
+    ])
+  })
+
   it('says what it could not find', async () => {
     const flat = join(dir, 'flat.yaml')
     await writeFile(
