@@ -226,18 +226,44 @@ const RESET = /(password|reset|forgot|recover)/
 
 export type OperationKind = 'sign-in' | 'sign-up' | 'password-reset' | undefined
 
+/** Collections a public POST to makes an account (`POST /users` with a password: a sign-up). */
+const ACCOUNTS = /^(users|accounts|members|customers|profiles|signups?)$/
+const PASSWORD_FIELD = /^(password|passwd|pass|secret|passphrase|new_?password)$/i
+/** Body fields that carry a one-time code or reset token. */
+const CODE_FIELD = /^(code|otp|token|pin|reset_?token|reset_?code|verification_?code)$/i
+
+/** A step that takes a code (a reset confirmation, not the request for one). */
+export function takesCode(op: ApiOperation): boolean {
+  return op.bodyFields.some((f) => CODE_FIELD.test(f))
+}
+
 /**
- * What an operation is for, by its last path words and operation id: `POST /v1/auth/token`
- * signs in, `POST /register` signs up, `POST /password-reset/request` resets. Only POSTs with an
- * account field in their body count: those are what stuffing and brute force aim at.
+ * What an operation is for, by its last path words, operation id and body: `POST
+ * /v1/auth/token` signs in, `POST /register` (or a public `POST /users` with a password) signs
+ * up, `POST /password-reset/request` and `PUT /password-resets/{id}` with a code reset. Sign-ins
+ * and sign-ups are POSTs with an account field in their body: what stuffing and brute force aim
+ * at; a reset step has an account field or takes a code.
  */
 export function operationKind(op: ApiOperation): OperationKind {
-  if (op.method !== 'POST' || accountField(op) === undefined) return undefined
+  if (op.method !== 'POST' && op.method !== 'PUT' && op.method !== 'PATCH') return undefined
   const w = words(op)
   const last = w.at(-1) ?? ''
   const id = op.operationId ?? ''
-  if (w.some((x) => RESET.test(x)) || /password|reset|forgot/i.test(id)) return 'password-reset'
-  if (SIGN_UP.test(last) || SIGN_UP_ID.test(id)) return 'sign-up'
+  const account = accountField(op) !== undefined
+  if (
+    (w.some((x) => RESET.test(x)) || /password|reset|forgot/i.test(id)) &&
+    (account || takesCode(op))
+  )
+    return 'password-reset'
+  if (op.method !== 'POST' || !account) return undefined
+  if (
+    SIGN_UP.test(last) ||
+    SIGN_UP_ID.test(id) ||
+    (ACCOUNTS.test(last) &&
+      op.security === undefined &&
+      op.bodyFields.some((f) => PASSWORD_FIELD.test(f)))
+  )
+    return 'sign-up'
   if (SIGN_IN.test(last) || SIGN_IN_ID.test(id)) return 'sign-in'
   return undefined
 }

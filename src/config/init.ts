@@ -12,7 +12,13 @@
 import { dirname, relative, resolve } from 'node:path'
 import { Document, isMap, isScalar, isSeq, type Scalar, type YAMLMap } from 'yaml'
 import { compileRoutes } from '../request/routes.js'
-import { accountField, operationKind, readApiShape, type ApiOperation } from './api-shape.js'
+import {
+  accountField,
+  operationKind,
+  readApiShape,
+  takesCode,
+  type ApiOperation,
+} from './api-shape.js'
 
 export interface InitOptions {
   /** The API's OpenAPI document (3.0 / 3.1, YAML or JSON). */
@@ -81,15 +87,21 @@ export function initConfig(opts: InitOptions): InitResult {
   const comments: [path: (string | number)[], text: string][] = []
   const rules: Obj[] = []
   const ruleComments: string[] = []
+  const ruleIds = new Set<string>()
   const rule = (comment: string, r: Obj) => {
+    // Two operations may give the same id (`reset-codes-per-id`): the second gets `-2`.
+    let id = r.id as string
+    for (let n = 2; ruleIds.has(id); n++) id = `${r.id as string}-${n}`
+    ruleIds.add(id)
     ruleComments.push(comment)
-    rules.push(r)
+    rules.push({ ...r, id })
   }
 
   // Accounts: where each sign-in, sign-up and reset names its account.
   const byField = new Map<string, string[]>()
   for (const o of [...signIn, ...signUp, ...reset]) {
-    const f = accountField(o)!
+    const f = accountField(o)
+    if (f === undefined) continue
     const list = byField.get(f) ?? []
     if (!list.includes(o.pattern)) list.push(o.pattern)
     byField.set(f, list)
@@ -210,14 +222,16 @@ export function initConfig(opts: InitOptions): InitResult {
 
   const resetPaths = unique(reset.map((o) => o.pattern))
   // The step that takes a code (a reset confirmation): wrong codes add up per account.
-  const confirmPaths = unique(reset.filter(takesCode).map((o) => o.pattern))
-  if (confirmPaths.length > 0)
+  const resetMethods = unique(reset.map((o) => o.method))
+  const confirms = reset.filter(takesCode)
+  const byAccount = unique(confirms.filter((o) => accountField(o)).map((o) => o.pattern))
+  if (byAccount.length > 0)
     rule(
       "Wrong reset codes per account, from any number of networks: a 6-digit code is a million guesses spread over rotating IPs. While it refuses, the owner's own confirmation waits too: keep the window to the code's lifetime.",
       {
         id: 'reset-codes-per-account',
-        paths: confirmPaths,
-        methods: ['POST'],
+        paths: byAccount,
+        methods: unique(confirms.map((o) => o.method)),
         key: ['account'],
         count: 'outcomes',
         outcomes: ['4xx'],
@@ -225,13 +239,32 @@ export function initConfig(opts: InitOptions): InitResult {
         window: '15m',
       },
     )
+  // A confirmation that names its reset in the path (`PUT /password-resets/{id}`): wrong codes
+  // per reset, from any number of networks.
+  for (const o of confirms) {
+    if (accountField(o) !== undefined || o.params.length === 0) continue
+    const param = o.params.at(-1)!
+    rule(
+      `Wrong codes per reset (${param}), from any number of networks: a code is a million guesses spread over rotating IPs.`,
+      {
+        id: `reset-codes-per-${slug(param)}`,
+        paths: [o.pattern],
+        methods: [o.method],
+        key: [`param:${param}`],
+        count: 'outcomes',
+        outcomes: ['4xx'],
+        limit: 5,
+        window: '15m',
+      },
+    )
+  }
   if (resetPaths.length > 0) {
     rule(
       'Password resets per account and network: a reset flood (mail bombing, guessing codes) from one network is held, and requests from elsewhere never lock the owner out of their own reset (a rule per account alone would: three anonymous requests and the owner waits).',
       {
         id: 'resets-per-account-network',
         paths: resetPaths,
-        methods: ['POST'],
+        methods: resetMethods,
         key: ['account', 'ipPrefix'],
         limit: 3,
         window: '15m',
@@ -240,7 +273,7 @@ export function initConfig(opts: InitOptions): InitResult {
     rule('Password resets per network, whichever accounts.', {
       id: 'resets-per-network',
       paths: resetPaths,
-      methods: ['POST'],
+      methods: resetMethods,
       key: ['ipPrefix'],
       limit: 20,
       window: '15m',
@@ -250,7 +283,7 @@ export function initConfig(opts: InitOptions): InitResult {
       {
         id: 'resets-per-account',
         paths: resetPaths,
-        methods: ['POST'],
+        methods: resetMethods,
         key: ['account'],
         limit: 10,
         window: '1h',
@@ -259,7 +292,7 @@ export function initConfig(opts: InitOptions): InitResult {
     rule('Password resets per device, whichever accounts and networks.', {
       id: 'resets-per-device',
       paths: resetPaths,
-      methods: ['POST'],
+      methods: resetMethods,
       key: ['device'],
       limit: 10,
       window: '15m',
@@ -583,14 +616,6 @@ export function initConfig(opts: InitOptions): InitResult {
       authRules: authRules.length,
     },
   }
-}
-
-/** Body fields that carry a one-time code or reset token. */
-const CODE_FIELDS = /^(code|otp|token|pin|reset_?token|reset_?code|verification_?code)$/i
-
-/** A reset step that takes a code (the confirmation, not the request). */
-function takesCode(op: ApiOperation): boolean {
-  return op.bodyFields.some((f) => CODE_FIELDS.test(f))
 }
 
 /** Statuses a failed sign-in gets: the 401/403 the operation documents, else both. */

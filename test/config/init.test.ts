@@ -208,6 +208,51 @@ describe('initConfig reads the API from its document', () => {
     ])
   })
 
+  it('reads other conventions: POST /sessions, a public POST /users with a password, PUT /password-resets/{id}', async () => {
+    const social = join(dir, 'social.yaml')
+    const json = (props: string) =>
+      `{ content: { application/json: { schema: { type: object, properties: { ${props} } } } } }`
+    await writeFile(
+      social,
+      [
+        'openapi: 3.0.3',
+        'info: { title: social, version: "1" }',
+        'servers: [{ url: /api/v2 }]',
+        'paths:',
+        '  /sessions:',
+        `    post: { requestBody: ${json('login: { type: string }, secret: { type: string }')}, responses: { "201": { description: ok } } }`,
+        '  /users:',
+        `    post: { requestBody: ${json('handle: { type: string }, email: { type: string }, secret: { type: string }')}, responses: { "201": { description: ok } } }`,
+        '  /password-resets:',
+        `    post: { requestBody: ${json('email: { type: string }')}, responses: { "202": { description: ok } } }`,
+        '  /password-resets/{resetId}:',
+        '    put:',
+        '      parameters: [{ name: resetId, in: path, required: true, schema: { type: string } }]',
+        `      requestBody: ${json('code: { type: string }, secret: { type: string }')}`,
+        '      responses: { "204": { description: ok } }',
+        '',
+      ].join('\n'),
+    )
+    const r = initConfig({ openapi: social, out: join(dir, 'social-b.yaml'), upstream: 'http://x' })
+    expect(r.found).toMatchObject({
+      signIn: ['/api/v2/sessions'],
+      signUp: ['/api/v2/users'],
+      reset: ['/api/v2/password-resets', '/api/v2/password-resets/:resetId'],
+    })
+    const config = parseGatewayConfig(r.text, 'x.yaml', ENV)
+    expect(config.identity.account).toEqual([
+      { body: 'login', paths: ['/api/v2/sessions'] },
+      { body: 'email', paths: ['/api/v2/users', '/api/v2/password-resets'] },
+    ])
+    // The confirmation names its reset in the path: wrong codes are counted per reset.
+    const codes = config.limits!.rules.find((x) => x.id === 'reset-codes-per-resetid')!
+    expect([codes.paths, codes.methods, codes.key]).toEqual([
+      ['/api/v2/password-resets/:resetId'],
+      ['PUT'],
+      ['param:resetId'],
+    ])
+  })
+
   it('says what it could not find', async () => {
     const flat = join(dir, 'flat.yaml')
     await writeFile(
