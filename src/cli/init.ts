@@ -98,7 +98,9 @@ export function initCommand(): Command {
           )
           for (const n of [
             ...r.notes,
-            ...engine.warnings.filter((w) => !/secret is not set/.test(w)),
+            ...engine.warnings.filter(
+              (w) => !/secret is not set|and no auth block is configured/.test(w),
+            ),
           ])
             console.log(`note: ${n}`)
           console.log(`next: bulwark check -c ${opts.out} && bulwark serve -c ${opts.out}`)

@@ -41,7 +41,7 @@ export interface ApiOperation {
 
 export interface ApiShape {
   readonly operations: readonly ApiOperation[]
-  /** The first literal path segment most operations share (`/v1`), or '' for none. */
+  /** The literal segments every operation's path starts with (`/api/v2`), else the first one most share (`/v1`), or '' for none. */
   readonly prefix: string
   /** The header of an `apiKey` security scheme (`in: header`), lower case, if there is one. */
   readonly apiKeyHeader: string | undefined
@@ -172,16 +172,28 @@ function collectFields(
 }
 
 function commonPrefix(ops: readonly ApiOperation[]): string {
+  if (ops.length < 2) return ''
+  // The literal segments every operation starts with (`/api/v2` of `/api/v2/users/{id}`)…
+  const lists = ops.map((o) => o.template.split('/').filter((x) => x !== ''))
+  const shared: string[] = []
+  for (let i = 0; ; i++) {
+    const seg = lists[0]![i]
+    if (seg === undefined || seg.includes('{') || lists.some((l) => l[i] !== seg)) break
+    shared.push(seg)
+  }
+  // …short of a whole operation's path (`/v1/users` and `/v1/users/{id}` share `/v1`).
+  while (shared.length > 0 && lists.some((l) => l.length <= shared.length)) shared.pop()
+  if (shared.length > 0) return `/${shared.join('/')}`
+  // Else the first segment most operations have; a flat API (`/login`, `/users`) has none.
   const counts = new Map<string, number>()
-  for (const o of ops) {
-    const first = o.template.split('/')[1]
+  for (const l of lists) {
+    const first = l[0]
     if (first && !first.includes('{')) counts.set(first, (counts.get(first) ?? 0) + 1)
   }
   let best = ''
   let n = 0
   for (const [seg, c] of counts) if (c > n) [best, n] = [seg, c]
-  // A shared prefix is one most operations have; a flat API (`/login`, `/users`) has none.
-  return n * 2 > ops.length && ops.length > 1 ? `/${best}` : ''
+  return n * 2 > ops.length ? `/${best}` : ''
 }
 
 /** Body fields that name the account a sign-in is for, most likely first. */

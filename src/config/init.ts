@@ -125,15 +125,19 @@ export function initConfig(opts: InitOptions): InitResult {
         window: '60s',
       },
     )
-    rule(`Failed sign-ins (${failed.join(', ')}) per IP, counted after the API answered.`, {
-      id: 'failed-logins-per-ip',
-      ...where,
-      key: ['ip'],
-      count: 'outcomes',
-      outcomes: failed,
-      limit: 10,
-      window: '10m',
-    })
+    rule(
+      `Failed sign-ins (${failed.join(', ')}) per IP, counted after the API answered, among devices not yet trusted: the colleagues behind an office's one IP whose browsers are known keep signing in whoever mistypes.`,
+      {
+        id: 'failed-logins-per-ip',
+        ...where,
+        key: ['ip'],
+        device: 'untrusted',
+        count: 'outcomes',
+        outcomes: failed,
+        limit: 20,
+        window: '10m',
+      },
+    )
     rule('Failed sign-ins per account across IPs (a distributed attack on one account).', {
       id: 'failed-logins-per-account',
       ...where,
@@ -328,13 +332,14 @@ export function initConfig(opts: InitOptions): InitResult {
       },
     )
     rule(
-      'The same among clients without a device cookie (apps, scripts), per client type on a network: app users elsewhere keep their own budget. A sweeper that rotates IPs is held by the per-token rule below, relays (a refusal it retries elsewhere links the two) and its risk.',
+      'The same among clients without a device cookie (apps, scripts), per client type on a network: app users elsewhere keep their own budget (and, where the API takes tokens, a request with one is counted per token instead). A sweeper that rotates IPs is held by the per-token rule, relays (a refusal it retries elsewhere links the two) and its risk. Clients that read many ids legitimately (a sync): raise the limits to your traffic.',
       {
         id: `sweep-${id}-cookieless`,
         paths,
         methods: ['GET'],
         key: ['fingerprint', 'ipPrefix'],
         device: 'missing',
+        ...(bearerSession ? { session: 'missing' } : {}),
         count: 'distinct',
         distinct: `param:${param}`,
         limit: 20,
@@ -432,6 +437,14 @@ export function initConfig(opts: InitOptions): InitResult {
     notes.push(
       `the document secures ${secured.length} operation(s) but no token issuer was given: pass --issuer and --audience (and --jwks) to check tokens and scopes at the edge, or leave it to the backend knowingly`,
     )
+  notes.push(
+    'contract.validate.unknownQuery: refuse answers 400 to query parameters the document does not declare (cache busters `_=…`, `utm_*`): declare those your clients send, or set it to allow',
+  )
+  for (const o of signIn)
+    if (/^(login|user|identifier)$/i.test(accountField(o) ?? ''))
+      notes.push(
+        `${o.method} ${o.template} names the account in "${accountField(o)}": if your backend takes a handle or an e-mail there, each is a separate account to Bulwark, and a brute force gets one per-account budget for each form it knows (the per-device and per-network rules still count them together)`,
+      )
   if (opts.issuer !== undefined && opts.jwksUri === undefined)
     notes.push(
       `auth.issuers[0].jwksUri is a guess (${jwksOf(opts.issuer)}): set it to your issuer's jwks_uri (its /.well-known/openid-configuration names it)`,
@@ -659,7 +672,13 @@ function honeypotsFor(prefix: string, ops: readonly ApiOperation[]): Obj[] {
       delay: { min: '1s', max: '3s' },
     },
     { id: 'env', paths: ['/.env'], fake: 'env', delay: '1500ms' },
-    { id: 'git-config', paths: ['/.git/config'], fake: 'env', delay: '1500ms' },
+    {
+      id: 'git-config',
+      paths: ['/.git/config'],
+      body: GIT_CONFIG,
+      contentType: 'text/plain',
+      delay: '1500ms',
+    },
   ]
   return candidates.filter((h) => free((h.paths as string[])[0]!.toLowerCase()))
 }
@@ -692,6 +711,22 @@ function flowLists(node: unknown): void {
   if (!isMap(node)) return
   for (const pair of node.items) if (isSeq(pair.value)) pair.value.flow = true
 }
+
+/** What a scanner expects at `/.git/config`: a repository's config, with a canary token in it. */
+const GIT_CONFIG = [
+  '[core]',
+  '\trepositoryformatversion = 0',
+  '\tfilemode = true',
+  '\tbare = false',
+  '\tlogallrefupdates = true',
+  '[remote "origin"]',
+  '\turl = https://deploy:{{canary:api-key}}@git.internal/platform/api.git',
+  '\tfetch = +refs/heads/*:refs/remotes/origin/*',
+  '[branch "main"]',
+  '\tremote = origin',
+  '\tmerge = refs/heads/main',
+  '',
+].join('\n')
 
 /** The usual JWKS location of an issuer. */
 function jwksOf(issuer: string): string {

@@ -428,13 +428,15 @@ describe('the written config in front of the API', () => {
     expect(statuses.slice(30)).toEqual([429, 429, 429, 429])
   })
 
-  it('lets app users without cookies, on one app build, read their own accounts', async () => {
+  it('lets app users without cookies, on one app build behind one carrier NAT, read their own accounts', async () => {
+    // 8 users, one IP, one User-Agent, no cookies: each with a token of its own, each reading
+    // its 6 accounts twice (48 ids between them: over a budget shared per network and build).
     const statuses: number[] = []
     for (let u = 0; u < 8; u++)
-      for (let n = 0; n < 4; n++) {
-        const res = await fetch(`${gw.url}/v1/accounts/${500 + u * 2 + (n % 2)}`, {
+      for (let n = 0; n < 12; n++) {
+        const res = await fetch(`${gw.url}/v1/accounts/${500 + u * 6 + (n % 6)}`, {
           headers: {
-            'x-forwarded-for': `198.18.${u}.9`,
+            'x-forwarded-for': '100.64.0.1',
             'user-agent': 'BankApp/4.2 (iPhone; iOS 18.1)',
             authorization: `Bearer app-user-${u}`,
           },

@@ -472,3 +472,27 @@ describe('limits: signedIn (red team)', () => {
     expect(await refused({})).toBe('limits.anonymous')
   })
 })
+
+describe('limits: session filter', () => {
+  it('session: missing counts only requests without one; present only those with one', async () => {
+    const rule = (id: string, session: 'missing' | 'present') => ({
+      id,
+      paths: ['/api/notes/*'],
+      key: ['route'],
+      session,
+      limit: 2,
+      window: '1m',
+    })
+    const t = setup({
+      identity: { session: { header: 'authorization' } },
+      limits: { rules: [rule('anonymous', 'missing'), rule('with-token', 'present')] },
+    })
+    const refused = async (init: RawInit) => (await t.send('GET /api/notes/1', init)).decisive?.rule
+    const withToken = (n: number): RawInit => ({ headers: { authorization: `Bearer user-${n}` } })
+    // Requests with a token (each user's own) are not counted by the anonymous clients' rule.
+    for (let i = 0; i < 2; i++) expect(await refused(withToken(i))).toBeUndefined()
+    expect(await refused(withToken(9))).toBe('limits.with-token')
+    for (let i = 0; i < 2; i++) expect(await refused({})).toBeUndefined()
+    expect(await refused({})).toBe('limits.anonymous')
+  })
+})

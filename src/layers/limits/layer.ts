@@ -51,6 +51,8 @@ interface Rule {
   readonly provenKey: FacetGetter | undefined
   /** Only requests with (true) or without (false) a verified token naming an account. */
   readonly signedIn: boolean | undefined
+  /** `session:` — the session facet, and whether the rule counts requests with one. */
+  readonly session: { readonly of: FacetGetter; readonly present: boolean } | undefined
   /** `id|value|value…` per facet values, built once per client (see {@link KeyCache}). */
   readonly keys: KeyCache<string>
 }
@@ -164,6 +166,10 @@ export const limits: LayerType<LimitsSpec> = {
       knownTo: r.device === 'unknown' ? facets.getter('account') : undefined,
       provenKey: r.apiKey === 'unproven' ? facets.getter('apiKey') : undefined,
       signedIn: r.signedIn,
+      session:
+        r.session === undefined
+          ? undefined
+          : { of: facets.getter('session'), present: r.session === 'present' },
       keys: new KeyCache((parts) => `${r.id}|${parts.join('|')}`),
     }))
     const anyKnown = rules.some((r) => r.knownTo !== undefined || r.provenKey !== undefined)
@@ -337,6 +343,8 @@ export const limits: LayerType<LimitsSpec> = {
     ): MaybePromise<Planned> {
       if (rule.device !== undefined && !rule.device(ctx.identity)) return undefined
       if (rule.signedIn !== undefined && (ctx.identity.accountVerified === true) !== rule.signedIn)
+        return undefined
+      if (rule.session !== undefined && hasSession(rule.session.of(ctx)) !== rule.session.present)
         return undefined
       if (rule.knownTo !== undefined && ctx.identity.device !== undefined) {
         const account = rule.knownTo(ctx, params)
@@ -711,4 +719,9 @@ function statusMatcher(list: readonly (number | string)[]): (status: number) => 
     list.filter((s): s is string => typeof s === 'string').map((s) => Number(s[0])),
   )
   return (status) => exact.has(status) || classes.has(Math.floor(status / 100))
+}
+
+/** Whether a request has a session: a value (or one refused as ambiguous: sent, then). */
+function hasSession(v: MaybePromise<FacetValue>): boolean {
+  return v instanceof Refusal || v instanceof Promise || (typeof v === 'string' && v !== '')
 }

@@ -111,6 +111,12 @@ export const LimitRule = z
      * then held by the per-account rules. Needs an `auth` rule covering the route.
      */
     signedIn: z.boolean().optional(),
+    /**
+     * Only requests without (`missing`) or with (`present`) a session (`identity.session`: a
+     * cookie, or a header such as a bearer token). `missing` keeps a rule meant for anonymous
+     * clients off an app's users, each with a token of its own counted by a per-session rule.
+     */
+    session: z.enum(['missing', 'present']).optional(),
     action: action.default('throttle'),
     status: z.number().int().min(400).max(599).optional(),
     mode: mode.optional(),
