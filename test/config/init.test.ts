@@ -316,12 +316,16 @@ describe('the written config in front of the API', () => {
     await upstream?.close()
   })
 
-  /** A client at `ip`; `keep` keeps its device cookie, as a browser does. */
-  function client(ip: string, keep = true) {
+  /**
+   * A client at `ip`; `keep` keeps its device cookie, as a browser does; `token` is sent as a
+   * bearer token (the document asks for one on most operations).
+   */
+  function client(ip: string, keep = true, token?: string) {
     let cookie: string | undefined
     return async (method: string, path: string, body?: string, type = 'application/json') => {
       const headers: Record<string, string> = { 'x-forwarded-for': ip, 'user-agent': `t/${ip}` }
       if (cookie) headers.cookie = cookie
+      if (token) headers.authorization = `Bearer ${token}`
       if (body !== undefined) headers['content-type'] = type
       const res = await fetch(`${gw.url}${path}`, { method, headers, body })
       const set = res.headers.getSetCookie()[0]
@@ -332,8 +336,11 @@ describe('the written config in front of the API', () => {
   const seen = (path: string) => upstream.received.some((r) => r.url === path)
 
   it('lets a person sign in, read an account and transfer', async () => {
-    const person = client('198.51.100.1')
+    const person = client('198.51.100.1', true, 'ann-token')
     expect((await person('GET', '/v1/accounts/7')).status).toBe(200)
+    // The document asks for a token there: none, and the gateway answers 401 itself.
+    const anonymous = client('198.51.100.2')
+    expect((await anonymous('GET', '/v1/accounts/7')).status).toBe(401)
     const signIn = await person(
       'POST',
       '/v1/auth/token',
@@ -385,7 +392,7 @@ describe('the written config in front of the API', () => {
   })
 
   it('refuses tampered parameters and bodies at the edge', async () => {
-    const c = client('198.51.100.20')
+    const c = client('198.51.100.20', true, 'tamper-token')
     const before = upstream.received.length
     expect((await c('GET', '/v1/accounts/abc')).status).toBe(400)
     expect((await c('GET', '/v1/accounts/7/transactions?limit=1&limit=9999')).status).toBe(400)
@@ -400,10 +407,25 @@ describe('the written config in front of the API', () => {
   })
 
   it('stops a sweep through account ids by a client that keeps its cookie', async () => {
-    const sweeper = client('198.51.100.30')
+    // Each read with a token of its own (a bot making accounts): the device still counts them.
+    let n = 0
+    let cookie: string | undefined
+    const sweep = async (id: number) => {
+      const res = await fetch(`${gw.url}/v1/accounts/${id}`, {
+        headers: {
+          'x-forwarded-for': '198.51.100.30',
+          'user-agent': 'sweeper/1',
+          authorization: `Bearer account-${++n}`,
+          ...(cookie ? { cookie } : {}),
+        },
+      })
+      await res.text()
+      const set = res.headers.getSetCookie()[0]
+      if (set) cookie = set.slice(0, set.indexOf(';'))
+      return res.status
+    }
     const statuses: number[] = []
-    for (let id = 1; id <= 34; id++)
-      statuses.push((await sweeper('GET', `/v1/accounts/${id}`)).status)
+    for (let id = 1; id <= 34; id++) statuses.push(await sweep(id))
     // The first read came before its device cookie (an id no device counts), then 30 per device.
     expect(statuses.slice(0, 31).every((s) => s === 200)).toBe(true)
     expect(statuses.slice(31)).toEqual([429, 429, 429])
@@ -532,7 +554,13 @@ describe('the written config checks tokens at the edge', () => {
 
   it('lets the public operations and key clients through without one, and refuses a forged one', async () => {
     const forged = await token('admin', await testKey('RS256', 'bank-1'))
-    expect(await call('/v1/partners/report')).toBe(200)
+    // A key or a token, as the document says: neither is a 401 at the edge.
+    expect(await call('/v1/partners/report')).toBe(401)
+    const keyed = await fetch(`${gw.url}/v1/partners/report`, {
+      headers: { 'x-partner-key': 'partner-1' },
+    })
+    await keyed.text()
+    expect(keyed.status).toBe(200)
     expect(await call('/v1/partners/report', forged)).toBe(401)
     expect(await call('/v1/admin/users', forged)).toBe(401)
     expect(

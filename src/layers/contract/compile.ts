@@ -12,6 +12,7 @@ import { compileRoutes, type RouteMatcher } from '../../request/routes.js'
 import { createAjv, type ValidateFunction } from './ajv.js'
 import { follow, loadDocuments, type DocumentSet, type Where } from './documents.js'
 import { compileOperation, type Operation } from './operation.js'
+import { compileCredentials } from './credentials.js'
 import { pathPattern } from './path-template.js'
 import type { ContractSpec } from './spec.js'
 import { schemaConverter, under, type OpenApiVersion } from './to-json-schema.js'
@@ -98,6 +99,7 @@ export function compileContract(spec: ContractSpec, baseDir: string): CompiledCo
     const here: Where = { file: root, at: [] }
     const version = versionOf(doc, set, here)
     const base = spec.basePath ?? basePathOf(doc)
+    const schemes = spec.validate.credentials ? securitySchemes(set, doc, here) : undefined
     const paths = doc.paths
     if (paths === undefined) continue
     if (!isObj(paths)) throw set.error(under(here, 'paths'), 'expected a map of paths')
@@ -123,19 +125,21 @@ export function compileContract(spec: ContractSpec, baseDir: string): CompiledCo
             ow,
             `${method} ${template} is described twice (as ${entry.template}${entry.template === template ? ' in another document' : ''})`,
           )
-        entry.ops.set(
+        const compiled = compileOperation(cx, {
           method,
-          compileOperation(cx, {
-            method,
-            template,
-            pathParams,
-            item,
-            op,
-            itemWhere: iw,
-            opWhere: ow,
-            version,
-          }),
-        )
+          template,
+          pathParams,
+          item,
+          op,
+          itemWhere: iw,
+          opWhere: ow,
+          version,
+        })
+        const credentials =
+          schemes === undefined
+            ? undefined
+            : compileCredentials(op.security ?? doc.security, schemes)
+        entry.ops.set(method, credentials ? { ...compiled, credentials } : compiled)
         operations++
       }
     }
@@ -164,6 +168,19 @@ export function compileContract(spec: ContractSpec, baseDir: string): CompiledCo
       ),
     },
   }
+}
+
+/** The document's security schemes by name, each followed through its `$ref`. */
+function securitySchemes(set: DocumentSet, doc: Obj, here: Where): Obj {
+  const out: Obj = {}
+  const components = follow(set, doc.components, under(here, 'components')).value
+  if (!isObj(components)) return out
+  const where = under(here, 'components', 'securitySchemes')
+  const schemes = follow(set, components.securitySchemes, where).value
+  if (!isObj(schemes)) return out
+  for (const [name, raw] of Object.entries(schemes))
+    out[name] = follow(set, raw, under(where, name)).value
+  return out
 }
 
 /** An OpenAPI `security` list that every caller must meet: non-empty, and no `{}` in it. */

@@ -15,6 +15,7 @@ import { notice } from '../../telemetry/channels.js'
 import { corsHeadersOf } from '../cors/answer-headers.js'
 import type { LayerType } from '../layer-type.js'
 import { compileContract, type Documented, type PathEntry } from './compile.js'
+import type { Credentials } from './credentials.js'
 import type { Operation } from './operation.js'
 import { pathValues } from './path-template.js'
 import { describeViolation, listed, PROBLEM_TYPE, problemBody } from './problem.js'
@@ -137,6 +138,31 @@ export const contract: LayerType<ContractSpec> = {
       }
     }
 
+    /** A secured operation asked without any credential it names: 401, as the backend would. */
+    function uncredentialed(ctx: RequestContext, op: Operation, c: Credentials): Verdict {
+      // The CORS answer headers too, so a browser app can read the 401 and sign in again.
+      const headers: Record<string, string> = {
+        ...corsHeadersOf(ctx),
+        'content-type': PROBLEM_TYPE,
+      }
+      if (c.challenge !== undefined) headers['www-authenticate'] = c.challenge
+      return {
+        action: 'block',
+        rule: 'contract.credentials',
+        reason: `${op.id}: no credentials (the document asks for ${c.described})`,
+        monitor,
+        status: 401,
+        headers,
+        body: JSON.stringify({
+          type: 'about:blank',
+          title: 'Unauthorized',
+          status: 401,
+          detail: 'This operation needs credentials.',
+        }),
+        data: { operation: op.id },
+      }
+    }
+
     const layer: ContractLayer = {
       name: 'contract',
       documented: c.documented,
@@ -167,6 +193,8 @@ export const contract: LayerType<ContractSpec> = {
         if (!path) return undocumented(ctx, method, undefined, undefined)
         ctx.documented = { template: hit.template, params: path, fake: op.fake }
         if (preflight) return undefined
+        if (op.credentials !== undefined && !op.credentials.met(ctx))
+          return uncredentialed(ctx, op, op.credentials)
         const r = validate(ctx, op, path)
         if (r instanceof Promise) return r.then((v) => v && refused(ctx, op, v))
         return r && refused(ctx, op, r)

@@ -7,6 +7,7 @@
  */
 import type { ValidateFunction } from './ajv.js'
 import { follow, type DocumentSet, type Where } from './documents.js'
+import type { Credentials } from './credentials.js'
 import { fakeAnswer, type FakeAnswer } from './fake-answer.js'
 import { isFormType, isJsonType, mediaType } from './media-type.js'
 import { paramReader, type ParamReader } from './param-reader.js'
@@ -50,6 +51,8 @@ export interface Operation {
     { readonly required: boolean; readonly media: ReadonlyMap<string, Media> } | undefined
   /** A fake success shaped like the documented one (undefined: not documented as JSON). */
   readonly fake: FakeAnswer | undefined
+  /** `validate.credentials`: what a caller must carry (undefined: nothing checked). */
+  readonly credentials?: Credentials
 }
 
 /** What compiling an operation draws on, shared by every operation of a contract. */

@@ -44,6 +44,11 @@ export const ContractSpec = z.strictObject({
       cookies: z.boolean().default(true),
       /** A query parameter the operation does not declare: `allow` it (OpenAPI's default) or `refuse` it. */
       unknownQuery: z.enum(['allow', 'refuse']).default('allow'),
+      /**
+       * An operation the document secures, asked without any of the credentials its
+       * `security` names (no bearer token, no API key): 401 at the edge.
+       */
+      credentials: z.boolean().default(false),
     })
     .prefault({}),
   /**
