@@ -473,7 +473,7 @@ export function initConfig(opts: InitOptions): InitResult {
           ? contractPath
           : `./${contractPath}`,
       undocumented: 'block',
-      validate: { unknownQuery: 'refuse', credentials: true },
+      validate: { unknownQuery: 'refuse', unknownFields: 'refuse', credentials: true },
     },
     ...(opts.origins?.length
       ? {
@@ -540,7 +540,7 @@ export function initConfig(opts: InitOptions): InitResult {
     ],
     [
       ['contract'],
-      " The API's own contract: undocumented paths answered 404, tampered parameters and bodies refused with 400, at the edge. unknownQuery: refuse also refuses query parameters the document does not declare (`?limit=1&debug=1`): declare them, or set allow. credentials: true answers 401 where the document asks for a token or key and none is sent (whether it is valid stays the backend's, or the auth layer's).",
+      " The API's own contract: undocumented paths answered 404, tampered parameters and bodies refused with 400, at the edge. unknownQuery: refuse also refuses query parameters the document does not declare (`?limit=1&debug=1`): declare them, or set allow. unknownFields: refuse refuses body fields the request schema does not declare (mass assignment: a role field on a sign-up). credentials: true answers 401 where the document asks for a token or key and none is sent (whether it is valid stays the backend's, or the auth layer's).",
     ],
     [
       ['behavior'],

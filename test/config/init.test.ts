@@ -403,6 +403,9 @@ describe('the written config in front of the API', () => {
     expect(
       (await c('POST', '/v1/transfers', '{"from":7,"to":8,"amount":5,"amount":-100}')).status,
     ).toBe(400)
+    // Mass assignment: a field the sign-up's schema does not declare.
+    const signUp = '{"email":"eve@x.example","password":"p","name":"Eve","role":"admin"}'
+    expect((await c('POST', '/v1/register', signUp)).status).toBe(400)
     expect(upstream.received.length).toBe(before)
   })
 

@@ -166,8 +166,14 @@ export function compileOperation(cx: OperationCompiler, src: OperationSource): O
       convert(m.schema, version, under(mw, 'schema'))
       // A wildcard range (`*/*`) is parsed when the request's own type is JSON or a form.
       const parsed = isJsonType(range) || isFormType(range) || range.endsWith('/*')
+      // `unknownFields: refuse`: the body closed to fields its schema (allOf, oneOf parts
+      // included) does not declare; `unevaluatedProperties` sees through the composition.
+      const schema =
+        spec.validate.unknownFields === 'refuse'
+          ? { allOf: [m.schema], unevaluatedProperties: false }
+          : m.schema
       media.set(range, {
-        validate: parsed ? cx.compile(envelope(m.schema)!, mw) : validate,
+        validate: parsed ? cx.compile(envelope(schema)!, mw) : validate,
         parsed,
         shape: parsed ? shapeOf(m.schema, set) : undefined,
       })

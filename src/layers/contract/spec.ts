@@ -49,6 +49,12 @@ export const ContractSpec = z.strictObject({
        * `security` names (no bearer token, no API key): 401 at the edge.
        */
       credentials: z.boolean().default(false),
+      /**
+       * A top-level field of an object request body that its schema does not declare (`"role":
+       * "admin"` on a sign-up): `allow` it (JSON Schema's default) or `refuse` it (mass
+       * assignment: a backend that binds the whole body to its model takes it).
+       */
+      unknownFields: z.enum(['allow', 'refuse']).default('allow'),
     })
     .prefault({}),
   /**

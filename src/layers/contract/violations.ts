@@ -44,7 +44,12 @@ function toViolation(e: ErrorObject): Violation {
   // The property a keyword is about, when the error sits on its parent object.
   const child = p.missingProperty ?? p.additionalProperty ?? p.unevaluatedProperty ?? p.propertyName
   const pointer = typeof child === 'string' ? `${e.instancePath}/${escape(child)}` : e.instancePath
-  const rule = e.keyword === READ_ONLY_KEYWORD ? 'readOnly' : e.keyword
+  const rule =
+    e.keyword === READ_ONLY_KEYWORD
+      ? 'readOnly'
+      : e.keyword === 'unevaluatedProperties'
+        ? 'additionalProperties'
+        : e.keyword
   const segs = pointer.split('/')
   // segs[0] is '' (pointers start with '/'); segs[1] is the section.
   const section = segs[1] ?? 'body'
