@@ -120,19 +120,13 @@ export const deception: LayerType<DeceptionSpec> = {
       : undefined
 
     const chaos = spec.chaos.enabled ? compileChaos(spec.chaos, random) : undefined
-    // Where no fake success may be served (sign-in, sign-up: behavior.deceive.except), chaos
-    // draws from its error answers only: a person flagged with a bot's network and browser build
-    // gets a failure to retry there, never a fake session.
-    const errorWeights = Object.fromEntries(
-      Object.entries(spec.chaos.weights).filter(([k]) => k !== 'forward' && !k.startsWith('2')),
-    )
+    // Where no fake may be served (sign-in, sign-up, resets: behavior.deceive.except), a flagged
+    // client is throttled instead of answered with chaos: a person who shares a bot's network
+    // and browser build (an office, a new device) reads "try again later", never a fake
+    // session nor a random 404 on a correct password (red teams 10 and 12).
     const noFakes = deps.noFakes?.length
       ? compileRoutes([{ paths: deps.noFakes, value: true }], deps.foldCase ?? true)
       : undefined
-    const chaosNoFake =
-      chaos && noFakes && Object.values(errorWeights).some((w) => w > 0)
-        ? compileChaos({ ...spec.chaos, weights: errorWeights }, random)
-        : undefined
     const chaosMonitor = modeOf(spec.chaos.mode)
     const chaosExempt = spec.chaos.exempt.length
       ? compileRoutes([{ paths: spec.chaos.exempt, value: true }], true)
@@ -171,13 +165,24 @@ export const deception: LayerType<DeceptionSpec> = {
       const raw = chaosFlag(keys, values, ctx.identity)
       if (raw === undefined) return undefined
       const f = parseFlagValue(raw)
-      let draw = chaos!(now)
-      if (!draw.forward && draw.status < 300 && noFakes?.all(ctx.method, ctx.pathKey).length) {
-        // No error answer configured: the real one.
-        if (chaosNoFake === undefined) return undefined
-        draw = chaosNoFake(now)
-      }
-      return chaosVerdict(draw, 'rule' in f ? f.rule : f.reason, chaosMonitor)
+      const by = 'rule' in f ? f.rule : f.reason
+      const draw = chaos!(now)
+      if (!draw.forward && noFakes?.all(ctx.method, ctx.pathKey).length)
+        return {
+          action: 'throttle',
+          rule: 'deception.chaos',
+          reason: `client flagged by ${by}: throttled (no chaos where behavior.deceive.except says no fakes)`,
+          monitor: chaosMonitor,
+          status: 429,
+          // Until the flag ends: retrying sooner is refused again.
+          headers: {
+            'retry-after': String(
+              Math.ceil(Math.max(60_000, ('expiresAt' in f ? f.expiresAt : now) - now) / 1000),
+            ),
+          },
+          data: { trap: 'chaos', flaggedBy: by },
+        }
+      return chaosVerdict(draw, by, chaosMonitor)
     }
 
     /**
