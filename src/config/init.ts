@@ -176,7 +176,7 @@ export function initConfig(opts: InitOptions): InitResult {
       },
     )
     notes.push(
-      'failed-logins-new-devices (stuffing from rotating IPs) is written in monitor mode: it asks new devices for a proof-of-work puzzle, which your sign-in page or app must answer (fetchWithChallenge) — enforce it once it does',
+      'failed-logins-new-devices (stuffing from rotating IPs) is written in monitor mode: it asks new devices for a proof-of-work puzzle, which your sign-in page or app must answer (fetchWithChallenge) — enforce it once it does (signups-new-devices too, where there is a sign-up)',
     )
     rule(
       'A client that keeps its cookie is one device whatever IPs it uses: strict limits are safe.',
@@ -214,6 +214,20 @@ export function initConfig(opts: InitOptions): InitResult {
       limit: 10,
       window: '1h',
     })
+    rule(
+      'Mass sign-up from rotating IPs and headers: every account comes from a new device. Past 20 sign-ups from new devices in 10 minutes, each new device solves a proof-of-work puzzle to sign up. MONITOR until your sign-up page or app answers puzzles (fetchWithChallenge), and raise the limit to your traffic first.',
+      {
+        id: 'signups-new-devices',
+        paths: signUpPaths,
+        methods: ['POST'],
+        key: ['route'],
+        device: 'untrusted',
+        limit: 20,
+        window: '10m',
+        action: 'challenge',
+        mode: 'monitor',
+      },
+    )
     rule('Sign-ups per device.', {
       id: 'signups-per-device',
       paths: signUpPaths,

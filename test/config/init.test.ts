@@ -123,6 +123,12 @@ describe('initConfig reads the API from its document', () => {
     ])
     // The stuffing puzzle waits in monitor mode until the front end answers puzzles.
     expect(rules.find((r) => r.id === 'failed-logins-new-devices')!.mode).toBe('monitor')
+    expect(rules.find((r) => r.id === 'signups-new-devices')).toMatchObject({
+      paths: ['/v1/register'],
+      device: 'untrusted',
+      action: 'challenge',
+      mode: 'monitor',
+    })
     // Honeypots go under the API's prefix, never on a documented path.
     expect(config.deception!.honeypots.map((h) => h.paths[0])).toContain('/v1/admin/dashboard')
     expect(config.contract!.openapi).toBe('./bank.yaml')
