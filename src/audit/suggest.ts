@@ -6,7 +6,8 @@
  * each rule giving the numbers it came from, and is checked against the config schema.
  * @see ../../docs/audit-replay.md#the-suggested-config
  */
-import { Document, isMap, isSeq, type YAMLMap, type YAMLSeq } from 'yaml'
+import { Document, type YAMLMap, type YAMLSeq } from 'yaml'
+import { flowLists } from '../config/yaml-lists.js'
 import { parseGatewayConfig } from '../config/gateway-config.js'
 import { HTTP_METHODS } from '../layers/common.js'
 import { patternProblem } from '../request/routes.js'
@@ -203,9 +204,4 @@ function unique(id: string, taken: Set<string>): string {
   for (let n = 2; taken.has(out); n++) out = `${id}-${n}`
   taken.add(out)
   return out
-}
-
-function flowLists(node: unknown): void {
-  if (!isMap(node)) return
-  for (const pair of node.items) if (isSeq(pair.value)) pair.value.flow = true
 }

@@ -7,12 +7,8 @@
  * contract will enforce.
  */
 import { basePathOf } from '../layers/contract/compile.js'
-import {
-  follow,
-  loadDocuments,
-  type DocumentSet,
-  type Where,
-} from '../layers/contract/documents.js'
+import { requestBodyFields } from '../layers/contract/body-fields.js'
+import { follow, isObj, loadDocuments, type Where } from '../layers/contract/documents.js'
 import { under } from '../layers/contract/to-json-schema.js'
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const
@@ -89,7 +85,7 @@ export function readApiShape(file: string, baseDir: string): ApiShape {
           template,
           pattern,
           params,
-          bodyFields: bodyFields(set, op, ow),
+          bodyFields: requestBodyFields(set, op, ow, (type) => /json|form/i.test(type)),
           statuses: isObj(op.responses) ? Object.keys(op.responses) : [],
           operationId: typeof op.operationId === 'string' ? op.operationId : undefined,
           security: securityOf(op.security ?? doc.security, apiKeySchemes),
@@ -139,36 +135,6 @@ function toPattern(template: string): { pattern: string; params: string[] } {
     })
     .join('/')
   return { pattern, params }
-}
-
-/** The operation's request body fields, from its JSON, form or multipart schema. */
-function bodyFields(set: DocumentSet, op: Obj, where: Where): string[] {
-  const body = follow(set, op.requestBody, under(where, 'requestBody'))
-  if (!isObj(body.value) || !isObj(body.value.content)) return []
-  const out = new Set<string>()
-  for (const [type, media] of Object.entries(body.value.content)) {
-    if (!/json|form/i.test(type) || !isObj(media)) continue
-    collectFields(set, media.schema, under(body.where, 'content', type, 'schema'), out, 0)
-  }
-  return [...out]
-}
-
-function collectFields(
-  set: DocumentSet,
-  raw: unknown,
-  where: Where,
-  out: Set<string>,
-  depth: number,
-) {
-  if (depth > 8) return
-  const { value: schema, where: w } = follow(set, raw, where)
-  if (!isObj(schema)) return
-  if (isObj(schema.properties)) for (const k of Object.keys(schema.properties)) out.add(k)
-  for (const key of ['allOf', 'oneOf', 'anyOf'] as const) {
-    const list = schema[key]
-    if (Array.isArray(list))
-      list.forEach((s, i) => collectFields(set, s, under(w, key, i), out, depth + 1))
-  }
 }
 
 function commonPrefix(ops: readonly ApiOperation[]): string {
@@ -278,8 +244,4 @@ export function operationKind(op: ApiOperation): OperationKind {
     return 'sign-up'
   if (SIGN_IN.test(last) || SIGN_IN_ID.test(id)) return 'sign-in'
   return undefined
-}
-
-function isObj(v: unknown): v is Obj {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
 }

@@ -11,6 +11,7 @@
  */
 import { dirname, relative, resolve } from 'node:path'
 import { Document, isMap, isScalar, isSeq, type Scalar, type YAMLMap } from 'yaml'
+import { flowLists } from './yaml-lists.js'
 import { compileRoutes } from '../request/routes.js'
 import {
   accountField,
@@ -719,11 +720,6 @@ function wrap(text: string): string {
     out.push(rest)
   }
   return out.join('\n')
-}
-
-function flowLists(node: unknown): void {
-  if (!isMap(node)) return
-  for (const pair of node.items) if (isSeq(pair.value)) pair.value.flow = true
 }
 
 /** What a scanner expects at `/.git/config`: a repository's config, with a canary token in it. */

@@ -93,7 +93,7 @@ export function upstreamHeaders(
     let value = rawHeaders[i + 1]!
     // `includes` first: a Cookie header without Bulwark's cookie is forwarded as it is.
     if (ownCookie !== undefined && name === 'cookie' && value.includes(ownCookie)) {
-      value = withoutCookie(value, ownCookie)
+      value = cookieWithout(value, ownCookie)
       if (value === '') continue
     }
     out.push(name, value)
@@ -105,6 +105,24 @@ export function upstreamHeaders(
   if (fromLayers) for (const k in fromLayers) if (fromLayers[k] !== '') out.push(k, fromLayers[k]!)
   if (bufferedLength !== undefined) out.push('content-length', String(bufferedLength))
   return out
+}
+
+let strippedIn = ''
+let strippedName = ''
+let strippedOut = ''
+
+/**
+ * `withoutCookie`, remembered for the last header and name (gateways in one process may name
+ * their cookies differently): a browser sends the same Cookie header request after request, so
+ * the cut is made once, not a new string per request.
+ */
+function cookieWithout(header: string, name: string): string {
+  if (header !== strippedIn || name !== strippedName) {
+    strippedOut = withoutCookie(header, name)
+    strippedIn = header
+    strippedName = name
+  }
+  return strippedOut
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import { compileRoutes, type RouteMatcher } from '../../request/routes.js'
 import { createAjv, type ValidateFunction } from './ajv.js'
-import { follow, loadDocuments, type DocumentSet, type Where } from './documents.js'
+import { follow, isObj, loadDocuments, type DocumentSet, type Where } from './documents.js'
 import { compileOperation, type Operation } from './operation.js'
 import { compileCredentials } from './credentials.js'
 import { pathPattern } from './path-template.js'
@@ -223,8 +223,4 @@ export function basePathOf(doc: Obj): string {
 function joinPath(base: string, path: string): string {
   const b = base.replace(/\/+$/, '')
   return b === '' ? path : `${b}${path}`
-}
-
-function isObj(v: unknown): v is Obj {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
 }

@@ -9,6 +9,7 @@
  */
 import type { RequestContext } from '../../engine/types.js'
 import { cookieValue } from '../../request/cookie.js'
+import { isObj } from './documents.js'
 
 type Obj = Record<string, unknown>
 
@@ -124,8 +125,4 @@ function challengeOf(scheme: Obj): string | undefined {
 
 function capitalised(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1).toLowerCase()
-}
-
-function isObj(v: unknown): v is Obj {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
 }

@@ -251,6 +251,11 @@ export function follow(
   return { value: v, where: w }
 }
 
+/** A JSON object (not null, not a list). */
+export function isObj(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
 function isRef(v: unknown): v is { $ref: string } {
   return v !== null && typeof v === 'object' && typeof (v as { $ref?: unknown }).$ref === 'string'
 }

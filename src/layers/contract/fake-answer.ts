@@ -14,7 +14,8 @@ import { randomBytes } from 'node:crypto'
 import randexpModule from 'randexp'
 import type { ShapedFake } from '../../engine/types.js'
 import { seededRandom, type Random } from '../deception/random.js'
-import { follow, type DocumentSet, type Where } from './documents.js'
+import { requestBodyFields } from './body-fields.js'
+import { follow, isObj, type DocumentSet, type Where } from './documents.js'
 import { isJsonType } from './media-type.js'
 import { under } from './to-json-schema.js'
 
@@ -82,7 +83,7 @@ function build(
   const cx: Cx = {
     set,
     pathParams,
-    bodyFields: requestFields(set, op, where),
+    bodyFields: new Set(requestBodyFields(set, op, where, isJsonType)),
     nodes: 0,
     echoesBody: false,
   }
@@ -277,25 +278,6 @@ function typeOf(schema: Obj): string {
 
 /** Prefix of a request body field's value among the params an answer is drawn with. */
 export const BODY = 'body:'
-
-/** The top-level fields of the operation's JSON request body (`allOf` parts merged). */
-function requestFields(set: DocumentSet, op: Obj, where: Where): Set<string> {
-  const out = new Set<string>()
-  const { value: body, where: bw } = follow(set, op.requestBody, under(where, 'requestBody'))
-  if (!isObj(body) || !isObj(body.content)) return out
-  for (const [type, media] of Object.entries(body.content)) {
-    if (!isJsonType(type) || !isObj(media)) continue
-    const add = (raw: unknown, w: Where, depth: number): void => {
-      const { value: schema, where: sw } = follow(set, raw, w)
-      if (!isObj(schema) || depth > 4) return
-      if (isObj(schema.properties)) for (const k of Object.keys(schema.properties)) out.add(k)
-      if (Array.isArray(schema.allOf))
-        schema.allOf.forEach((x, i) => add(x, under(sw, 'allOf', i), depth + 1))
-    }
-    add(media.schema, under(bw, 'content', type, 'schema'), 0)
-  }
-  return out
-}
 
 /** The path parameter a field carries: its own name, or `id` for a lone `…Id` parameter. */
 function echoed(name: string, pathParams: readonly string[]): string | undefined {
@@ -535,8 +517,4 @@ function patterned(schema: Obj): Gen | undefined {
 /** `items` → `item`, so an array's elements are named like one of them (`ids` → `id`). */
 function singular(name: string): string {
   return name.endsWith('s') ? name.slice(0, -1) : name
-}
-
-function isObj(v: unknown): v is Obj {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
 }

@@ -6,7 +6,7 @@
  * @see ../../../docs/contract.md#how-it-works
  */
 import type { ValidateFunction } from './ajv.js'
-import { follow, type DocumentSet, type Where } from './documents.js'
+import { follow, isObj, type DocumentSet, type Where } from './documents.js'
 import type { Credentials } from './credentials.js'
 import { fakeAnswer, type FakeAnswer } from './fake-answer.js'
 import { isFormType, isJsonType, mediaType } from './media-type.js'
@@ -223,10 +223,6 @@ function declaredParameters(set: DocumentSet, src: OperationSource): { p: Obj; w
     })
   }
   return [...declared.values()]
-}
-
-function isObj(v: unknown): v is Obj {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
 function isSection(v: unknown): v is Section {
