@@ -94,7 +94,7 @@ export function initCommand(): Command {
           await writeFile(opts.out, r.text)
           const f = r.found
           console.log(
-            `${opts.out}: written — ${f.operations} operations; sign-in: ${f.signIn.join(', ') || 'none found'}; sign-up: ${f.signUp.join(', ') || 'none found'}; password reset: ${f.reset.join(', ') || 'none found'}; ${f.sweeps} id sweep limit(s); ${f.authRules} auth rule(s); mode ${opts.monitor ? 'monitor' : 'enforce'}`,
+            `${opts.out}: written — ${f.operations} operations; sign-in: ${f.signIn.join(', ') || 'none found'}; sign-up: ${f.signUp.join(', ') || 'none found'}; password reset: ${f.reset.join(', ') || 'none found'}; ${f.sweeps} id sweep limit(s); ${f.listings} listing page limit(s); ${f.authRules} auth rule(s); mode ${opts.monitor ? 'monitor' : 'enforce'}`,
           )
           for (const n of [
             ...r.notes,

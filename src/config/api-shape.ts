@@ -8,7 +8,13 @@
  */
 import { basePathOf } from '../layers/contract/compile.js'
 import { requestBodyFields } from '../layers/contract/body-fields.js'
-import { follow, isObj, loadDocuments, type Where } from '../layers/contract/documents.js'
+import {
+  follow,
+  isObj,
+  loadDocuments,
+  type DocumentSet,
+  type Where,
+} from '../layers/contract/documents.js'
 import { under } from '../layers/contract/to-json-schema.js'
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const
@@ -28,11 +34,19 @@ export interface ApiOperation {
   /** Documented response statuses (`200`, `401`, `4XX`, `default`). */
   readonly statuses: readonly string[]
   readonly operationId: string | undefined
+  /** Query parameters (the path item's and the operation's), with their schema's numeric `default`. */
+  readonly query: readonly QueryParam[]
   /**
    * What the document requires of a caller: undefined when nothing (or an alternative that is
    * `{}`); else the scopes of its least demanding alternative (none: any valid token).
    */
   readonly security: { readonly scopes: readonly string[]; readonly optional?: true } | undefined
+}
+
+export interface QueryParam {
+  readonly name: string
+  /** The schema's `default`, when it is a number (a page size's). */
+  readonly default?: number
 }
 
 export interface ApiShape {
@@ -88,12 +102,32 @@ export function readApiShape(file: string, baseDir: string): ApiShape {
           bodyFields: requestBodyFields(set, op, ow, (type) => /json|form/i.test(type)),
           statuses: isObj(op.responses) ? Object.keys(op.responses) : [],
           operationId: typeof op.operationId === 'string' ? op.operationId : undefined,
+          query: queryParams(set, [item.parameters, op.parameters], under(here, 'paths', path)),
           security: securityOf(op.security ?? doc.security, apiKeySchemes),
         })
       }
     }
   }
   return { operations, prefix: commonPrefix(operations), apiKeyHeader }
+}
+
+/**
+ * The `in: query` parameters of a path item's and an operation's `parameters` lists (`$ref`s
+ * followed), each name once; a `content` parameter has no schema, so no default.
+ */
+function queryParams(set: DocumentSet, lists: readonly unknown[], where: Where): QueryParam[] {
+  const out = new Map<string, QueryParam>()
+  for (const list of lists) {
+    if (!Array.isArray(list)) continue
+    for (const raw of list) {
+      const { value: p, where: w } = follow(set, raw, where)
+      if (!isObj(p) || p.in !== 'query' || typeof p.name !== 'string') continue
+      const schema = follow(set, p.schema, w).value
+      const d = isObj(schema) ? schema.default : undefined
+      out.set(p.name, typeof d === 'number' ? { name: p.name, default: d } : { name: p.name })
+    }
+  }
+  return [...out.values()]
 }
 
 /**
@@ -244,4 +278,65 @@ export function operationKind(op: ApiOperation): OperationKind {
     return 'sign-up'
   if (SIGN_IN.test(last) || SIGN_IN_ID.test(id)) return 'sign-in'
   return undefined
+}
+
+/** Query parameters that move through a listing: a page number, an offset, a cursor. */
+const POSITION = new Set([
+  'page',
+  'pagenumber',
+  'pageno',
+  'pageoffset',
+  'pagecursor',
+  'pageafter',
+  'pagebefore',
+  'pagetoken',
+  'nextpagetoken',
+  'nexttoken',
+  'offset',
+  'start',
+  'startindex',
+  'skip',
+  'cursor',
+  'after',
+  'before',
+  'startingafter',
+  'endingbefore',
+  'continuation',
+  'continuationtoken',
+  'marker',
+  'sinceid',
+  'maxid',
+])
+/** Query parameters that set how many records a page holds. */
+const SIZE = new Set([
+  'limit',
+  'perpage',
+  'pagesize',
+  'pagelimit',
+  'size',
+  'count',
+  'maxresults',
+  'top',
+  'first',
+  'take',
+  'rows',
+])
+
+/** `page[number]`, `page_number`, `Page-Number` → `pagenumber`. */
+function squash(name: string): string {
+  return name.toLowerCase().replace(/[\s_\-[\].]/g, '')
+}
+
+/**
+ * How a GET pages through a listing: the query parameter that moves (`page`, `offset`,
+ * `cursor`…) and the one that sizes a page (`per_page`, `limit`…), by their names.
+ * Undefined for anything that is not a paginated read.
+ */
+export function paginationOf(
+  op: ApiOperation,
+): { readonly position: string; readonly size: QueryParam | undefined } | undefined {
+  if (op.method !== 'GET') return undefined
+  const position = op.query.find((q) => POSITION.has(squash(q.name)))
+  if (position === undefined) return undefined
+  return { position: position.name, size: op.query.find((q) => SIZE.has(squash(q.name))) }
 }

@@ -17,8 +17,10 @@ import {
   accountField,
   operationKind,
   readApiShape,
+  paginationOf,
   takesCode,
   type ApiOperation,
+  type QueryParam,
 } from './api-shape.js'
 
 export interface InitOptions {
@@ -56,6 +58,8 @@ export interface InitResult {
     readonly signUp: readonly string[]
     readonly reset: readonly string[]
     readonly sweeps: number
+    /** Paginated listings' position parameters given page limits. */
+    readonly listings: number
     /** Auth rules written (0 without an issuer). */
     readonly authRules: number
   }
@@ -387,6 +391,91 @@ export function initConfig(opts: InitOptions): InitResult {
         window: '60s',
       })
   }
+  // Listings: a scraper that never names an id pages through them instead (`?page=`,
+  // `?offset=`, `?cursor=`): distinct positions per client, as ids above, and where a page's
+  // size is the client's to choose (`?per_page=`), records read, so a bigger page buys no more.
+  const listings = new Map<string, { paths: string[]; size: QueryParam | undefined }>()
+  for (const o of ops) {
+    const pages = paginationOf(o)
+    if (pages === undefined) continue
+    const group = listings.get(pages.position) ?? { paths: [], size: pages.size }
+    if (!group.paths.includes(o.pattern)) group.paths.push(o.pattern)
+    group.size ??= pages.size
+    listings.set(pages.position, group)
+  }
+  for (const [param, { paths, size }] of listings) {
+    const id = slug(param)
+    const where = { paths, methods: ['GET'] }
+    const cookieless = {
+      key: ['fingerprint', 'ipPrefix'],
+      device: 'missing',
+      ...(bearerSession ? { session: 'missing' } : {}),
+    }
+    rule(
+      `No paging through a whole listing, whatever IPs the scraper uses: distinct ${param} values per device (a person reads a few pages, a scraper all of them). Clients that page legitimately and fast (an export, a sync): raise the limits to your traffic.`,
+      {
+        id: `pages-${id}`,
+        ...where,
+        key: ['device'],
+        count: 'distinct',
+        distinct: `query:${param}`,
+        limit: 30,
+        window: '60s',
+      },
+    )
+    rule(`The same among clients without a device cookie, per client type on a network.`, {
+      id: `pages-${id}-cookieless`,
+      ...where,
+      ...cookieless,
+      count: 'distinct',
+      distinct: `query:${param}`,
+      limit: 20,
+      window: '60s',
+    })
+    if (bearerSession)
+      rule(`Per token: at most 30 ${param} values a minute, whatever IPs and headers.`, {
+        id: `pages-${id}-per-token`,
+        ...where,
+        key: ['session'],
+        count: 'distinct',
+        distinct: `query:${param}`,
+        limit: 30,
+        window: '60s',
+      })
+    if (size === undefined) continue
+    // A page without the size parameter costs 1: the budget is 30 of the document's default
+    // pages, so that a client asking for the largest pages gets no more records than one that
+    // does not ask (both rules together: distinct pages, and records).
+    const perPage = size.default !== undefined && size.default >= 1 ? size.default : 20
+    rule(
+      `Records read through ${size.name} per device: ${30 * perPage} a minute (30 pages of the default ${perPage}), so asking for the largest pages buys a scraper no more than paging does. A request without ${size.name} counts 1.`,
+      {
+        id: `records-${id}`,
+        ...where,
+        key: ['device'],
+        cost: `query:${size.name}`,
+        limit: 30 * perPage,
+        window: '60s',
+      },
+    )
+    rule(`The same among clients without a device cookie, per client type on a network.`, {
+      id: `records-${id}-cookieless`,
+      ...where,
+      ...cookieless,
+      cost: `query:${size.name}`,
+      limit: 20 * perPage,
+      window: '60s',
+    })
+    if (bearerSession)
+      rule(`Per token: ${30 * perPage} records a minute.`, {
+        id: `records-${id}-per-token`,
+        ...where,
+        key: ['session'],
+        cost: `query:${size.name}`,
+        limit: 30 * perPage,
+        window: '60s',
+      })
+  }
   // Key guessing, on the operations an API key opens (anyone without a proven key counts there).
   const keyed = unique(ops.filter((o) => o.security?.optional).map((o) => o.pattern))
   if (api.apiKeyHeader !== undefined && keyed.length > 0)
@@ -641,6 +730,7 @@ export function initConfig(opts: InitOptions): InitResult {
       signUp: signUpPaths,
       reset: resetPaths,
       sweeps: sweeps.size,
+      listings: listings.size,
       authRules: authRules.length,
     },
   }

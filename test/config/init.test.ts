@@ -56,11 +56,12 @@ describe('initConfig reads the API from its document', () => {
   it('finds its sign-in, sign-up and reset by path, operation id and account field', () => {
     const { found } = generate()
     expect(found).toEqual({
-      operations: 10,
+      operations: 11,
       signIn: ['/v1/auth/token'],
       signUp: ['/v1/register'],
       reset: ['/v1/password/forgot', '/v1/password/reset'],
       sweeps: 2,
+      listings: 2,
       authRules: 0,
     })
   })
@@ -104,6 +105,25 @@ describe('initConfig reads the API from its document', () => {
         'param:statement_id',
       ],
       ['sweep-statement-id-per-token', statements, ['session'], 'param:statement_id'],
+    ])
+    // Listings: positions by name (`page` from the path item, through a $ref; a cursor), and
+    // records through the page size: 30 pages of its documented default, or of 20.
+    const pages = rules.filter((r) => /^(pages|records)-/.test(r.id))
+    const branches = ['/v1/branches']
+    const transactions = ['/v1/accounts/:accountId/transactions']
+    expect(pages.map((r) => [r.id, r.paths, r.key, r.distinct ?? r.cost, r.limit])).toEqual([
+      ['pages-cursor', transactions, ['device'], 'query:cursor', 30],
+      ['pages-cursor-cookieless', transactions, ['fingerprint', 'ipPrefix'], 'query:cursor', 20],
+      ['pages-cursor-per-token', transactions, ['session'], 'query:cursor', 30],
+      ['records-cursor', transactions, ['device'], 'query:limit', 600],
+      ['records-cursor-cookieless', transactions, ['fingerprint', 'ipPrefix'], 'query:limit', 400],
+      ['records-cursor-per-token', transactions, ['session'], 'query:limit', 600],
+      ['pages-page', branches, ['device'], 'query:page', 30],
+      ['pages-page-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:page', 20],
+      ['pages-page-per-token', branches, ['session'], 'query:page', 30],
+      ['records-page', branches, ['device'], 'query:per_page', 750],
+      ['records-page-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:per_page', 500],
+      ['records-page-per-token', branches, ['session'], 'query:per_page', 750],
     ])
     // Failed sign-ins are the 401 the document gives the operation (it documents no 403).
     expect(rules.find((r) => r.id === 'failed-logins-per-ip')!.outcomes).toEqual([401])
@@ -440,6 +460,37 @@ describe('the written config in front of the API', () => {
     expect(statuses.slice(31)).toEqual([429, 429, 429])
   })
 
+  it('holds a scraper paging through a listing, however large the pages it asks for', async () => {
+    // A person reads a few pages of 25 (the document's default) and then a big one.
+    const person = client('198.51.100.40')
+    const read: number[] = []
+    for (const q of ['', '?page=2', '?page=3&city=Leeds', '?page=4', '?page=1&per_page=100'])
+      read.push((await person('GET', `/v1/branches${q}`)).status)
+    expect(read).toEqual([200, 200, 200, 200, 200])
+    // A scraper that keeps its cookie: 30 distinct pages a minute.
+    const scraper = client('198.51.100.41')
+    const paged: number[] = []
+    for (let page = 1; page <= 33; page++)
+      paged.push((await scraper('GET', `/v1/branches?page=${page}`)).status)
+    // (its first request came before its cookie: no device counted it)
+    expect(paged.slice(0, 31).every((s) => s === 200)).toBe(true)
+    expect(paged.slice(31)).toEqual([429, 429])
+    // One asking for pages of 100: 750 records a minute, the 30 pages of 25 others get.
+    const greedy = client('198.51.100.42')
+    await greedy('GET', '/v1/branches')
+    const big: number[] = []
+    for (let page = 1; page <= 9; page++)
+      big.push((await greedy('GET', `/v1/branches?page=${page}&per_page=100`)).status)
+    expect(big).toEqual([200, 200, 200, 200, 200, 200, 200, 429, 429])
+    // Without cookies, from one network and one build: 20 pages.
+    const noCookies = client('198.51.100.43', false)
+    const bare: number[] = []
+    for (let page = 1; page <= 22; page++)
+      bare.push((await noCookies('GET', `/v1/branches?page=${page}`)).status)
+    expect(bare.slice(0, 20).every((s) => s === 200)).toBe(true)
+    expect(bare.slice(20)).toEqual([429, 429])
+  })
+
   it('holds one stolen token sweeping from rotating IPs, headers and no cookies', async () => {
     const statuses: number[] = []
     for (let id = 1; id <= 34; id++) {
@@ -597,7 +648,7 @@ describe('bulwark init (the built CLI)', () => {
       'http://127.0.0.1:9',
     )
     expect(first.code).toBe(0)
-    expect(first.stdout).toMatch(/cli\.yaml: written — 10 operations; sign-in: \/v1\/auth\/token/)
+    expect(first.stdout).toMatch(/cli\.yaml: written — 11 operations; sign-in: \/v1\/auth\/token/)
     expect(first.stdout).toMatch(
       /note: set BULWARK_DEVICE_SECRET, BULWARK_CHALLENGE_SECRET, BULWARK_CANARY_SECRET/,
     )
