@@ -21,6 +21,7 @@ export interface SimulateCommandOptions {
   readonly duration?: string
   readonly speed?: string
   readonly seed?: string
+  readonly botHeaders?: string
   readonly scenarios?: string
   readonly json?: boolean
   readonly list?: boolean
@@ -53,6 +54,9 @@ export async function simulate(
   const seed = Number(opts.seed ?? '1')
   if (!Number.isSafeInteger(seed))
     return fail(`--seed must be an integer, got ${JSON.stringify(opts.seed)}`)
+  const botHeaders = opts.botHeaders ?? 'older'
+  if (botHeaders !== 'older' && botHeaders !== 'people')
+    return fail(`--bot-headers must be older or people, got ${JSON.stringify(opts.botHeaders)}`)
   const scenarios = (opts.scenarios ?? '').split(',').filter((s) => s.trim() !== '')
   try {
     if (!opts.json)
@@ -66,6 +70,7 @@ export async function simulate(
       durationMs,
       speed,
       seed,
+      botHeaders,
       scenarios,
     })
     io.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report))
@@ -95,6 +100,11 @@ export function simulateCommand(): Command {
     .option('-d, --duration <time>', 'how long the run lasts, real time', '30s')
     .option('--speed <n>', 'simulated time runs n times faster (limits still see real time)', '1')
     .option('--seed <n>', 'seed for every random choice', '1')
+    .option(
+      '--bot-headers <set>',
+      "the bots' header sets: older browser releases than people's, or people's own",
+      'older',
+    )
     .option('-s, --scenarios <list>', 'comma-separated: ids, OAT ids, humans, bots (default: all)')
     .option('--json', 'print the report as JSON')
     .option('--list', 'list the scenarios and exit')

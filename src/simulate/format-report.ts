@@ -28,7 +28,8 @@ export function formatReport(r: SimulationReport): string {
   const out = [
     `bulwark simulate: ${where}`,
     `${seconds(r.elapsedMs)} real (bound ${seconds(r.durationMs)}), speed ×${r.speed} ` +
-      `(${seconds(r.elapsedMs * r.speed)} simulated), seed ${r.seed}`,
+      `(${seconds(r.elapsedMs * r.speed)} simulated), seed ${r.seed}` +
+      (r.botHeaders === 'people' ? ", bots on people's header sets" : ''),
     '',
   ]
   const rows: string[][] = []

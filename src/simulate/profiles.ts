@@ -135,6 +135,14 @@ function profile(id: string, f: ReturnType<Family>, lang: string): Profile {
 export const HUMAN_PROFILES: readonly Profile[] = build(HUMAN_RELEASES)
 /** 144 header sets bots copy: the same browsers, older releases. */
 export const BOT_PROFILES: readonly Profile[] = build(BOT_RELEASES)
+/**
+ * Bots on people's very header sets (`simulate --bot-headers people`): a bot driving a current
+ * browser, or one that copied today's headers. Copies, so a profile still tells who drew it.
+ */
+export const BOT_PROFILES_AS_PEOPLE: readonly Profile[] = build(HUMAN_RELEASES)
+
+/** Which header sets the bots send: `older` releases than people's, or people's own. */
+export type BotHeaders = 'older' | 'people'
 
 /** Deals profiles without repeats until every one has been dealt, then reshuffles. */
 export interface ProfileDeck {

@@ -71,6 +71,8 @@ export interface SimulationReport {
   readonly seed: number
   /** Simulated time runs this many times faster than real time. */
   readonly speed: number
+  /** The bots' header sets: older releases than people's, or people's own. */
+  readonly botHeaders: 'older' | 'people'
   /** The bound given, real milliseconds. */
   readonly durationMs: number
   /** Real time the run took. */

@@ -15,6 +15,7 @@ import { selectScenarios } from './select-scenarios.js'
 import { Stopped } from './sim-client.js'
 import { createTally } from './tally.js'
 import { externalTarget, type Target } from './target.js'
+import type { BotHeaders } from './profiles.js'
 import { createRun } from './world.js'
 
 /** Options of {@link runSimulation}; the CLI's flags, parsed. */
@@ -33,6 +34,11 @@ export interface SimulationOptions {
   readonly seed?: number
   /** Scenario ids, threat ids (`OAT-011`), `humans` or `bots`; default all. */
   readonly scenarios?: readonly string[]
+  /**
+   * The bots' header sets: `older` browser releases than people's (the default), or `people`'s
+   * very own (a bot driving a current browser): then only what a client does tells it apart.
+   */
+  readonly botHeaders?: BotHeaders
 }
 
 /** Requests in flight when time is up get this long to finish. */
@@ -51,6 +57,7 @@ export async function runSimulation(opts: SimulationOptions = {}): Promise<Simul
   const durationMs = opts.durationMs ?? 30_000
   const speed = opts.speed ?? 1
   const seed = opts.seed ?? 1
+  const botHeaders = opts.botHeaders ?? 'older'
   if (!(durationMs > 0 && durationMs <= MAX_DURATION_MS))
     throw new TypeError(
       `runSimulation: durationMs must be > 0 and at most a day, got ${durationMs}`,
@@ -59,6 +66,10 @@ export async function runSimulation(opts: SimulationOptions = {}): Promise<Simul
     throw new TypeError(`runSimulation: speed must be a positive number, got ${speed}`)
   if (!Number.isSafeInteger(seed))
     throw new TypeError(`runSimulation: seed must be an integer, got ${seed}`)
+  if (botHeaders !== 'older' && botHeaders !== 'people')
+    throw new TypeError(
+      `runSimulation: botHeaders must be older or people, got ${String(botHeaders)}`,
+    )
   if (opts.target !== undefined && opts.config !== undefined)
     throw new TypeError('runSimulation: config is for the in-process demo; a target runs its own')
   const scenarios = selectScenarios(opts.scenarios)
@@ -69,7 +80,7 @@ export async function runSimulation(opts: SimulationOptions = {}): Promise<Simul
 
   const agent = new Agent({ connections: 128, keepAliveTimeout: 4_000 })
   const rng = createRng(seed)
-  const run = createRun(target, agent, speed, rng)
+  const run = createRun(target, agent, speed, rng, botHeaders)
   const tallies = scenarios.map((s) =>
     createTally(
       { id: s.id, kind: s.kind, title: s.title, threat: s.threat ?? null },
@@ -108,6 +119,7 @@ export async function runSimulation(opts: SimulationOptions = {}): Promise<Simul
     config: target.config,
     seed,
     speed,
+    botHeaders,
     durationMs,
     elapsedMs: Math.round(performance.now() - started),
     scenarios: rows,

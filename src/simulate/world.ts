@@ -8,7 +8,14 @@
 import { setMaxListeners } from 'node:events'
 import type { Dispatcher } from 'undici'
 import { ipPool, NETWORKS, type IpPool } from './ip-pool.js'
-import { BOT_PROFILES, HUMAN_PROFILES, profileDeck, type Profile } from './profiles.js'
+import {
+  BOT_PROFILES,
+  BOT_PROFILES_AS_PEOPLE,
+  HUMAN_PROFILES,
+  profileDeck,
+  type BotHeaders,
+  type Profile,
+} from './profiles.js'
 import type { Rng } from './rng.js'
 import { SimClient, Stopped, type Wire } from './sim-client.js'
 import type { Tally } from './tally.js'
@@ -55,10 +62,16 @@ export interface Run {
 
 /**
  * @example
- * const run = createRun(target, agent, 10, createRng(1))
+ * const run = createRun(target, agent, 10, createRng(1), 'older')
  * const world = run.world(rng.fork('office'), tally)
  */
-export function createRun(target: Target, dispatcher: Dispatcher, speed: number, rng: Rng): Run {
+export function createRun(
+  target: Target,
+  dispatcher: Dispatcher,
+  speed: number,
+  rng: Rng,
+  botHeaders: BotHeaders = 'older',
+): Run {
   let stopped = false
   const cutoff = new AbortController()
   // Every request in flight listens on the one cutoff signal.
@@ -66,7 +79,10 @@ export function createRun(target: Target, dispatcher: Dispatcher, speed: number,
   const waiting = new Set<() => void>()
   const humans = profileDeck(HUMAN_PROFILES, rng.fork('profiles:human'))
   const humanSet: ReadonlySet<Profile> = new Set(HUMAN_PROFILES)
-  const bots = profileDeck(BOT_PROFILES, rng.fork('profiles:bot'))
+  const bots = profileDeck(
+    botHeaders === 'people' ? BOT_PROFILES_AS_PEOPLE : BOT_PROFILES,
+    rng.fork('profiles:bot'),
+  )
   const wire: Wire = { target, dispatcher, running: () => !stopped, cutoff: cutoff.signal }
 
   const sleep = (realMs: number) =>

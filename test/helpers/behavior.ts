@@ -77,6 +77,21 @@ export const sid = (s: string, ip = '203.0.113.10'): RawInit => ({
 })
 export const rule = (d: Decision) => d.verdicts.map((v) => v.rule)
 
+/**
+ * Risk bots ran up on a browser build from `ip`, as the behaviour layer records it: on the
+ * build, and on the build on that network (IPv4: the address), where it counts in full.
+ */
+export async function buildRisk(
+  store: Store,
+  fp: string,
+  ip: string,
+  n: number,
+  now: number,
+): Promise<void> {
+  await store.addScore(`risk:fingerprint:${fp}`, n, 600_000, now)
+  await store.addScore(`risk:fingerprint:${fp}@${ip}`, n, 600_000, now)
+}
+
 /** Products by fingerprint: 3 distinct ids a minute, then 429 (the relay suites' limit). */
 export const sweepLimit = {
   limits: {
@@ -103,8 +118,9 @@ export async function penaltyKeptPerNetwork(t: ReturnType<typeof setup>): Promis
   const { ctx } = t.engine.prepare(raw('GET /api/products/1', { headers: CHROME, ip: '192.0.2.9' }))
   await t.engine.inspect(ctx)
   const fp = ctx.identity.fingerprint!
-  // 0.6 × 300 = 180 on the build: the bot on 198.51.100.1 is deceived, for 15 minutes.
-  await t.store.addScore(`risk:fingerprint:${fp}`, 300, 10 * 60_000, t.now())
+  // 0.6 × 300 = 180 on the build, run up on 198.51.100.1: the bot there is deceived, for 15
+  // minutes.
+  await buildRisk(t.store, fp, '198.51.100.1', 300, t.now())
   const bot = { ip: '198.51.100.1' }
   expect((await t.send('GET /api/products/2', bot)).action).toBe('deceive')
   // Five minutes on, the build's risk has decayed to 0.6 × 212 = 127: throttle level, but
@@ -112,8 +128,11 @@ export async function penaltyKeptPerNetwork(t: ReturnType<typeof setup>): Promis
   t.advance(5 * 60_000)
   const held = await t.send('GET /api/products/3', bot)
   expect([held.action, held.decisive?.rule]).toEqual(['deceive', 'behavior.penalty.deceive'])
-  // Someone on the same build on another network is judged by that risk: throttled, and
+  // Elsewhere, the build's risk counts up to the shared facets' cap (30): nothing.
+  expect((await t.send('GET /api/products/4', { ip: '203.0.113.61' })).action).toBe('allow')
+  // Someone on the same build on another network runs up as much there: throttled, and
   // penalised there for 5 minutes.
+  await buildRisk(t.store, fp, '203.0.113.60', 212, t.now())
   const other = await t.send('GET /api/products/4', { ip: '203.0.113.60' })
   expect([other.action, other.decisive?.rule]).toEqual(['throttle', 'behavior.risk'])
   expect((await t.send('GET /api/products/5', { ip: '203.0.113.60' })).decisive?.rule).toBe(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Decision } from '../../src/engine/types.js'
 import { flagIdentity, flagKey } from '../../src/identity/flags.js'
-import { CHROME, penaltyKeptPerNetwork, rule, setup, sid } from '../helpers/behavior.js'
+import { buildRisk, CHROME, penaltyKeptPerNetwork, rule, setup, sid } from '../helpers/behavior.js'
 import { raw } from '../helpers/engine.js'
 import { toEffect } from '../../src/engine/effect.js'
 import { deviceCookies } from '../../src/identity/device.js'
@@ -288,10 +288,10 @@ describe('behavior: signals and risk', () => {
           })
         ).action,
       ).toBe('allow')
-    // ...while its own header set carries the risk.
+    // ...while its own header set carries the risk, on its network.
     const { ctx } = t.engine.prepare(raw('GET /x', { headers: CHROME, ip: '192.0.2.60' }))
     await t.engine.inspect(ctx)
-    await t.store.addScore(`risk:fingerprint:${ctx.identity.fingerprint}`, 400, 600_000, t.now())
+    await buildRisk(t.store, ctx.identity.fingerprint!, '192.0.2.60', 400, t.now())
     for (let n = 0; n < 3; n++)
       expect(
         (
@@ -309,10 +309,10 @@ describe('behavior: signals and risk', () => {
     // A person's session, seen on a clean request.
     const first = await t.send('GET /api/products', at('before'))
     expect(first.action).toBe('allow')
-    // Bots on the same build ran its risk up.
+    // Bots on the same build, behind the same address, ran its risk up.
     const { ctx } = t.engine.prepare(raw('GET /x', { headers: CHROME, ip: '192.0.2.60' }))
     await t.engine.inspect(ctx)
-    await t.store.addScore(`risk:fingerprint:${ctx.identity.fingerprint}`, 400, 600_000, t.now())
+    await buildRisk(t.store, ctx.identity.fingerprint!, '198.51.100.70', 400, t.now())
     t.advance(1_000)
     // The person's own session: the build's risk is capped for them.
     expect((await t.send('GET /api/products', at('before'))).action).toBe('allow')
@@ -323,7 +323,7 @@ describe('behavior: signals and risk', () => {
     t.advance(2 * 60 * 60_000)
     expect((await t.send('GET /api/products', at('new'))).action).toBe('allow')
     // From then on it is the client's own.
-    await t.store.addScore(`risk:fingerprint:${ctx.identity.fingerprint}`, 400, 600_000, t.now())
+    await buildRisk(t.store, ctx.identity.fingerprint!, '198.51.100.70', 400, t.now())
     expect((await t.send('GET /api/products', at('new'))).action).toBe('allow')
   })
 
@@ -526,47 +526,97 @@ describe('behavior: safe for people', () => {
     expect(there.action).not.toBe('allow')
   })
 
-  it("a browser build known devices use is a crowd's: a bot that copied it cannot lock out newcomers", async () => {
+  it("a browser build's risk counts in full on the network it was run up on, within the cap elsewhere", async () => {
+    const t = setup()
+    const FIREFOX = {
+      ...CHROME,
+      'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
+    }
+    const visit = (ip: string, headers: Record<string, string>, path = '/api/products/9') =>
+      t.send(`GET ${path}`, { ip, headers })
+    // A bot on people's current Chrome build explores for endpoints (mostly 404s): the
+    // build's risk climbs past every threshold through the layer's own signals.
+    for (let i = 0; i < 80; i++) {
+      await t.send(`GET /api/guess-${i}`, { ip: '192.0.2.40', headers: CHROME }, 404)
+      t.advance(900 + (i % 5) * 400)
+    }
+    expect((await visit('192.0.2.40', CHROME)).action).not.toBe('allow')
+    // From another address the bot starts again from the cap, as anyone on the build does.
+    // A person on that build, from their own network, on a first visit: the bots' risk is
+    // not theirs past the shared facets' cap (30), below any action.
+    const person = await visit('203.0.113.5', CHROME)
+    expect(person.action).toBe('allow')
+    // A script's header set is one client's wherever it goes: its risk follows it in full.
+    const SCRIPT = { 'user-agent': 'python-requests/2.32.3', accept: '*/*' }
+    for (let i = 0; i < 80; i++) {
+      await t.send(`GET /api/guess-s${i}`, { ip: '198.51.100.1', headers: SCRIPT }, 404)
+      t.advance(900 + (i % 5) * 400)
+    }
+    expect((await visit('203.0.113.6', SCRIPT)).action).not.toBe('allow')
+    // Firefox, which the bot never used, carries nothing anywhere.
+    expect((await visit('192.0.2.40', FIREFOX)).action).toBe('allow')
+    // Forgetting the build on the bot's address (the admin's unblock) clears both risks.
+    const { ctx } = t.engine.prepare(raw('GET /x', { headers: CHROME, ip: '192.0.2.40' }))
+    await t.engine.inspect(ctx)
+    const layer = t.engine.layers.find((l) => l.name === 'behavior')!
+    await layer.forget!({ fingerprint: [ctx.identity.fingerprint!], ip: ['192.0.2.40'] })
+    expect((await visit('192.0.2.40', CHROME)).action).toBe('allow')
+  })
+
+  it("a request that itself does what the bots on its build do is judged by the build's whole risk", async () => {
+    const t = setup({
+      flows: [
+        {
+          id: 'checkout-needs-cart',
+          paths: ['/api/checkout'],
+          methods: ['POST'],
+          after: { paths: ['/api/cart'], methods: ['POST'] },
+          within: '30m',
+          by: ['session', 'account'],
+        },
+      ],
+    })
+    // Carding: card after card at checkout without a cart, a new address per attempt, on
+    // people's Chrome build. Each address is new, so only the build links the attempts.
+    const actions: string[] = []
+    for (let i = 1; i <= 12; i++) {
+      const d = await t.send('POST /api/checkout', { ip: `192.0.2.${i}`, json: { card: i } }, 402)
+      actions.push(d.action)
+      t.advance(300)
+    }
+    // The first attempts pass (the flow only logs); then each new one, itself a checkout
+    // without a cart, carries the build's risk and is refused.
+    expect(actions.slice(0, 2)).toEqual(['log', 'log'])
+    expect(actions.slice(-4).every((a) => ['throttle', 'deceive', 'block'].includes(a))).toBe(true)
+    // A person on the build browsing from a network of their own is not one of them.
+    expect((await t.send('GET /api/products/4', { ip: '203.0.113.9' })).action).toBe('allow')
+  })
+
+  it("a crowd's browser build is capped even where its risk was run up (one office, one bot)", async () => {
     const secret = 'd'.repeat(32)
     const t = setup({}, { identity: { session: { cookie: 'sid' }, device: { secret } } })
     const devices = deviceCookies(DeviceSpec.parse({ secret }))
     const cookieFrom = (msAgo: number) =>
       devices.read(CHROME, t.now() - msAgo).setCookie!.split(';')[0]!
-    const fingerprintOf = async (headers: Record<string, string>) => {
-      const { ctx } = t.engine.prepare(raw('GET /api/products/1', { headers, ip: '192.0.2.1' }))
-      await t.engine.inspect(ctx)
-      return ctx.identity.fingerprint!
-    }
-    const FIREFOX = { ...CHROME, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0' }
-    // Bots without cookies, from rotating IPs, ran up the risk of two browser builds.
-    for (const headers of [CHROME, FIREFOX])
-      await t.store.addScore(
-        `risk:fingerprint:${await fingerprintOf(headers)}`,
-        900,
-        600_000,
-        t.now(),
-      )
-    const newcomer = (ip: string, headers = CHROME, cookie?: string) =>
-      t.send('GET /api/products/3', { ip, headers: { ...headers, ...(cookie ? { cookie } : {}) } })
-    // Nothing tells a newcomer on those builds from the bots yet: judged by the fingerprint.
-    expect((await newcomer('203.0.113.50')).action).toBe('block')
-    // Three people whose devices have been known for a while use the Chrome build...
-    const known = [0, 1, 2].map((i) => cookieFrom(20 * 60_000 + i))
+    const { ctx } = t.engine.prepare(
+      raw('GET /api/products/1', { headers: CHROME, ip: '192.0.2.1' }),
+    )
+    await t.engine.inspect(ctx)
+    // A bot behind the office's address ran up the office's Chrome build there.
+    await buildRisk(t.store, ctx.identity.fingerprint!, '198.51.100.9', 900, t.now())
+    const newcomer = (ip: string, cookie?: string) =>
+      t.send('GET /api/products/3', { ip, headers: { ...CHROME, ...(cookie ? { cookie } : {}) } })
+    // Nothing tells a newcomer in the office from the bot yet: judged by the build there.
+    expect((await newcomer('198.51.100.9')).action).toBe('block')
+    // Three people whose devices have been known for a while use the build...
     for (let i = 0; i < 3; i++)
       expect(['allow', 'log']).toContain(
-        (await newcomer(`198.51.100.${60 + i}`, CHROME, known[i])).action,
+        (await newcomer(`203.0.113.${60 + i}`, cookieFrom(20 * 60_000 + i))).action,
       )
-    // (the same devices showing the Firefox build vouch for nothing more: one build each)
-    for (let i = 0; i < 3; i++) await newcomer(`198.51.100.${70 + i}`, FIREFOX, known[i])
-    // ...so it is a crowd's: newcomers on it, with a young cookie or none, pass, and the penalty
-    // the first one set on it holds nobody. The Firefox build, which no known device vouched
-    // for, is still judged in full.
-    const cookieless = await newcomer('203.0.113.51')
-    expect(['allow', 'log']).toContain(cookieless.action)
-    expect(['allow', 'log']).toContain(
-      (await newcomer('203.0.113.52', CHROME, cookieFrom(60_000))).action,
-    )
-    expect((await newcomer('203.0.113.53', FIREFOX)).action).toBe('block')
+    // ...so it is a crowd's: capped for everyone, in the office too, and the penalty the first
+    // newcomer was given there holds nobody.
+    expect(['allow', 'log']).toContain((await newcomer('198.51.100.9')).action)
+    expect(['allow', 'log']).toContain((await newcomer('198.51.100.9', cookieFrom(60_000))).action)
   })
 
   it("an app's header set its signed-in users share is a crowd's too, with no cookies", async () => {

@@ -164,6 +164,7 @@ describe('formatReport', () => {
       config: null,
       seed: 1,
       speed: 1,
+      botHeaders: 'people',
       durationMs: 1000,
       elapsedMs: 1000,
       scenarios: [{ ...t.report(), id: 'credential-cracking' }],
@@ -176,5 +177,6 @@ describe('formatReport', () => {
     expect(row).toMatch(/\(OAT-007\)\s+0\s+1\s+1\s+n\/a\s+0\s+1\s+1\s+n\/a\s+3$/)
     expect(row.length).toBe(header.length)
     expect(lines).toContain('bots: 1 of 1 scenarios denied, 1 of 1 requests')
+    expect(lines[1]).toMatch(/seed 1, bots on people's header sets$/)
   })
 })

@@ -150,3 +150,30 @@ describe('runSimulation: the adaptive scraper alone', () => {
     expect(Number(/^(\d+) of 50 products/.exec(s.achieved ?? '')?.[1])).toBeLessThan(50)
   })
 })
+
+// Bots that send people's very header sets (a bot driving a current browser): a browser build
+// is then shared by both, and only what a client does tells them apart. The build's risk the
+// bots ran up from rotating addresses once refused 8 of the office's 170 requests here.
+describe("runSimulation: bots on people's header sets", () => {
+  let same: SimulationReport
+  const of = (id: string) => same.scenarios.find((s) => s.id === id)!
+  beforeAll(async () => {
+    same = await runSimulation({ durationMs: 15_000, speed: 10, seed: 1, botHeaders: 'people' })
+  }, 45_000)
+
+  it('still never denies a person', () => {
+    expect(same.botHeaders).toBe('people')
+    for (const id of ['shoppers', 'office', 'phone']) {
+      expect(of(id), id).toMatchObject({ kind: 'human', denied: 0 })
+      expect(of(id).successes, id).toBeGreaterThan(0)
+    }
+    expect(of('office').sent).toBeGreaterThan(100)
+  })
+
+  it('still holds carding from a new address per attempt: each one skips the cart', () => {
+    const s = of('carding')
+    expect(s.sent).toBeGreaterThan(100)
+    expect(s.reachedUpstream!).toBeLessThanOrEqual(10)
+    expect(s.successes).toBe(0)
+  })
+})

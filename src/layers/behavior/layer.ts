@@ -23,7 +23,7 @@ import { KeyCache } from '../../store/key-cache.js'
 import { OrderedMap } from '../../store/ordered-map.js'
 import { Relays } from './relay.js'
 import { buildOf } from '../../identity/device.js'
-import { headerSignals, Trackers, type SignalName, type Tracker } from './signals.js'
+import { browserBuild, headerSignals, Trackers, type SignalName, type Tracker } from './signals.js'
 import { BehaviorSpec, type FlowRuleSpec } from './spec.js'
 
 type ScoredFacet = keyof BehaviorSpec['facetWeights']
@@ -108,6 +108,11 @@ interface Pending {
   score: number
   /** Risk inherited from a refused client this one took over from (with `relay` fired). */
   inherited: number
+  /**
+   * A browser build's risk on this request's network (`risk:fingerprint:<fp>@<net>`): scored
+   * after the facets' risks, and added to with them. Undefined for other header sets.
+   */
+  fpNet: string | undefined
 }
 const PENDING = 'behavior.pending'
 
@@ -205,6 +210,23 @@ export const behavior: LayerType<BehaviorSpec> = {
           born: `born:${f}:${v}`,
         },
       ])
+
+    /** A browser build's risk per network: `risk:fingerprint:<fp>@<net>`. */
+    const netRisk = new KeyCache(([fp, net]) => `risk:fingerprint:${fp}@${net}`)
+    /**
+     * Where a browser build's risk is kept per network too: a full browser header set is many
+     * people's, so the risk bots run up on it counts in full only on the network where they did
+     * (elsewhere at most `sharedFacetCap`, as for a crowd's). Crowds form only from devices
+     * known for a while, and until then a bot copying the current Chrome build's headers from
+     * rotating IPs put everyone on that build at its risk (8–14 of 150 office requests refused
+     * in `simulate` with bots on people's header sets). Other header sets (tools, scripts,
+     * apps) keep one risk across networks: their crowds are the apps' verified users.
+     */
+    function fpNetOf(ctx: RequestContext): string | undefined {
+      const id = ctx.identity
+      if (!id.fingerprint || !id.ipPrefix || weights.fingerprint === 0) return undefined
+      return browserBuild(ctx.headers) ? netRisk.two(id.fingerprint, id.ipPrefix) : undefined
+    }
 
     const crowd = spec.crowd
     /** Per voucher: the fingerprint it was last counted for, and until when. */
@@ -331,6 +353,7 @@ export const behavior: LayerType<BehaviorSpec> = {
           claims: undefined,
           score: 0,
           inherited: 0,
+          fpNet: fpNetOf(ctx),
         }
         ctx.locals.set(PENDING, pending)
         // A new identity (or one suspected of taking over) on a templated route: was this
@@ -349,12 +372,16 @@ export const behavior: LayerType<BehaviorSpec> = {
         // Flag lookups in one list: each facet's trap flag and penalty, then the flows' first
         // steps (from `flowAt`), then the relay handoff (last).
         const lookups: string[] = []
-        const scoreKeys: string[] = new Array(fs.length)
+        const scoreKeys: string[] = new Array(
+          pending.fpNet === undefined ? fs.length : fs.length + 1,
+        )
         for (let i = 0; i < fs.length; i++) {
           const keys = fs[i]![2]
           lookups.push(keys.flag, keys.penalty)
           scoreKeys[i] = keys.risk
         }
+        // The build's risk on this network, after the facets' (read in judged()).
+        if (pending.fpNet !== undefined) scoreKeys[fs.length] = pending.fpNet
         const flowAt = lookups.length
         // Indexed: `flow.by` is a (frozen) config array, which V8 walks with `for…of` through
         // the generic iterator, about 5× slower.
@@ -420,9 +447,11 @@ export const behavior: LayerType<BehaviorSpec> = {
         const writes: MaybePromise<unknown>[] = []
         // Facets seen together share risk: a bot that rotates IPs keeps its account, session
         // and fingerprint, and every one of them carries the score.
-        if (delta > 0)
+        if (delta > 0) {
           for (const [, , keys] of p.facets)
             writes.push(store.addScore(keys.risk, delta, halfLife, now))
+          if (p.fpNet !== undefined) writes.push(store.addScore(p.fpNet, delta, halfLife, now))
+        }
         const succeeded = !outcome.byGateway && outcome.status >= 200 && outcome.status < 300
         // A `once` flow's step taken in check is put back only when the backend cannot have
         // acted on the request: the gateway did not forward it, or the backend refused it (4xx).
@@ -491,6 +520,14 @@ export const behavior: LayerType<BehaviorSpec> = {
             n++
           }
         }
+        // A browser build's risk on the networks named with it (IPv4: the address; an IPv6
+        // network's decays with its half-life).
+        for (const fp of f.fingerprint ?? [])
+          for (const ip of f.ip ?? []) {
+            const key = netRisk.two(fp, ip)
+            const current = await store.addScore(key, 0, halfLife, now)
+            if (current !== 0) await store.addScore(key, -current, halfLife, now)
+          }
         return n
       },
     }
@@ -522,6 +559,7 @@ export const behavior: LayerType<BehaviorSpec> = {
         claims: undefined,
         score: 0,
         inherited: 0,
+        fpNet: fpNetOf(ctx),
       }
     }
 
@@ -699,6 +737,8 @@ export const behavior: LayerType<BehaviorSpec> = {
         if (born === (build ??= buildOf(ctx.headers))) own = true
         else (fresh ??= []).push(i)
       }
+      // Whether the request itself carries a signal (see the browser build's risk below).
+      const corroborated = (violated !== undefined && violated.length > 0) || fired.length > 0
       let strong = 0
       let shared = 0
       let cappedMax = 0
@@ -712,7 +752,16 @@ export const behavior: LayerType<BehaviorSpec> = {
         // Capped for everyone: a crowd's fingerprint, and an account claim — anyone can name an
         // account, so what a brute force ran up on it is not the next claimant's (the
         // per-account limits hold the brute force, for as long as they are configured to).
-        const capped = (crowdFp && f === 'fingerprint') || f === 'claim'
+        let capped = (crowdFp && f === 'fingerprint') || f === 'claim'
+        // A browser build: in full what was run up on this network, else the cap (fpNetOf) —
+        // unless this very request shows what the bots on the build did (a skipped flow, a
+        // sweep, a metronome pace): then it is judged as one of them (carding from a new
+        // address per attempt, each a checkout without a cart, is held by the build's risk).
+        if (f === 'fingerprint' && p.fpNet !== undefined && !crowdFp && !corroborated) {
+          const here = (scores[fs.length] ?? 0) * weights.fingerprint
+          if (here >= Math.min(s, spec.sharedFacetCap)) s = here
+          else capped = true
+        }
         if (capped) {
           s = Math.min(s, spec.sharedFacetCap)
           if (s > cappedMax) cappedMax = s

@@ -184,6 +184,18 @@ export function headerSignals(h: IncomingHttpHeaders): readonly ('headers' | 'to
   return NO_STATES
 }
 
+/**
+ * A full browser's header set: a browser's User-Agent with the headers every current browser
+ * sends ({@link headerSignals} finds nothing amiss). Many people share each such build, so a
+ * risk run up on it elsewhere is not theirs (see the behaviour layer's per-network risk).
+ */
+export function browserBuild(h: IncomingHttpHeaders): boolean {
+  const ua = h['user-agent']
+  if (ua === undefined || ua === '') return false
+  const kind = agentKind(ua)
+  return (kind === 'browser' || kind === 'chrome80') && headerSignals(h).length === 0
+}
+
 const HEADERS: readonly 'headers'[] = Object.freeze(['headers'])
 const TOOL: readonly 'toolAgent'[] = Object.freeze(['toolAgent'])
 const NO_STATES: readonly never[] = Object.freeze([])
