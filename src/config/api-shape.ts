@@ -328,15 +328,16 @@ function squash(name: string): string {
 }
 
 /**
- * How a GET pages through a listing: the query parameter that moves (`page`, `offset`,
- * `cursor`…) and the one that sizes a page (`per_page`, `limit`…), by their names.
- * Undefined for anything that is not a paginated read.
+ * How a GET pages through a listing: the query parameters that move (`page`, `offset`,
+ * `cursor`…: all of them, since a scraper pages with whichever is not limited) and the one
+ * that sizes a page (`per_page`, `limit`…), by their names. Undefined for anything that is
+ * not a paginated read.
  */
 export function paginationOf(
   op: ApiOperation,
-): { readonly position: string; readonly size: QueryParam | undefined } | undefined {
+): { readonly positions: readonly string[]; readonly size: QueryParam | undefined } | undefined {
   if (op.method !== 'GET') return undefined
-  const position = op.query.find((q) => POSITION.has(squash(q.name)))
-  if (position === undefined) return undefined
-  return { position: position.name, size: op.query.find((q) => SIZE.has(squash(q.name))) }
+  const positions = op.query.filter((q) => POSITION.has(squash(q.name))).map((q) => q.name)
+  if (positions.length === 0) return undefined
+  return { positions, size: op.query.find((q) => SIZE.has(squash(q.name))) }
 }

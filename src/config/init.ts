@@ -397,11 +397,12 @@ export function initConfig(opts: InitOptions): InitResult {
   const listings = new Map<string, { paths: string[]; size: QueryParam | undefined }>()
   for (const o of ops) {
     const pages = paginationOf(o)
-    if (pages === undefined) continue
-    const group = listings.get(pages.position) ?? { paths: [], size: pages.size }
-    if (!group.paths.includes(o.pattern)) group.paths.push(o.pattern)
-    group.size ??= pages.size
-    listings.set(pages.position, group)
+    for (const position of pages?.positions ?? []) {
+      const group = listings.get(position) ?? { paths: [], size: pages!.size }
+      if (!group.paths.includes(o.pattern)) group.paths.push(o.pattern)
+      group.size ??= pages!.size
+      listings.set(position, group)
+    }
   }
   for (const [param, { paths, size }] of listings) {
     const id = slug(param)

@@ -61,7 +61,7 @@ describe('initConfig reads the API from its document', () => {
       signUp: ['/v1/register'],
       reset: ['/v1/password/forgot', '/v1/password/reset'],
       sweeps: 2,
-      listings: 2,
+      listings: 3,
       authRules: 0,
     })
   })
@@ -106,7 +106,7 @@ describe('initConfig reads the API from its document', () => {
       ],
       ['sweep-statement-id-per-token', statements, ['session'], 'param:statement_id'],
     ])
-    // Listings: positions by name (`page` from the path item, through a $ref; a cursor), and
+    // Listings: positions by name (`page` from the path item, through a $ref; an offset; a cursor), and
     // records through the page size: 30 pages of its documented default, or of 20.
     const pages = rules.filter((r) => /^(pages|records)-/.test(r.id))
     const branches = ['/v1/branches']
@@ -124,6 +124,13 @@ describe('initConfig reads the API from its document', () => {
       ['records-page', branches, ['device'], 'query:per_page', 750],
       ['records-page-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:per_page', 500],
       ['records-page-per-token', branches, ['session'], 'query:per_page', 750],
+      // Every position a listing takes: a scraper pages with whichever is not limited.
+      ['pages-offset', branches, ['device'], 'query:offset', 30],
+      ['pages-offset-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:offset', 20],
+      ['pages-offset-per-token', branches, ['session'], 'query:offset', 30],
+      ['records-offset', branches, ['device'], 'query:per_page', 750],
+      ['records-offset-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:per_page', 500],
+      ['records-offset-per-token', branches, ['session'], 'query:per_page', 750],
     ])
     // Failed sign-ins are the 401 the document gives the operation (it documents no 403).
     expect(rules.find((r) => r.id === 'failed-logins-per-ip')!.outcomes).toEqual([401])
