@@ -205,6 +205,7 @@ export function contextFactory(config: Config, clock: Clock) {
       },
       client.ignoredForwarding,
       device?.setCookie,
+      device?.issued,
     )
     return refusal ? { ctx, refusal } : routeConfig ? { ctx, routeConfig } : { ctx }
   }
@@ -241,6 +242,7 @@ class Context implements RequestContext, BodyState {
   readonly receivedAt: number
   readonly forwardingIgnored: boolean
   readonly deviceCookie: string | undefined
+  readonly issuedDevice: string | undefined
   upstreamHeaders: Record<string, string> | undefined = undefined
   documented: RequestContext['documented'] = undefined
   read: Promise<RequestBody | undefined> | undefined = undefined
@@ -263,6 +265,7 @@ class Context implements RequestContext, BodyState {
     identity: Identity,
     forwardingIgnored: boolean,
     deviceCookie: string | undefined,
+    issuedDevice: string | undefined,
   ) {
     this.#raw = raw
     this.#cap = cap
@@ -279,6 +282,7 @@ class Context implements RequestContext, BodyState {
     this.receivedAt = receivedAt
     this.forwardingIgnored = forwardingIgnored
     this.deviceCookie = deviceCookie
+    this.issuedDevice = issuedDevice
   }
 
   get locals(): Map<string, unknown> {

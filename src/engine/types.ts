@@ -223,6 +223,11 @@ export interface RequestContext {
    */
   readonly deviceCookie: string | undefined
   /**
+   * The id of the device cookie this answer gives a client that came without one: a sign-in
+   * it makes is its device's first (`device: unknown` remembers the device from then on).
+   */
+  readonly issuedDevice?: string | undefined
+  /**
    * Headers layers add to the upstream request (verified claims such as `x-user-id`). Any
    * header of the same name the client sent is dropped; a value of '' only drops it.
    */

@@ -61,6 +61,8 @@ export interface DeviceRead {
   readonly trusted: boolean
   /** The `Set-Cookie` value to answer with (a new device, or a refresh); undefined for none. */
   readonly setCookie: string | undefined
+  /** The id of a new device that `setCookie` gives the client (none with `id`). */
+  readonly issued?: string
 }
 
 /** Most verified cookie values remembered (each verified once, then a Map lookup). */
@@ -159,11 +161,13 @@ export function deviceCookies(spec: DeviceSpec) {
   function fresh(now: number, connection: object | undefined, build: string): DeviceRead {
     if (!mayIssue(now, connection)) return NO_DEVICE
     const nowS = Math.floor(now / 1000)
+    const issued = randomUUID().replace(/-/g, '')
     return {
       id: undefined,
       since: undefined,
       trusted: false,
-      setCookie: issue(randomUUID().replace(/-/g, ''), nowS, nowS, build),
+      setCookie: issue(issued, nowS, nowS, build),
+      issued,
     }
   }
 

@@ -267,6 +267,45 @@ describe('the device facet and the limits device: filter', () => {
     expect(await login(device(), 'alice', 200)).toBe('limits.per-account')
   })
 
+  it('device: unknown remembers a browser whose first request is the sign-in, by the cookie it is given', async () => {
+    const engine = createEngine(
+      config({
+        upstreams: { app: { url: 'http://127.0.0.1:9' } },
+        routes: [{ path: '/*', upstream: 'app' }],
+        identity: {
+          device: { secret: SECRET },
+          account: [{ body: 'username', paths: ['/login'] }],
+        },
+        limits: {
+          rules: [
+            { id: 'per-account', key: ['account'], device: 'unknown', limit: 2, window: '1m' },
+          ],
+        },
+      }),
+      { store: new MemoryStore() },
+    )
+    // Returns the rule that refused, and the device cookie the answer gave.
+    const login = async (username: string, status: number, cookie?: string) => {
+      const { ctx } = engine.prepare(
+        raw('POST /login', { json: { username }, headers: cookie ? { cookie } : {} }),
+      )
+      const d = await engine.inspect(ctx)
+      engine.observe(ctx, { status, ms: 1, byGateway: false }, d)
+      return { rule: d.decisive?.rule ?? 'allowed', given: pair(ctx.deviceCookie) }
+    }
+    // The owner's browser signs in on its very first request, with no cookie yet.
+    const first = await login('bob', 200)
+    expect(first.rule).toBe('allowed')
+    // An attacker without cookies spends the account's budget...
+    for (const status of [401, 401]) await login('bob', status)
+    expect((await login('bob', 401)).rule).toBe('limits.per-account')
+    // ...but the cookie the owner was given with that success is known to the account.
+    expect((await login('bob', 200, first.given!)).rule).toBe('allowed')
+    // A cookie given with a failed attempt is not.
+    const failed = await login('bob', 401)
+    expect((await login('bob', 200, failed.given!)).rule).toBe('limits.per-account')
+  })
+
   it('tells devices known for trustAfter from new ones (device: untrusted | trusted)', () => {
     let now = T0
     const engine = createEngine(

@@ -352,6 +352,14 @@ export const limits: LayerType<LimitsSpec> = {
           ? account.then((a) => unlessKnown(rule, ctx, now, params, a))
           : unlessKnown(rule, ctx, now, params, account)
       }
+      // No device yet, one given with this answer: counted, and its device known to the account
+      // if it succeeds — a browser whose first request is the sign-in is its owner's from then.
+      if (rule.knownTo !== undefined && ctx.issuedDevice !== undefined) {
+        const account = rule.knownTo(ctx, params)
+        return account instanceof Promise
+          ? account.then((a) => firstSeen(rule, ctx, now, params, a))
+          : firstSeen(rule, ctx, now, params, account)
+      }
       if (rule.provenKey !== undefined) {
         // A request with a key proven good is not counted (read in the step's own call).
         const key = rule.provenKey(ctx, params)
@@ -398,6 +406,20 @@ export const limits: LayerType<LimitsSpec> = {
       const known = `known:${ctx.identity.accountAsSent ?? account}:${ctx.identity.device}`
       ctx.locals.set(KNOWN, known)
       return planKey(rule, ctx, now, params, known)
+    }
+
+    /** A request given its first device cookie: counted, and remembered on success. */
+    function firstSeen(
+      rule: Rule,
+      ctx: RequestContext,
+      now: number,
+      params: Readonly<Record<string, string>>,
+      account: FacetValue,
+    ): MaybePromise<Planned> {
+      if (account instanceof Refusal) return refusal(account)
+      if (account !== undefined && account !== '')
+        ctx.locals.set(KNOWN, `known:${ctx.identity.accountAsSent ?? account}:${ctx.issuedDevice!}`)
+      return planKey(rule, ctx, now, params, undefined)
     }
 
     function withKey(
