@@ -538,9 +538,27 @@ export function initConfig(opts: InitOptions): InitResult {
             : {}),
       })
     }
-  } else if (secured.length > 0)
+  }
+  if (opts.issuer !== undefined) {
+    // Wherever a token is sent, it is checked — a junk `Bearer x` would otherwise be a new
+    // session (`identity.session`) that turns off the rules for clients without one (red team
+    // 14: 150 of 150 reads by a sweeper sending a new random token each time). Not on sign-in,
+    // sign-up and reset: an app that still sends its expired token there must get in again.
+    const except = unique([...signInPaths, ...signUpPaths, ...resetPaths])
+    authRules.push({
+      id: 'token-checked-everywhere',
+      paths: ['/*'],
+      ...(except.length > 0 ? { except } : {}),
+      require: { authenticated: false },
+    })
+  }
+  if (opts.issuer === undefined && secured.length > 0)
     notes.push(
       `the document secures ${secured.length} operation(s) but no token issuer was given: pass --issuer and --audience (and --jwks) to check tokens and scopes at the edge, or leave it to the backend knowingly`,
+    )
+  if (opts.issuer === undefined && bearerSession)
+    notes.push(
+      'tokens are not checked at the edge (no --issuer): an invented `Bearer x` counts as a client of its own, so the sweep and paging limits for clients without a cookie or token can be dodged by sending a new one each time; pass --issuer to refuse tokens that are not genuine',
     )
   notes.push(
     'contract.validate.unknownQuery: refuse answers 400 to query parameters the document does not declare (cache busters `_=…`, `utm_*`): declare those your clients send, or set it to allow',

@@ -204,6 +204,14 @@ describe('initConfig reads the API from its document', () => {
         ['GET'],
         { authenticated: false, scopes: [], claims: {} },
       ],
+      // Wherever a token is sent, it must be genuine: but for signing in again.
+      ['token-checked-everywhere', ['/*'], [], { authenticated: false, scopes: [], claims: {} }],
+    ])
+    expect(config.auth!.rules.at(-1)!.except).toEqual([
+      '/v1/auth/token',
+      '/v1/register',
+      '/v1/password/forgot',
+      '/v1/password/reset',
     ])
   })
 
@@ -633,6 +641,22 @@ describe('the written config checks tokens at the edge', () => {
     expect(
       await call('/v1/register', undefined, 'POST', '{"email":"new@x.example","password":"p"}'),
     ).toBe(200)
+  })
+
+  it('refuses an invented token on a public operation, but not on signing in again', async () => {
+    // A sweeper sending a new random token each time would be a new session each time.
+    expect(await call('/v1/branches?page=2')).toBe(200)
+    expect(await call('/v1/branches?page=2', 'junk-1')).toBe(401)
+    const expired = await sign(key, ISSUER, { aud: 'bank-api', exp: 1_000_000_000 })
+    expect(await call('/v1/branches?page=3', expired)).toBe(401)
+    // An app still sending its expired token with the sign-in gets through to sign in.
+    const res = await fetch(`${gw.url}/v1/auth/token`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${expired}`, 'content-type': 'application/json' },
+      body: '{"email":"ann@x.example","password":"p"}',
+    })
+    await res.text()
+    expect(res.status).toBe(200)
   })
 })
 
