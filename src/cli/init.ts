@@ -30,6 +30,10 @@ export function initCommand(): Command {
     .option('--audience <aud>', "the tokens' audience (aud), with --issuer")
     .option('--jwks <url>', "the issuer's JWKS URL (default: <issuer>/.well-known/jwks.json)")
     .option('--monitor', 'mode: monitor — log what would be refused, refuse nothing')
+    .option(
+      '--puzzles',
+      'your sign-in and sign-up pages or apps answer proof-of-work puzzles (fetchWithChallenge): enforce the new-device puzzles against stuffing and mass sign-up',
+    )
     .option('--force', 'overwrite the file if it exists')
     .action(
       async (opts: {
@@ -39,6 +43,7 @@ export function initCommand(): Command {
         origin: string[]
         port?: number
         monitor?: boolean
+        puzzles?: boolean
         force?: boolean
         issuer?: string
         audience?: string
@@ -78,6 +83,7 @@ export function initCommand(): Command {
             ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
             ...(opts.audience !== undefined ? { audience: opts.audience } : {}),
             ...(opts.jwks !== undefined ? { jwksUri: opts.jwks } : {}),
+            ...(opts.puzzles ? { puzzles: true } : {}),
           })
           // The promise: what init writes, `bulwark check` accepts (with the secrets set).
           const env = { ...process.env }
@@ -94,7 +100,7 @@ export function initCommand(): Command {
           await writeFile(opts.out, r.text)
           const f = r.found
           console.log(
-            `${opts.out}: written — ${f.operations} operations; sign-in: ${f.signIn.join(', ') || 'none found'}; sign-up: ${f.signUp.join(', ') || 'none found'}; password reset: ${f.reset.join(', ') || 'none found'}; ${f.sweeps} id sweep limit(s); ${f.listings} listing page limit(s); ${f.authRules} auth rule(s); mode ${opts.monitor ? 'monitor' : 'enforce'}`,
+            `${opts.out}: written — ${f.operations} operations; sign-in: ${f.signIn.join(', ') || 'none found'}; sign-up: ${f.signUp.join(', ') || 'none found'}; password reset: ${f.reset.join(', ') || 'none found'}; sweep limits on ${f.sweeps} kind(s) of id and ${f.listings} listing position(s); ${f.authRules} auth rule(s); mode ${opts.monitor ? 'monitor' : f.monitorRules.length > 0 ? `enforce, but for ${f.monitorRules.join(', ')} (monitor: see the note)` : 'enforce'}`,
           )
           for (const n of [
             ...r.notes,

@@ -45,6 +45,12 @@ export interface InitOptions {
   readonly audience?: string
   /** The issuer's JWKS URL (default: `<issuer>/.well-known/jwks.json`). */
   readonly jwksUri?: string
+  /**
+   * The sign-in and sign-up pages or apps answer proof-of-work puzzles (`fetchWithChallenge`):
+   * the new-device puzzle rules, against stuffing and mass sign-up from rotating IPs, are
+   * written enforced instead of in monitor mode.
+   */
+  readonly puzzles?: boolean
 }
 
 export interface InitResult {
@@ -58,6 +64,10 @@ export interface InitResult {
     readonly signUp: readonly string[]
     readonly reset: readonly string[]
     readonly sweeps: number
+    /** Rules written in monitor mode (they log what they would do, and refuse nothing). */
+    readonly monitorRules: readonly string[]
+    /** State-changing operations no limit rule counts (business actions init cannot know). */
+    readonly unlimited: readonly string[]
     /** Paginated listings' position parameters given page limits. */
     readonly listings: number
     /** Auth rules written (0 without an issuer). */
@@ -101,6 +111,9 @@ export function initConfig(opts: InitOptions): InitResult {
     ruleComments.push(comment)
     rules.push({ ...r, id })
   }
+
+  // The new-device puzzles stay in monitor mode unless the front end answers puzzles.
+  const puzzleMode = opts.puzzles === true ? {} : { mode: 'monitor' }
 
   // Accounts: where each sign-in, sign-up and reset names its account.
   const byField = new Map<string, string[]>()
@@ -177,11 +190,8 @@ export function initConfig(opts: InitOptions): InitResult {
         limit: 10,
         window: '10m',
         action: 'challenge',
-        mode: 'monitor',
+        ...puzzleMode,
       },
-    )
-    notes.push(
-      'failed-logins-new-devices (stuffing from rotating IPs) is written in monitor mode: it asks new devices for a proof-of-work puzzle, which your sign-in page or app must answer (fetchWithChallenge) — enforce it once it does (signups-new-devices too, where there is a sign-up)',
     )
     rule(
       'A client that keeps its cookie is one device whatever IPs it uses: strict limits are safe.',
@@ -230,7 +240,7 @@ export function initConfig(opts: InitOptions): InitResult {
         limit: 20,
         window: '10m',
         action: 'challenge',
-        mode: 'monitor',
+        ...puzzleMode,
       },
     )
     rule('Sign-ups per device.', {
@@ -573,6 +583,30 @@ export function initConfig(opts: InitOptions): InitResult {
       `auth.issuers[0].jwksUri is a guess (${jwksOf(opts.issuer)}): set it to your issuer's jwks_uri (its /.well-known/openid-configuration names it)`,
     )
 
+  // What the user must know before trusting the file: the rules that only log, and the
+  // state-changing operations nothing counts (bookings, redemptions: business init cannot judge).
+  const monitorRules = rules.filter((r) => r.mode === 'monitor').map((r) => r.id as string)
+  if (monitorRules.length > 0)
+    notes.push(
+      `${monitorRules.join(' and ')} ${monitorRules.length > 1 ? 'are' : 'is'} in monitor mode: out of the box, credential stuffing${signUpPaths.length > 0 ? ' and mass sign-up' : ''} from rotating IPs and headers ${monitorRules.length > 1 ? 'are' : 'is'} logged, not stopped. These rules ask new devices for a proof-of-work puzzle, which your sign-in${signUpPaths.length > 0 ? ' and sign-up' : ''} page or app must answer (fetchWithChallenge from bulwark/challenge): once it does, rerun init with --puzzles, or remove their \`mode: monitor\``,
+    )
+  const unlimited = ops
+    .filter(
+      (o) =>
+        o.method !== 'GET' &&
+        !rules.some(
+          (r) =>
+            Array.isArray(r.paths) &&
+            (r.paths as string[]).includes(o.pattern) &&
+            (!Array.isArray(r.methods) || (r.methods as string[]).includes(o.method)),
+        ),
+    )
+    .map((o) => `${o.method} ${o.template}`)
+  if (unlimited.length > 0)
+    notes.push(
+      `no limit counts ${unlimited.length} state-changing operation(s) but the global per-IP ceiling: ${unlimited.slice(0, 8).join(', ')}${unlimited.length > 8 ? ', …' : ''}. What they do is your business (bookings, redemptions, transfers): add limits per account and per device where a bot would repeat them (README "limits": count: outcomes for failed attempts, as the login rules do)`,
+    )
+
   const noFakes = unique([...signInPaths, ...signUpPaths, ...resetPaths])
   const honeypots = honeypotsFor(api.prefix, ops)
   const contractPath = relative(outDir, resolve(opts.openapi)) || resolve(opts.openapi)
@@ -749,6 +783,8 @@ export function initConfig(opts: InitOptions): InitResult {
       signUp: signUpPaths,
       reset: resetPaths,
       sweeps: sweeps.size,
+      monitorRules,
+      unlimited,
       listings: listings.size,
       authRules: authRules.length,
     },

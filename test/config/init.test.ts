@@ -62,8 +62,31 @@ describe('initConfig reads the API from its document', () => {
       reset: ['/v1/password/forgot', '/v1/password/reset'],
       sweeps: 2,
       listings: 3,
+      // Until the front end answers puzzles, stuffing and mass sign-up are only logged…
+      monitorRules: ['failed-logins-new-devices', 'signups-new-devices'],
+      // …and a transfer is the bank's business: no rule counts it (the note says so).
+      unlimited: ['POST /v1/transfers'],
       authRules: 0,
     })
+  })
+
+  it('says what is only logged and what nothing counts, and enforces the puzzles with --puzzles', () => {
+    const { notes } = generate()
+    expect(notes.join('\n')).toMatch(
+      /failed-logins-new-devices and signups-new-devices are in monitor mode: out of the box, credential stuffing and mass sign-up from rotating IPs and headers are logged, not stopped/,
+    )
+    expect(notes.join('\n')).toMatch(
+      /no limit counts 1 state-changing operation\(s\).*POST \/v1\/transfers/,
+    )
+    const enforced = generate({ puzzles: true })
+    expect(enforced.found.monitorRules).toEqual([])
+    const rules = parseGatewayConfig(enforced.text, 'x.yaml', ENV).limits!.rules
+    expect(rules.find((r) => r.id === 'failed-logins-new-devices')).toMatchObject({
+      action: 'challenge',
+    })
+    expect(rules.find((r) => r.id === 'failed-logins-new-devices')!.mode).toBeUndefined()
+    expect(rules.find((r) => r.id === 'signups-new-devices')!.mode).toBeUndefined()
+    expect(enforced.notes.join('\n')).not.toMatch(/monitor mode/)
   })
 
   it('writes a config the schema, the contract and the config check accept', () => {
