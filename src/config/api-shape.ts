@@ -244,6 +244,21 @@ const PASSWORD_FIELD = /^(password|passwd|pass|secret|passphrase|new_?password)$
 /** Body fields that carry a one-time code or reset token. */
 const CODE_FIELD = /^(code|otp|token|pin|reset_?token|reset_?code|verification_?code)$/i
 
+/** Body fields of a code a client redeems or proves: a voucher, a coupon, a one-time code. */
+const GUESSABLE_FIELD =
+  /^(code|otp|pin|voucher|voucher_?code|coupon|coupon_?code|promo|promo_?code|gift_?card|gift_?code|redeem_?code|redemption_?code|invite_?code|verification_?code)$/i
+
+/**
+ * The body field of an operation that checks a code the client sends (redeem a voucher, apply
+ * a coupon, verify a one-time code): what a bot guesses, a wrong answer at a time. Sign-in,
+ * sign-up and reset steps are not asked about (they have rules of their own).
+ */
+export function guessableField(op: ApiOperation): string | undefined {
+  if (op.method !== 'POST' && op.method !== 'PUT' && op.method !== 'PATCH') return undefined
+  if (operationKind(op) !== undefined) return undefined
+  return op.bodyFields.find((f) => GUESSABLE_FIELD.test(f))
+}
+
 /** A step that takes a code (a reset confirmation, not the request for one). */
 export function takesCode(op: ApiOperation): boolean {
   return op.bodyFields.some((f) => CODE_FIELD.test(f))

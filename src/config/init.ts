@@ -15,6 +15,7 @@ import { flowLists } from './yaml-lists.js'
 import { compileRoutes } from '../request/routes.js'
 import {
   accountField,
+  guessableField,
   operationKind,
   readApiShape,
   paginationOf,
@@ -486,6 +487,44 @@ export function initConfig(opts: InitOptions): InitResult {
         limit: 30 * perPage,
         window: '60s',
       })
+  }
+  // Codes a client redeems or proves (vouchers, coupons, one-time codes): wrong ones counted
+  // per client however it rotates IPs, as wrong reset codes are (red team 14: 1,000 guesses
+  // at a 6-digit voucher reached the backend, 7 codes redeemed).
+  const guessed = ops.filter((o) => guessableField(o) !== undefined)
+  if (guessed.length > 0) {
+    const where = {
+      paths: unique(guessed.map((o) => o.pattern)),
+      methods: unique(guessed.map((o) => o.method)),
+      count: 'outcomes',
+      outcomes: ['4xx'],
+      window: '1h',
+    }
+    const fields = unique(guessed.map((o) => guessableField(o)!))
+    if (bearerSession)
+      rule(
+        `Wrong ${fields.join('/')} codes per token (${list(where.paths)}): a code space is guessed a wrong answer at a time, from rotating IPs. Counted on the API's 4xx answers.`,
+        { id: 'code-guesses-per-token', ...where, key: ['session'], limit: 10 },
+      )
+    if (opts.issuer !== undefined)
+      rule("The same per signed-in account (the token's sub), whatever tokens it holds.", {
+        id: 'code-guesses-per-account',
+        ...where,
+        key: ['account'],
+        limit: 10,
+      })
+    rule('The same per device, whatever accounts and networks.', {
+      id: 'code-guesses-per-device',
+      ...where,
+      key: ['device'],
+      limit: 10,
+    })
+    rule('The same per network: an office shares it, so the limit is higher.', {
+      id: 'code-guesses-per-network',
+      ...where,
+      key: ['ipPrefix'],
+      limit: 30,
+    })
   }
   // Key guessing, on the operations an API key opens (anyone without a proven key counts there).
   const keyed = unique(ops.filter((o) => o.security?.optional).map((o) => o.pattern))

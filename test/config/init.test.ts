@@ -56,7 +56,7 @@ describe('initConfig reads the API from its document', () => {
   it('finds its sign-in, sign-up and reset by path, operation id and account field', () => {
     const { found } = generate()
     expect(found).toEqual({
-      operations: 11,
+      operations: 12,
       signIn: ['/v1/auth/token'],
       signUp: ['/v1/register'],
       reset: ['/v1/password/forgot', '/v1/password/reset'],
@@ -102,7 +102,7 @@ describe('initConfig reads the API from its document', () => {
     // as JSON (fakes are generic), and no issuer was given for the operations it secures.
     expect(engine.warnings).toHaveLength(2)
     expect(engine.warnings[0]).toMatch(/describe no JSON success response/)
-    expect(engine.warnings[1]).toMatch(/secures 6 operation\(s\).*no auth block/)
+    expect(engine.warnings[1]).toMatch(/secures 7 operation\(s\).*no auth block/)
     expect(config.contract!.undocumented).toBe('block')
     expect(config.identity.account).toEqual([
       {
@@ -155,6 +155,14 @@ describe('initConfig reads the API from its document', () => {
       ['records-offset-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:per_page', 500],
       ['records-offset-per-token', branches, ['session'], 'query:per_page', 750],
     ])
+    // Wrong voucher codes, per token, device and network.
+    expect(
+      rules.filter((r) => r.id.startsWith('code-guesses-')).map((r) => [r.id, r.paths, r.key]),
+    ).toEqual([
+      ['code-guesses-per-token', ['/v1/vouchers/redeem'], ['session']],
+      ['code-guesses-per-device', ['/v1/vouchers/redeem'], ['device']],
+      ['code-guesses-per-network', ['/v1/vouchers/redeem'], ['ipPrefix']],
+    ])
     // Failed sign-ins are the 401 the document gives the operation (it documents no 403).
     expect(rules.find((r) => r.id === 'failed-logins-per-ip')!.outcomes).toEqual([401])
     expect(config.behavior!.deceive.except).toEqual([
@@ -202,6 +210,12 @@ describe('initConfig reads the API from its document', () => {
         ['/v1/accounts/:accountId', '/v1/accounts/:accountId/transactions'],
         ['GET'],
         { authenticated: true, scopes: ['accounts:read'], claims: {} },
+      ],
+      [
+        'signed-in-post',
+        ['/v1/vouchers/redeem'],
+        ['POST'],
+        { authenticated: true, scopes: [], claims: {} },
       ],
       [
         'signed-in-get',
@@ -347,6 +361,13 @@ describe('the written config in front of the API', () => {
 
   beforeAll(async () => {
     upstream = await startUpstream({
+      '/v1/vouchers/redeem': (req, res) => {
+        req.resume()
+        req.on('end', () => {
+          res.writeHead(404, { 'content-type': 'application/json' })
+          res.end('{"error":"no such voucher"}')
+        })
+      },
       '/v1/password/reset': (req, res) => {
         req.resume()
         req.on('end', () => {
@@ -529,6 +550,52 @@ describe('the written config in front of the API', () => {
     expect(bare.slice(20)).toEqual([429, 429])
   })
 
+  it('holds voucher guessing per token and per device, from rotating IPs', async () => {
+    const guess = async (n: number, headers: Record<string, string>) => {
+      const res = await fetch(`${gw.url}/v1/vouchers/redeem`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ code: String(100000 + n) }),
+      })
+      await res.text()
+      return res.status
+    }
+    // One token, a new address and browser for every guess, no cookies.
+    const byToken: number[] = []
+    for (let n = 0; n < 13; n++)
+      byToken.push(
+        await guess(n, {
+          authorization: 'Bearer guesser-1',
+          'x-forwarded-for': `192.0.2.${100 + n}`,
+          'user-agent': `g/${n}`,
+        }),
+      )
+    expect(byToken.slice(0, 10).every((s) => s === 404)).toBe(true)
+    expect(byToken.slice(10)).toEqual([429, 429, 429])
+    // A new token for every guess, one device that keeps its cookie.
+    let cookie = ''
+    const byDevice: number[] = []
+    for (let n = 0; n < 13; n++) {
+      const res = await fetch(`${gw.url}/v1/vouchers/redeem`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer farmed-${n}`,
+          'x-forwarded-for': `198.51.100.${100 + n}`,
+          ...(cookie ? { cookie } : {}),
+        },
+        body: JSON.stringify({ code: String(200000 + n) }),
+      })
+      await res.text()
+      const set = res.headers.getSetCookie()[0]
+      if (set) cookie = set.slice(0, set.indexOf(';'))
+      byDevice.push(res.status)
+    }
+    // (the first guess came before its cookie)
+    expect(byDevice.slice(0, 11).every((s) => s === 404)).toBe(true)
+    expect(byDevice.slice(11)).toEqual([429, 429])
+  })
+
   it('holds one stolen token sweeping from rotating IPs, headers and no cookies', async () => {
     const statuses: number[] = []
     for (let id = 1; id <= 34; id++) {
@@ -702,7 +769,7 @@ describe('bulwark init (the built CLI)', () => {
       'http://127.0.0.1:9',
     )
     expect(first.code).toBe(0)
-    expect(first.stdout).toMatch(/cli\.yaml: written — 11 operations; sign-in: \/v1\/auth\/token/)
+    expect(first.stdout).toMatch(/cli\.yaml: written — 12 operations; sign-in: \/v1\/auth\/token/)
     expect(first.stdout).toMatch(
       /note: set BULWARK_DEVICE_SECRET, BULWARK_CHALLENGE_SECRET, BULWARK_CANARY_SECRET/,
     )
