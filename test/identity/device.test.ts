@@ -228,8 +228,9 @@ describe('the device facet and the limits device: filter', () => {
     expect(ask(other).rule).toBeUndefined()
   })
 
-  it('device: unknown skips a device its account signed in from, as the account was sent', async () => {
-    const engine = createEngine(
+  /** Sign-ins at /login, 2 per account a minute from devices the account has not used. */
+  const signInEngine = () =>
+    createEngine(
       config({
         upstreams: { app: { url: 'http://127.0.0.1:9' } },
         routes: [{ path: '/*', upstream: 'app' }],
@@ -245,6 +246,9 @@ describe('the device facet and the limits device: filter', () => {
       }),
       { store: new MemoryStore() },
     )
+
+  it('device: unknown skips a device its account signed in from, as the account was sent', async () => {
+    const engine = signInEngine()
     const devices = deviceCookies(DeviceSpec.parse({ secret: SECRET }))
     const device = () => pair(devices.read({}, Date.now()).setCookie)!
     const login = async (cookie: string, username: string, status: number) => {
@@ -268,22 +272,7 @@ describe('the device facet and the limits device: filter', () => {
   })
 
   it('device: unknown remembers a browser whose first request is the sign-in, by the cookie it is given', async () => {
-    const engine = createEngine(
-      config({
-        upstreams: { app: { url: 'http://127.0.0.1:9' } },
-        routes: [{ path: '/*', upstream: 'app' }],
-        identity: {
-          device: { secret: SECRET },
-          account: [{ body: 'username', paths: ['/login'] }],
-        },
-        limits: {
-          rules: [
-            { id: 'per-account', key: ['account'], device: 'unknown', limit: 2, window: '1m' },
-          ],
-        },
-      }),
-      { store: new MemoryStore() },
-    )
+    const engine = signInEngine()
     // Returns the rule that refused, and the device cookie the answer gave.
     const login = async (username: string, status: number, cookie?: string) => {
       const { ctx } = engine.prepare(

@@ -7,18 +7,17 @@ import { toEffect } from '../../src/engine/effect.js'
 import { deviceCookies } from '../../src/identity/device.js'
 import { DeviceSpec } from '../../src/identity/spec.js'
 
+/** "No checkout without a cart in the last 30 minutes." */
+const CHECKOUT_NEEDS_CART = {
+  id: 'checkout-needs-cart',
+  paths: ['/api/checkout'],
+  methods: ['POST'],
+  after: { paths: ['/api/cart'], methods: ['POST'] },
+  within: '30m',
+}
+
 describe('behavior: flows', () => {
-  const flows = {
-    flows: [
-      {
-        id: 'checkout-needs-cart',
-        paths: ['/api/checkout'],
-        methods: ['POST'],
-        after: { paths: ['/api/cart'], methods: ['POST'] },
-        within: '30m',
-      },
-    ],
-  }
+  const flows = { flows: [CHECKOUT_NEEDS_CART] }
 
   it('checkout without a cart by the same session is a signal; with one, nothing', async () => {
     const t = setup(flows)
@@ -564,18 +563,7 @@ describe('behavior: safe for people', () => {
   })
 
   it("a request that itself does what the bots on its build do is judged by the build's whole risk", async () => {
-    const t = setup({
-      flows: [
-        {
-          id: 'checkout-needs-cart',
-          paths: ['/api/checkout'],
-          methods: ['POST'],
-          after: { paths: ['/api/cart'], methods: ['POST'] },
-          within: '30m',
-          by: ['session', 'account'],
-        },
-      ],
-    })
+    const t = setup({ flows: [{ ...CHECKOUT_NEEDS_CART, by: ['session', 'account'] }] })
     // Carding: card after card at checkout without a cart, a new address per attempt, on
     // people's Chrome build. Each address is new, so only the build links the attempts.
     const actions: string[] = []

@@ -346,19 +346,14 @@ export const limits: LayerType<LimitsSpec> = {
         return undefined
       if (rule.session !== undefined && hasSession(rule.session.of(ctx)) !== rule.session.present)
         return undefined
-      if (rule.knownTo !== undefined && ctx.identity.device !== undefined) {
+      if (
+        rule.knownTo !== undefined &&
+        (ctx.identity.device !== undefined || ctx.issuedDevice !== undefined)
+      ) {
         const account = rule.knownTo(ctx, params)
         return account instanceof Promise
           ? account.then((a) => unlessKnown(rule, ctx, now, params, a))
           : unlessKnown(rule, ctx, now, params, account)
-      }
-      // No device yet, one given with this answer: counted, and its device known to the account
-      // if it succeeds — a browser whose first request is the sign-in is its owner's from then.
-      if (rule.knownTo !== undefined && ctx.issuedDevice !== undefined) {
-        const account = rule.knownTo(ctx, params)
-        return account instanceof Promise
-          ? account.then((a) => firstSeen(rule, ctx, now, params, a))
-          : firstSeen(rule, ctx, now, params, account)
       }
       if (rule.provenKey !== undefined) {
         // A request with a key proven good is not counted (read in the step's own call).
@@ -390,7 +385,8 @@ export const limits: LayerType<LimitsSpec> = {
      * `device: unknown`: a request from a device its account has used with success before is
      * not counted. The store reads the `known:` flag in the step's own call (one round trip;
      * unreadable counts as unknown, as the store's failure policy says). Any other request is
-     * counted, and may make its device known if it succeeds (observe).
+     * counted, and may make its device known if it succeeds (observe): its new device's, for a
+     * request given its first cookie.
      */
     function unlessKnown(
       rule: Rule,
@@ -403,23 +399,13 @@ export const limits: LayerType<LimitsSpec> = {
       if (account === undefined || account === '') return planKey(rule, ctx, now, params, undefined)
       // Under the account as sent: a look-alike (`ａｌｉｃｅ`, `Alice`) the backend may hold as
       // another account must not make a device known to this one.
-      const known = `known:${ctx.identity.accountAsSent ?? account}:${ctx.identity.device}`
+      const device = ctx.identity.device
+      const known = `known:${ctx.identity.accountAsSent ?? account}:${device ?? ctx.issuedDevice!}`
       ctx.locals.set(KNOWN, known)
-      return planKey(rule, ctx, now, params, known)
-    }
-
-    /** A request given its first device cookie: counted, and remembered on success. */
-    function firstSeen(
-      rule: Rule,
-      ctx: RequestContext,
-      now: number,
-      params: Readonly<Record<string, string>>,
-      account: FacetValue,
-    ): MaybePromise<Planned> {
-      if (account instanceof Refusal) return refusal(account)
-      if (account !== undefined && account !== '')
-        ctx.locals.set(KNOWN, `known:${ctx.identity.accountAsSent ?? account}:${ctx.issuedDevice!}`)
-      return planKey(rule, ctx, now, params, undefined)
+      // A device given its first cookie with this answer is not known yet: counted, and known
+      // to the account if it succeeds — a browser whose first request is the sign-in is its
+      // owner's from then on.
+      return planKey(rule, ctx, now, params, device === undefined ? undefined : known)
     }
 
     function withKey(
