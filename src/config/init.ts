@@ -622,6 +622,10 @@ export function initConfig(opts: InitOptions): InitResult {
       `auth.issuers[0].jwksUri is a guess (${jwksOf(opts.issuer)}): set it to your issuer's jwks_uri (its /.well-known/openid-configuration names it)`,
     )
 
+  if (sweeps.size > 0 || listings.size > 0)
+    notes.push(
+      'clients without a cookie or token share the cookieless sweep and paging budgets per header set and network (20 a minute): users of one app release behind one carrier NAT are one such client (red team 14: 78 of 120 reads refused). If your app calls anonymously, have it send a per-install header and add it to identity.fingerprint.headers (README "APIs without a browser")',
+    )
   // What the user must know before trusting the file: the rules that only log, and the
   // state-changing operations nothing counts (bookings, redemptions: business init cannot judge).
   const monitorRules = rules.filter((r) => r.mode === 'monitor').map((r) => r.id as string)

@@ -78,6 +78,7 @@ describe('initConfig reads the API from its document', () => {
     expect(notes.join('\n')).toMatch(
       /no limit counts 1 state-changing operation\(s\).*POST \/v1\/transfers/,
     )
+    expect(notes.join('\n')).toMatch(/per-install header .*identity\.fingerprint\.headers/)
     const enforced = generate({ puzzles: true })
     expect(enforced.found.monitorRules).toEqual([])
     const rules = parseGatewayConfig(enforced.text, 'x.yaml', ENV).limits!.rules
