@@ -131,7 +131,8 @@ describe('initConfig reads the API from its document', () => {
       ['sweep-statement-id-per-token', statements, ['session'], 'param:statement_id'],
     ])
     // Listings: positions by name (`page` from the path item, through a $ref; an offset; a cursor), and
-    // records through the page size: 30 pages of its documented default, or of 20.
+    // records through the page size: 60 pages of its documented default (or of 20), re-reads
+    // included.
     const pages = rules.filter((r) => /^(pages|records)-/.test(r.id))
     const branches = ['/v1/branches']
     const transactions = ['/v1/accounts/:accountId/transactions']
@@ -139,22 +140,22 @@ describe('initConfig reads the API from its document', () => {
       ['pages-cursor', transactions, ['device'], 'query:cursor', 30],
       ['pages-cursor-cookieless', transactions, ['fingerprint', 'ipPrefix'], 'query:cursor', 20],
       ['pages-cursor-per-token', transactions, ['session'], 'query:cursor', 30],
-      ['records-cursor', transactions, ['device'], 'query:limit', 600],
-      ['records-cursor-cookieless', transactions, ['fingerprint', 'ipPrefix'], 'query:limit', 400],
-      ['records-cursor-per-token', transactions, ['session'], 'query:limit', 600],
+      ['records-cursor', transactions, ['device'], 'query:limit', 1200],
+      ['records-cursor-cookieless', transactions, ['fingerprint', 'ipPrefix'], 'query:limit', 800],
+      ['records-cursor-per-token', transactions, ['session'], 'query:limit', 1200],
       ['pages-page', branches, ['device'], 'query:page', 30],
       ['pages-page-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:page', 20],
       ['pages-page-per-token', branches, ['session'], 'query:page', 30],
-      ['records-page', branches, ['device'], 'query:per_page', 750],
-      ['records-page-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:per_page', 500],
-      ['records-page-per-token', branches, ['session'], 'query:per_page', 750],
+      ['records-page', branches, ['device'], 'query:per_page', 1500],
+      ['records-page-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:per_page', 1000],
+      ['records-page-per-token', branches, ['session'], 'query:per_page', 1500],
       // Every position a listing takes: a scraper pages with whichever is not limited.
       ['pages-offset', branches, ['device'], 'query:offset', 30],
       ['pages-offset-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:offset', 20],
       ['pages-offset-per-token', branches, ['session'], 'query:offset', 30],
-      ['records-offset', branches, ['device'], 'query:per_page', 750],
-      ['records-offset-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:per_page', 500],
-      ['records-offset-per-token', branches, ['session'], 'query:per_page', 750],
+      ['records-offset', branches, ['device'], 'query:per_page', 1500],
+      ['records-offset-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:per_page', 1000],
+      ['records-offset-per-token', branches, ['session'], 'query:per_page', 1500],
     ])
     // Wrong voucher codes, per token, device and network.
     expect(
@@ -535,13 +536,22 @@ describe('the written config in front of the API', () => {
     // (its first request came before its cookie: no device counted it)
     expect(paged.slice(0, 31).every((s) => s === 200)).toBe(true)
     expect(paged.slice(31)).toEqual([429, 429])
-    // One asking for pages of 100: 750 records a minute, the 30 pages of 25 others get.
+    // One asking for pages of 100: 1,500 records a minute (60 pages of 25, re-reads
+    // included), 15 of its pages where paging alone would give it 30.
     const greedy = client('198.51.100.42')
     await greedy('GET', '/v1/branches')
     const big: number[] = []
-    for (let page = 1; page <= 9; page++)
+    for (let page = 1; page <= 17; page++)
       big.push((await greedy('GET', `/v1/branches?page=${page}&per_page=100`)).status)
-    expect(big).toEqual([200, 200, 200, 200, 200, 200, 200, 429, 429])
+    expect(big.slice(0, 15).every((s) => s === 200)).toBe(true)
+    expect(big.slice(15)).toEqual([429, 429])
+    // A person re-reading the same few pages of 50 is not a scraper: 20 reads (1,000 records)
+    // pass.
+    const rereader = client('198.51.100.44')
+    const again: number[] = []
+    for (let n = 0; n < 20; n++)
+      again.push((await rereader('GET', `/v1/branches?page=${(n % 4) + 1}&per_page=50`)).status)
+    expect(again.filter((s) => s !== 200)).toEqual([])
     // Without cookies, from one network and one build: 20 pages.
     const noCookies = client('198.51.100.43', false)
     const bare: number[] = []
