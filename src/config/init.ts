@@ -628,14 +628,14 @@ export function initConfig(opts: InitOptions): InitResult {
 
   if (sweeps.size > 0 || listings.size > 0)
     notes.push(
-      'clients without a cookie or token share the cookieless sweep and paging budgets per header set and network (20 a minute): users of one app release behind one carrier NAT are one such client (red team 14: 78 of 120 reads refused). If your app calls anonymously, have it send a per-install header and add it to identity.fingerprint.headers (README "APIs without a browser")',
+      'clients without a cookie or token share the cookieless sweep and paging budgets per header set and network (an IPv4 address, an IPv6 /server.ipv6Prefix; 20 a minute): users of one app release behind one carrier NAT are one such client (red team 14: 78 of 120 reads refused). If your app calls anonymously, have it send a per-install header and add it to identity.fingerprint.headers (README "APIs without a browser")',
     )
   // What the user must know before trusting the file: the rules that only log, and the
   // state-changing operations nothing counts (bookings, redemptions: business init cannot judge).
   const monitorRules = rules.filter((r) => r.mode === 'monitor').map((r) => r.id as string)
   if (monitorRules.length > 0)
     notes.push(
-      `${monitorRules.join(' and ')} ${monitorRules.length > 1 ? 'are' : 'is'} in monitor mode: out of the box, credential stuffing${signUpPaths.length > 0 ? ' and mass sign-up' : ''} from rotating IPs and headers ${monitorRules.length > 1 ? 'are' : 'is'} logged, not stopped. These rules ask new devices for a proof-of-work puzzle, which your sign-in${signUpPaths.length > 0 ? ' and sign-up' : ''} page or app must answer (fetchWithChallenge from bulwark/challenge): once it does, rerun init with --puzzles, or remove their \`mode: monitor\``,
+      `${monitorRules.join(' and ')} ${monitorRules.length > 1 ? 'are' : 'is'} in monitor mode: out of the box, credential stuffing${signUpPaths.length > 0 ? ' and mass sign-up' : ''} from rotating IPs and headers ${monitorRules.length > 1 ? 'are' : 'is'} logged, not stopped. These rules ask new devices for a proof-of-work puzzle, which your sign-in${signUpPaths.length > 0 ? ' and sign-up' : ''} page or app must answer (fetchWithChallenge from bulwark/challenge): once it does, rerun init with --puzzles, or remove their \`mode: monitor\`${signUpPaths.length > 0 ? '. Until then every per-account and per-token limit (sweeps, codes) multiplies by the accounts a bot signs up' : ''}. Even enforced, a puzzle costs a bot that solves it CPU time (a fraction of a second an attempt), not a wall`,
     )
   const unlimited = ops
     .filter(
