@@ -96,6 +96,11 @@ export const auth: LayerType<AuthSpec> = {
     ): MaybePromise<Verdict | readonly Verdict[] | undefined> {
       if (!v.ok) {
         share(ctx, upstream)
+        // A genuine token past its lifetime where every rule makes a token optional: the
+        // client is anonymous, as without one (apps keep sending theirs on public pages until
+        // they refresh it). A made-up or forged token is still refused: it would otherwise be
+        // a new identity with every request.
+        if (v.expired && hits.every((h) => !rules[h.value]!.authenticated)) return undefined
         const lead = leader(hits.map((h) => rules[h.value]!))
         return v.error === 'unavailable'
           ? refuse(lead, 'block', 503, `cannot verify tokens: ${v.reason}`, undefined, UNAVAILABLE)

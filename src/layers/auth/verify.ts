@@ -46,6 +46,12 @@ export type Verification =
        * header. People do not send these; the behaviour layer counts them as tampering.
        */
       readonly forged?: true
+      /**
+       * Signed by the issuer and otherwise good, but past its `exp`: a client that kept sending
+       * its token after it ran out (the auth layer lets it pass as anonymous where a token is
+       * optional).
+       */
+      readonly expired?: true
     }
 
 interface Cached {
@@ -155,7 +161,9 @@ export function tokenVerifier(
             const v =
               err instanceof errors.JWSSignatureVerificationFailed
                 ? forged(describe(err))
-                : invalid(describe(err))
+                : err instanceof errors.JWTExpired
+                  ? ({ ...invalid(describe(err)), expired: true } as const)
+                  : invalid(describe(err))
             // A token not valid *yet* (nbf) may be fine in a moment: not remembered.
             const soon = err instanceof errors.JWTClaimValidationFailed && err.claim === 'nbf'
             if (digest !== '' && !soon)
