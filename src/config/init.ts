@@ -454,6 +454,22 @@ export function initConfig(opts: InitOptions): InitResult {
         limit: 30,
         window: '60s',
       })
+    rule(
+      `Paging through the whole listing from rotating IPs, header sets and cookies: people read the first few pages, a scraper all of them, whoever it rotates through. Past 60 distinct ${param} values a minute among new devices, route-wide, each new device solves a proof-of-work puzzle per page; devices known for identity.device.trustAfter${opts.issuer !== undefined ? ' and signed-in users' : ''} never see one. MONITOR until your pages or app answer puzzles (fetchWithChallenge); raise the limit to your traffic first.`,
+      {
+        id: `pages-${id}-new-devices`,
+        ...where,
+        key: ['route'],
+        device: 'untrusted',
+        ...(opts.issuer !== undefined ? { signedIn: false } : {}),
+        count: 'distinct',
+        distinct: `query:${param}`,
+        limit: 60,
+        window: '60s',
+        action: 'challenge',
+        ...puzzleMode,
+      },
+    )
     if (size === undefined) continue
     // A page without the size parameter costs 1. The budget is 60 of the document's default
     // pages: twice what paging alone gets, since re-reading pages counts here too (red team 15:
@@ -635,7 +651,7 @@ export function initConfig(opts: InitOptions): InitResult {
   const monitorRules = rules.filter((r) => r.mode === 'monitor').map((r) => r.id as string)
   if (monitorRules.length > 0)
     notes.push(
-      `${monitorRules.join(' and ')} ${monitorRules.length > 1 ? 'are' : 'is'} in monitor mode: out of the box, credential stuffing${signUpPaths.length > 0 ? ' and mass sign-up' : ''} from rotating IPs and headers ${monitorRules.length > 1 ? 'are' : 'is'} logged, not stopped. These rules ask new devices for a proof-of-work puzzle, which your sign-in${signUpPaths.length > 0 ? ' and sign-up' : ''} page or app must answer (fetchWithChallenge from bulwark/challenge): once it does, rerun init with --puzzles, or remove their \`mode: monitor\`${signUpPaths.length > 0 ? '. Until then every per-account and per-token limit (sweeps, codes) multiplies by the accounts a bot signs up' : ''}. Even enforced, a puzzle costs a bot that solves it CPU time (a fraction of a second an attempt), not a wall`,
+      `${monitorRules.join(' and ')} ${monitorRules.length > 1 ? 'are' : 'is'} in monitor mode: out of the box, ${unique(monitorRules.map((r) => (r.startsWith('pages-') ? 'paging through whole listings' : r.startsWith('signups-') ? 'mass sign-up' : 'credential stuffing'))).join(', ')} from rotating IPs and headers ${monitorRules.length > 1 ? 'are' : 'is'} logged, not stopped. These rules ask new devices for a proof-of-work puzzle, which your pages or app must answer (fetchWithChallenge from bulwark/challenge): once it does, rerun init with --puzzles, or remove their \`mode: monitor\`${signUpPaths.length > 0 ? '. Until then every per-account and per-token limit (sweeps, codes) multiplies by the accounts a bot signs up' : ''}. Even enforced, a puzzle costs a bot that solves it CPU time (a fraction of a second an attempt), not a wall`,
     )
   const unlimited = ops
     .filter(

@@ -63,7 +63,13 @@ describe('initConfig reads the API from its document', () => {
       sweeps: 2,
       listings: 3,
       // Until the front end answers puzzles, stuffing and mass sign-up are only logged…
-      monitorRules: ['failed-logins-new-devices', 'signups-new-devices'],
+      monitorRules: [
+        'failed-logins-new-devices',
+        'signups-new-devices',
+        'pages-cursor-new-devices',
+        'pages-page-new-devices',
+        'pages-offset-new-devices',
+      ],
       // …and a transfer is the bank's business: no rule counts it (the note says so).
       unlimited: ['POST /v1/transfers'],
       authRules: 0,
@@ -73,7 +79,7 @@ describe('initConfig reads the API from its document', () => {
   it('says what is only logged and what nothing counts, and enforces the puzzles with --puzzles', () => {
     const { notes } = generate()
     expect(notes.join('\n')).toMatch(
-      /failed-logins-new-devices and signups-new-devices are in monitor mode: out of the box, credential stuffing and mass sign-up from rotating IPs and headers are logged, not stopped/,
+      /failed-logins-new-devices and signups-new-devices and pages-cursor-new-devices and pages-page-new-devices and pages-offset-new-devices are in monitor mode: out of the box, credential stuffing, mass sign-up, paging through whole listings from rotating IPs and headers are logged, not stopped/,
     )
     expect(notes.join('\n')).toMatch(
       /no limit counts 1 state-changing operation\(s\).*POST \/v1\/transfers/,
@@ -87,6 +93,11 @@ describe('initConfig reads the API from its document', () => {
     })
     expect(rules.find((r) => r.id === 'failed-logins-new-devices')!.mode).toBeUndefined()
     expect(rules.find((r) => r.id === 'signups-new-devices')!.mode).toBeUndefined()
+    expect(rules.find((r) => r.id === 'pages-page-new-devices')).toMatchObject({
+      device: 'untrusted',
+      action: 'challenge',
+    })
+    expect(rules.find((r) => r.id === 'pages-page-new-devices')!.mode).toBeUndefined()
     expect(enforced.notes.join('\n')).not.toMatch(/monitor mode/)
   })
 
@@ -140,12 +151,16 @@ describe('initConfig reads the API from its document', () => {
       ['pages-cursor', transactions, ['device'], 'query:cursor', 30],
       ['pages-cursor-cookieless', transactions, ['fingerprint', 'ipPrefix'], 'query:cursor', 20],
       ['pages-cursor-per-token', transactions, ['session'], 'query:cursor', 30],
+      // Rotation resets every budget above but one: distinct positions route-wide among new
+      // devices (people read the first pages, a scraper all), a puzzle past 60 a minute.
+      ['pages-cursor-new-devices', transactions, ['route'], 'query:cursor', 60],
       ['records-cursor', transactions, ['device'], 'query:limit', 1200],
       ['records-cursor-cookieless', transactions, ['fingerprint', 'ipPrefix'], 'query:limit', 800],
       ['records-cursor-per-token', transactions, ['session'], 'query:limit', 1200],
       ['pages-page', branches, ['device'], 'query:page', 30],
       ['pages-page-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:page', 20],
       ['pages-page-per-token', branches, ['session'], 'query:page', 30],
+      ['pages-page-new-devices', branches, ['route'], 'query:page', 60],
       ['records-page', branches, ['device'], 'query:per_page', 1500],
       ['records-page-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:per_page', 1000],
       ['records-page-per-token', branches, ['session'], 'query:per_page', 1500],
@@ -153,6 +168,7 @@ describe('initConfig reads the API from its document', () => {
       ['pages-offset', branches, ['device'], 'query:offset', 30],
       ['pages-offset-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:offset', 20],
       ['pages-offset-per-token', branches, ['session'], 'query:offset', 30],
+      ['pages-offset-new-devices', branches, ['route'], 'query:offset', 60],
       ['records-offset', branches, ['device'], 'query:per_page', 1500],
       ['records-offset-cookieless', branches, ['fingerprint', 'ipPrefix'], 'query:per_page', 1000],
       ['records-offset-per-token', branches, ['session'], 'query:per_page', 1500],
@@ -673,6 +689,45 @@ describe('the written config in front of the API', () => {
     expect(env.text).toMatch(/=/)
     expect(seen('/.env')).toBe(false)
   }, 10_000)
+})
+
+describe('the written config with --puzzles', () => {
+  let upstream: Upstream
+  let gw: Gateway
+
+  beforeAll(async () => {
+    upstream = await startUpstream()
+    const file = join(dir, 'with-puzzles.yaml')
+    const { text } = initConfig({
+      openapi: join(dir, 'bank.yaml'),
+      out: file,
+      upstream: upstream.url,
+      puzzles: true,
+    })
+    await writeFile(file, `${text}server:\n  trustedProxies: ['127.0.0.1/32']\n`)
+    gw = await serve(file)
+  })
+
+  afterAll(async () => {
+    await gw?.close()
+    await upstream?.close()
+  })
+
+  it('asks a scraper rotating IPs, headers and cookies through a whole listing for puzzles', async () => {
+    const statuses: number[] = []
+    for (let page = 1; page <= 64; page++) {
+      // A new address and browser each time, no cookie kept: every per-client budget is new.
+      const res = await fetch(`${gw.url}/v1/branches?page=${page}`, {
+        headers: { 'x-forwarded-for': `10.${page}.0.1`, 'user-agent': `scraper/${page}` },
+      })
+      await res.text()
+      statuses.push(res.status)
+    }
+    expect(statuses.slice(0, 60).every((s) => s === 200)).toBe(true)
+    expect(statuses.slice(60)).toEqual([401, 401, 401, 401])
+    // What reached the listing: the 60 pages before the puzzles, no more.
+    expect(upstream.received.filter((r) => r.url.startsWith('/v1/branches')).length).toBe(60)
+  })
 })
 
 describe('the written config checks tokens at the edge', () => {
