@@ -415,6 +415,7 @@ export function initConfig(opts: InitOptions): InitResult {
       listings.set(position, group)
     }
   }
+  const budgeted = new Set<string>()
   for (const [param, { paths, size }] of listings) {
     const id = slug(param)
     const where = { paths, methods: ['GET'] }
@@ -470,7 +471,12 @@ export function initConfig(opts: InitOptions): InitResult {
         ...puzzleMode,
       },
     )
-    if (size === undefined) continue
+    // One records budget per listing, however many position parameters it takes (a second
+    // identical rule would count every request twice and refuse nothing more).
+    const unbudgeted = paths.filter((p) => !budgeted.has(p))
+    if (size === undefined || unbudgeted.length === 0) continue
+    for (const p of unbudgeted) budgeted.add(p)
+    const sized = { paths: unbudgeted, methods: ['GET'] }
     // A page without the size parameter costs 1. The budget is 60 of the document's default
     // pages: twice what paging alone gets, since re-reading pages counts here too (red team 15:
     // people looping over 8 pages of 50 crossed 30 pages' worth, 9 of 20,125 requests refused),
@@ -480,7 +486,7 @@ export function initConfig(opts: InitOptions): InitResult {
       `Records read through ${size.name} per device: ${60 * perPage} a minute (60 pages of the default ${perPage}, re-reads included), so asking for the largest pages buys a scraper little more than paging does. A request without ${size.name} counts 1.`,
       {
         id: `records-${id}`,
-        ...where,
+        ...sized,
         key: ['device'],
         cost: `query:${size.name}`,
         limit: 60 * perPage,
@@ -491,7 +497,7 @@ export function initConfig(opts: InitOptions): InitResult {
       `The same among clients without a device cookie, per client type on a network (an office's first page loads share it).`,
       {
         id: `records-${id}-cookieless`,
-        ...where,
+        ...sized,
         ...cookieless,
         cost: `query:${size.name}`,
         limit: 40 * perPage,
@@ -501,7 +507,7 @@ export function initConfig(opts: InitOptions): InitResult {
     if (bearerSession)
       rule(`Per token: ${60 * perPage} records a minute.`, {
         id: `records-${id}-per-token`,
-        ...where,
+        ...sized,
         key: ['session'],
         cost: `query:${size.name}`,
         limit: 60 * perPage,
@@ -815,22 +821,20 @@ export function initConfig(opts: InitOptions): InitResult {
     const s = doc.getIn(p, true)
     if (isSeq(s)) s.items.forEach(flowLists)
   }
-  const guards = doc.getIn(['auth', 'rules'], true)
-  if (isSeq(guards))
-    for (const g of guards.items) {
-      const req = isMap(g)
-        ? g.items.find((p) => isScalar(p.key) && p.key.value === 'require')
+  // One line each: an auth rule's `require`, a honeypot's `delay`.
+  for (const [list, key] of [
+    [['auth', 'rules'], 'require'],
+    [['deception', 'honeypots'], 'delay'],
+  ] as const) {
+    const items = doc.getIn(list, true)
+    if (!isSeq(items)) continue
+    for (const item of items.items) {
+      const pair = isMap(item)
+        ? item.items.find((p) => isScalar(p.key) && p.key.value === key)
         : undefined
-      if (req && isMap(req.value)) req.value.flow = true
+      if (pair && isMap(pair.value)) pair.value.flow = true
     }
-  const traps = doc.getIn(['deception', 'honeypots'], true)
-  if (isSeq(traps))
-    for (const t of traps.items) {
-      const delay = isMap(t)
-        ? t.items.find((p) => isScalar(p.key) && p.key.value === 'delay')
-        : undefined
-      if (delay && isMap(delay.value)) delay.value.flow = true
-    }
+  }
   for (const p of [['contract', 'validate'], ['behavior', 'deceive'], ['routes']]) {
     const n = doc.getIn(p, true)
     if (isMap(n)) flowLists(n)

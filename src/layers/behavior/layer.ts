@@ -222,10 +222,12 @@ export const behavior: LayerType<BehaviorSpec> = {
      * in `simulate` with bots on people's header sets). Other header sets (tools, scripts,
      * apps) keep one risk across networks: their crowds are the apps' verified users.
      */
-    function fpNetOf(ctx: RequestContext): string | undefined {
+    function fpNetOf(ctx: RequestContext, states?: readonly string[]): string | undefined {
       const id = ctx.identity
       if (!id.fingerprint || !id.ipPrefix || weights.fingerprint === 0) return undefined
-      return browserBuild(ctx.headers) ? netRisk.two(id.fingerprint, id.ipPrefix) : undefined
+      return browserBuild(ctx.headers, states)
+        ? netRisk.two(id.fingerprint, id.ipPrefix)
+        : undefined
     }
 
     const crowd = spec.crowd
@@ -353,7 +355,8 @@ export const behavior: LayerType<BehaviorSpec> = {
           claims: undefined,
           score: 0,
           inherited: 0,
-          fpNet: fpNetOf(ctx),
+          // (the header signals just read: not scanned again)
+          fpNet: fpNetOf(ctx, states),
         }
         ctx.locals.set(PENDING, pending)
         // A new identity (or one suspected of taking over) on a templated route: was this

@@ -189,11 +189,14 @@ export function headerSignals(h: IncomingHttpHeaders): readonly ('headers' | 'to
  * sends ({@link headerSignals} finds nothing amiss). Many people share each such build, so a
  * risk run up on it elsewhere is not theirs (see the behaviour layer's per-network risk).
  */
-export function browserBuild(h: IncomingHttpHeaders): boolean {
+export function browserBuild(
+  h: IncomingHttpHeaders,
+  states: readonly string[] = headerSignals(h),
+): boolean {
   const ua = h['user-agent']
-  if (ua === undefined || ua === '') return false
+  if (ua === undefined || ua === '' || states.length > 0) return false
   const kind = agentKind(ua)
-  return (kind === 'browser' || kind === 'chrome80') && headerSignals(h).length === 0
+  return kind === 'browser' || kind === 'chrome80'
 }
 
 const HEADERS: readonly 'headers'[] = Object.freeze(['headers'])
